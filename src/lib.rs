@@ -1,0 +1,74 @@
+//! ssot-gen: one model schema in, a complete Rust crate out.
+//!
+//! The pipeline, one module per stage:
+//! `schema` (YAML text -> located schema) -> `model` (validated model graph, every decision made) ->
+//! `render` (minijinja templates) -> `format` (syn + prettyplease, `@generated` headers) -> `output` (write or
+//! compare). This crate does no I/O except in `output`; the CLI in `main.rs` reads files and calls it.
+
+pub mod diagnostics;
+pub mod format;
+pub mod model;
+pub mod output;
+pub mod render;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use diagnostics::Diagnostics;
+pub use model::Graph;
+pub use output::Generated;
+
+/// The commented starter schema that `ssot-gen init` writes.
+pub const STARTER_SCHEMA: &str = include_str!("../schemas/examples/starter.yaml");
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Template path -> replacement source, from `--templates DIR`.
+    pub template_overrides: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// The schema is malformed or meaningless; every problem is listed.
+    Schema(Diagnostics),
+    Template(render::TemplateError),
+    Format(format::FormatError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Schema(d) => d.fmt(f),
+            Error::Template(e) => e.fmt(f),
+            Error::Format(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Reads and validates a schema. `file` is only used to name the file in error reports.
+pub fn load(file: &str, text: &str) -> Result<Graph, Error> {
+    let located = |items| Error::Schema(Diagnostics::new(file, text, items));
+    let schema = schema::parse(text).map_err(located)?;
+    model::build(&schema).map_err(located)
+}
+
+/// Renders the whole crate for a validated graph, formatted, with its manifest.
+pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
+    let templates = render::Templates::new(&options.template_overrides).map_err(Error::Template)?;
+    let mut files = BTreeMap::new();
+    for (planned, text) in templates.render_all(graph).map_err(Error::Template)? {
+        let contents = format::finish(&planned.path, planned.template, text, &graph.generator).map_err(Error::Format)?;
+        files.insert(planned.path, contents);
+    }
+    let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
+    files.insert(output::MANIFEST.to_owned(), manifest);
+    Ok(Generated { files })
+}
+
+/// `load` then `generate`.
+pub fn generate_from_str(file: &str, text: &str, options: &Options) -> Result<Generated, Error> {
+    generate(&load(file, text)?, options)
+}

@@ -1,0 +1,254 @@
+//! The model graph: the validated, fully decided description of the crate to generate. Every name, SQL type,
+//! route and rule is computed here once; templates only print it. Built from a `Schema` by `build`.
+
+mod build;
+pub mod names;
+pub mod types;
+
+pub use build::build;
+
+use serde::Serialize;
+
+use types::{BoundKind, Scalar};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Graph {
+    /// The crate's package name as written (`chat-api`).
+    pub crate_name: String,
+    /// The crate's Rust name (`chat_api`).
+    pub crate_ident: String,
+    pub version: String,
+    pub description: Option<String>,
+    /// `ssot-gen <version>`, for headers and the manifest.
+    pub generator: String,
+    pub roles: Vec<String>,
+    /// Schema name of the model whose id is the token subject.
+    pub user_model: Option<String>,
+    /// Sorted by name.
+    pub enums: Vec<Enum>,
+    /// Sorted by name.
+    pub models: Vec<Model>,
+    pub uses_uuid: bool,
+    pub uses_chrono: bool,
+    /// Some patch input has a nullable field, which needs a three-state (absent / null / value) representation.
+    pub uses_double_option: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enum {
+    pub name: String,
+    pub rust_name: String,
+    pub doc: Option<String>,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    /// The value on the wire and in the database.
+    pub value: String,
+    pub rust_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    /// Name in the schema; also the name on the wire and in channel names.
+    pub name: String,
+    pub doc: Option<String>,
+    /// Module that holds the model's types (`message`, `r#type`).
+    pub module: String,
+    /// `src/models/<file_stem>.rs`
+    pub file_stem: String,
+    /// PascalCase plural (`ChatRooms`).
+    pub plural: String,
+    /// REST collection path (`/api/chat-rooms`).
+    pub route: String,
+    /// Client accessor method name (`chat_rooms`).
+    pub accessor: String,
+    /// SQL table name, unquoted.
+    pub table: String,
+    pub realtime: bool,
+    pub types: ModelTypes,
+    /// In schema order.
+    pub fields: Vec<Field>,
+    /// Schema name of the id field.
+    pub id_field: String,
+    /// Schema name of the owner field.
+    pub owner_field: Option<String>,
+    pub access: Access,
+    /// Many-to-one references this model makes.
+    pub relations: Vec<Relation>,
+    /// References other models (or this one) make to it.
+    pub inverse_relations: Vec<InverseRelation>,
+    pub channels: Channels,
+    /// Rust names of the filter's combinators (`AND`, `OR`, `NOT` on the wire), kept clear of field names.
+    pub filter_logic: FilterLogic,
+    pub sql: ModelSql,
+}
+
+/// The Rust names of the types generated for one model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelTypes {
+    pub record: String,
+    pub create: String,
+    pub update: String,
+    pub patch: String,
+    pub filter: String,
+    pub order_by: String,
+}
+
+impl ModelTypes {
+    pub fn all(&self) -> [(&'static str, &str); 6] {
+        [
+            ("record type", &self.record),
+            ("create input", &self.create),
+            ("update input", &self.update),
+            ("patch input", &self.patch),
+            ("filter", &self.filter),
+            ("order", &self.order_by),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterLogic {
+    pub and: String,
+    pub or: String,
+    pub not: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Channels {
+    /// Every change to the model (`Message:list`).
+    pub list: String,
+    /// Prefix of one row's channel; the id follows (`Message:item:`).
+    pub item_prefix: String,
+}
+
+/// Who may perform each operation. An operation with no rule in the schema is denied to everyone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Access {
+    pub read: Rule,
+    pub create: Rule,
+    pub update: Rule,
+    pub delete: Rule,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Rule {
+    pub public: bool,
+    pub authenticated: bool,
+    /// The caller's subject equals the row's owner field.
+    pub owner: bool,
+    /// The caller's subject equals the row's id (user model only).
+    pub self_: bool,
+    /// Callers holding any of these roles.
+    pub roles: Vec<String>,
+    /// The rule as a person reads it (`owner or admin`, `nobody`).
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Relation {
+    /// The referencing field's schema name.
+    pub field: String,
+    pub target: String,
+    pub target_table: String,
+    pub target_column: String,
+    /// The name of this relation seen from the target.
+    pub inverse: String,
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InverseRelation {
+    /// Name on this model (`messages`).
+    pub name: String,
+    /// The referencing model and field.
+    pub source: String,
+    pub field: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSql {
+    pub sqlite: TableSql,
+    pub postgres: TableSql,
+}
+
+/// SQL for one table in one dialect; identifiers are already quoted.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSql {
+    pub table: String,
+    /// Column definitions and table constraints, one per line of `CREATE TABLE`.
+    pub definitions: Vec<String>,
+    /// Table options after the closing parenthesis (`STRICT`).
+    pub options: String,
+    /// Full statements to run after every table exists (indexes, foreign keys added later).
+    pub after: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    /// Name in the schema and on the wire.
+    pub name: String,
+    pub rust_name: String,
+    /// Name as a Rust type or variant (order-by variant).
+    pub variant: String,
+    pub doc: Option<String>,
+    pub column: String,
+    pub scalar: Scalar,
+    /// The schema type as written (`string`, `Role`).
+    pub type_name: String,
+    /// Rust type without `Option`.
+    pub rust_type: String,
+    pub optional: bool,
+    pub id: bool,
+    pub unique: bool,
+    pub readonly: bool,
+    pub hidden: bool,
+    pub owner: bool,
+    pub default: Option<Default>,
+    pub bounds: Option<Bounds>,
+    pub references: Option<String>,
+    /// Present in the record returned to readers (not hidden).
+    pub in_record: bool,
+    pub create: Presence,
+    pub update: Presence,
+    /// Settable in a partial update.
+    pub in_patch: bool,
+    /// Fully qualified filter type, if the field can be filtered on.
+    pub filter_type: Option<String>,
+    pub orderable: bool,
+}
+
+/// How a field appears in an input type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Required,
+    Optional,
+    Absent,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Default {
+    pub kind: DefaultKind,
+    /// The literal, for `literal` defaults.
+    pub value: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultKind {
+    Now,
+    Uuid,
+    Autoincrement,
+    Literal,
+}
+
+/// `min`/`max` as Rust literals of the type the check compares (`usize` for lengths).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bounds {
+    pub kind: BoundKind,
+    pub min: Option<String>,
+    pub max: Option<String>,
+}

@@ -1,0 +1,19 @@
+//! Generated files -> disk: `write` brings a folder up to date, `compare` says how it differs (for `check`).
+//! Only files listed in the folder's manifest belong to the generator; anything else there is the user's and is
+//! never touched.
+
+mod compare;
+pub(crate) mod manifest;
+mod write;
+
+pub use compare::{compare, Change};
+pub use manifest::{read_manifest, MANIFEST};
+pub use write::{write, WriteReport};
+
+use std::collections::BTreeMap;
+
+/// The generated crate in memory: relative path (with `/`) -> contents, sorted by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generated {
+    pub files: BTreeMap<String, String>,
+}

@@ -1,0 +1,44 @@
+//! Brings a folder up to date with the generated files, touching only what changed (so that cargo does not
+//! rebuild what did not) and deleting files the previous manifest owned that are no longer produced.
+
+use std::io;
+use std::path::Path;
+
+use super::{read_manifest, Generated};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    pub written: Vec<String>,
+    pub unchanged: usize,
+    pub removed: Vec<String>,
+}
+
+pub fn write(generated: &Generated, dir: &Path) -> io::Result<WriteReport> {
+    let context = |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let previous = read_manifest(dir)?;
+    let mut report = WriteReport::default();
+    for (path, contents) in &generated.files {
+        let target = dir.join(path);
+        if std::fs::read(&target).is_ok_and(|old| old == contents.as_bytes()) {
+            report.unchanged += 1;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| context(parent, e))?;
+        }
+        std::fs::write(&target, contents).map_err(|e| context(&target, e))?;
+        report.written.push(path.clone());
+    }
+    for path in previous {
+        if generated.files.contains_key(&path) {
+            continue;
+        }
+        let target = dir.join(&path);
+        match std::fs::remove_file(&target) {
+            Ok(()) => report.removed.push(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(context(&target, e)),
+        }
+    }
+    Ok(report)
+}
