@@ -16,18 +16,25 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion,
+    SamplingMode, Throughput,
+};
 use ssot_gen::{Generated, Options};
 
 const SIZES: &[usize] = &[10, 100, 1000];
 
 /// Model name stems; the model index is appended, so names stay unique and pluralize regularly.
-const STEMS: &[&str] = &["Project", "Task", "Comment", "Invoice", "Order", "Document", "Event", "Ticket"];
+const STEMS: &[&str] = &[
+    "Project", "Task", "Comment", "Invoice", "Order", "Document", "Event", "Ticket",
+];
 
 /// Deterministic pseudo-random choice in `0..n` for model `i`, salt `salt` (no RNG dependency, same schema on
 /// every run).
 fn pick(i: usize, salt: u64, n: usize) -> usize {
-    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mut x =
+        (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= x >> 31;
     x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 29;
@@ -50,7 +57,10 @@ fn id_type(i: usize) -> &'static str {
 
 fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
-    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// A schema of `models` models: a `User` model plus `models - 1` models with a realistic mix of fields (uuid and
@@ -58,11 +68,18 @@ fn lower_first(s: &str) -> String {
 /// one or two earlier models (some optional, so relations and inverse relations are exercised), an owner field
 /// referencing `User` on three models in four, and per-operation access rules using owner, self and roles.
 fn synthetic_schema(models: usize) -> String {
-    assert!(models >= 2, "the synthetic schema needs at least the User model and one other");
+    assert!(
+        models >= 2,
+        "the synthetic schema needs at least the User model and one other"
+    );
     let mut s = String::new();
     writeln!(s, "# Synthetic benchmark schema: {models} models.").unwrap();
     writeln!(s, "crate: synthetic-{models}").unwrap();
-    writeln!(s, "description: Synthetic schema of {models} models for the generation benchmark.").unwrap();
+    writeln!(
+        s,
+        "description: Synthetic schema of {models} models for the generation benchmark."
+    )
+    .unwrap();
     writeln!(s, "roles: [admin, editor]").unwrap();
     writeln!(s, "enums:").unwrap();
     writeln!(s, "  Status: [draft, active, archived]").unwrap();
@@ -73,12 +90,28 @@ fn synthetic_schema(models: usize) -> String {
     writeln!(s, "  User:").unwrap();
     writeln!(s, "    doc: A person who signs in.").unwrap();
     writeln!(s, "    fields:").unwrap();
-    writeln!(s, "      id:           {{ type: uuid, id: true, default: uuid }}").unwrap();
-    writeln!(s, "      email:        {{ type: string, unique: true, max: 254 }}").unwrap();
-    writeln!(s, "      name:         {{ type: string, min: 1, max: 100 }}").unwrap();
+    writeln!(
+        s,
+        "      id:           {{ type: uuid, id: true, default: uuid }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "      email:        {{ type: string, unique: true, max: 254 }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "      name:         {{ type: string, min: 1, max: 100 }}"
+    )
+    .unwrap();
     writeln!(s, "      passwordHash: {{ type: string, hidden: true }}").unwrap();
     writeln!(s, "      lastSeenAt:   datetime?").unwrap();
-    writeln!(s, "      createdAt:    {{ type: datetime, default: now, readonly: true }}").unwrap();
+    writeln!(
+        s,
+        "      createdAt:    {{ type: datetime, default: now, readonly: true }}"
+    )
+    .unwrap();
     writeln!(s, "    access: {{ read: authenticated, create: admin, update: [self, admin], delete: admin }}").unwrap();
 
     for i in 1..models {
@@ -94,26 +127,55 @@ fn synthetic_schema(models: usize) -> String {
         writeln!(s, "    fields:").unwrap();
         match id_type(i) {
             "uuid" => writeln!(s, "      id: {{ type: uuid, id: true, default: uuid }}").unwrap(),
-            _ => writeln!(s, "      id: {{ type: int, id: true, default: autoincrement }}").unwrap(),
+            _ => writeln!(
+                s,
+                "      id: {{ type: int, id: true, default: autoincrement }}"
+            )
+            .unwrap(),
         }
         writeln!(s, "      title: {{ type: string, min: 1, max: 200 }}").unwrap();
-        writeln!(s, "      slug: {{ type: string, unique: true, max: 80, doc: \"URL name of the row.\" }}").unwrap();
+        writeln!(
+            s,
+            "      slug: {{ type: string, unique: true, max: 80, doc: \"URL name of the row.\" }}"
+        )
+        .unwrap();
         writeln!(s, "      body: text?").unwrap();
         writeln!(s, "      status: {{ type: Status, default: draft }}").unwrap();
         if i % 3 == 0 {
             writeln!(s, "      priority: Priority?").unwrap();
         }
         writeln!(s, "      pinned: {{ type: bool, default: false }}").unwrap();
-        writeln!(s, "      metadata: {{ type: json, default: {{ tags: [], version: 1 }} }}").unwrap();
-        writeln!(s, "      position: {{ type: int, min: 0, max: 100000, default: 0 }}").unwrap();
+        writeln!(
+            s,
+            "      metadata: {{ type: json, default: {{ tags: [], version: 1 }} }}"
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "      position: {{ type: int, min: 0, max: 100000, default: 0 }}"
+        )
+        .unwrap();
         if i % 2 == 1 {
             writeln!(s, "      score: {{ type: float, min: 0, max: 1 }}").unwrap();
         }
         writeln!(s, "      dueAt: datetime?").unwrap();
-        writeln!(s, "      publishedAt: {{ type: datetime?, hidden: {} }}", i % 6 == 0).unwrap();
-        writeln!(s, "      createdAt: {{ type: datetime, default: now, readonly: true }}").unwrap();
+        writeln!(
+            s,
+            "      publishedAt: {{ type: datetime?, hidden: {} }}",
+            i % 6 == 0
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "      createdAt: {{ type: datetime, default: now, readonly: true }}"
+        )
+        .unwrap();
         if owned {
-            writeln!(s, "      ownerId: {{ type: uuid, references: User, owner: true }}").unwrap();
+            writeln!(
+                s,
+                "      ownerId: {{ type: uuid, references: User, owner: true }}"
+            )
+            .unwrap();
         } else {
             // A non-owner reference to the user model: a second relation into `User`.
             writeln!(s, "      reviewerId: {{ type: uuid?, references: User }}").unwrap();
@@ -158,7 +220,11 @@ fn checked_schema(models: usize) -> String {
     let text = synthetic_schema(models);
     let graph = ssot_gen::load(&format!("synthetic-{models}.yaml"), &text)
         .unwrap_or_else(|e| panic!("synthetic schema of {models} models does not validate:\n{e}"));
-    assert_eq!(graph.models.len(), models, "synthetic schema has the wrong number of models");
+    assert_eq!(
+        graph.models.len(),
+        models,
+        "synthetic schema has the wrong number of models"
+    );
     assert!(
         graph.models.iter().any(|m| !m.inverse_relations.is_empty()),
         "synthetic schema exercises no inverse relations"
@@ -166,7 +232,7 @@ fn checked_schema(models: usize) -> String {
     text
 }
 
-fn tuned(c: &mut Criterion, group: &str, models: usize) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+fn tuned<'c>(c: &'c mut Criterion, group: &str, models: usize) -> BenchmarkGroup<'c, WallTime> {
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(models as u64));
     if models >= 1000 {
@@ -175,9 +241,13 @@ fn tuned(c: &mut Criterion, group: &str, models: usize) -> criterion::BenchmarkG
             .warm_up_time(Duration::from_secs(2))
             .measurement_time(Duration::from_secs(15));
     } else if models >= 100 {
-        g.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(6));
+        g.sample_size(20)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(6));
     } else {
-        g.sample_size(30).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+        g.sample_size(30)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
     }
     g
 }
@@ -202,7 +272,12 @@ fn benches(c: &mut Criterion) {
         let file = format!("synthetic-{models}.yaml");
         let schema_path = schemas_dir.path().join(&file);
         std::fs::write(&schema_path, &text).expect("write schema");
-        let generated = ssot_gen::generate_from_str(&file, &text, &options).expect("synthetic schema generates");
+        // For profiling the CLI by hand: `SSOT_BENCH_SCHEMAS=DIR cargo bench --bench generate -- --test`.
+        if let Some(dir) = std::env::var_os("SSOT_BENCH_SCHEMAS") {
+            std::fs::write(Path::new(&dir).join(&file), &text).expect("write schema copy");
+        }
+        let generated = ssot_gen::generate_from_str(&file, &text, &options)
+            .expect("synthetic schema generates");
         let bytes: usize = generated.files.values().map(String::len).sum();
         eprintln!(
             "synthetic-{models}: {} schema bytes, {} files, {} generated bytes",
@@ -223,8 +298,12 @@ fn benches(c: &mut Criterion) {
             .expect("run ssot-gen");
         assert!(status.success(), "ssot-gen generate failed on {file}");
         for (path, contents) in &generated.files {
-            let written = std::fs::read_to_string(check_dir.path().join(path)).expect("CLI wrote every file");
-            assert!(written == *contents, "CLI output of {path} differs from the library's");
+            let written =
+                std::fs::read_to_string(check_dir.path().join(path)).expect("CLI wrote every file");
+            assert!(
+                written == *contents,
+                "CLI output of {path} differs from the library's"
+            );
         }
         drop(check_dir);
 
@@ -236,7 +315,9 @@ fn benches(c: &mut Criterion) {
 
         let mut g = tuned(c, "generate_in_memory", models);
         g.bench_function(BenchmarkId::from_parameter(models), |b| {
-            b.iter(|| ssot_gen::generate_from_str(black_box(&file), black_box(&text), &options).unwrap())
+            b.iter(|| {
+                ssot_gen::generate_from_str(black_box(&file), black_box(&text), &options).unwrap()
+            })
         });
         g.finish();
 

@@ -27,7 +27,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(loc: Loc, message: impl Into<String>) -> Self {
-        Diagnostic { loc, message: message.into(), hint: None }
+        Diagnostic {
+            loc,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -45,10 +49,18 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    pub fn new(file: impl Into<String>, source: impl Into<String>, mut items: Vec<Diagnostic>) -> Self {
+    pub fn new(
+        file: impl Into<String>,
+        source: impl Into<String>,
+        mut items: Vec<Diagnostic>,
+    ) -> Self {
         items.sort_by(|a, b| a.loc.cmp(&b.loc).then_with(|| a.message.cmp(&b.message)));
         items.dedup();
-        Diagnostics { file: file.into(), source: source.into(), items }
+        Diagnostics {
+            file: file.into(),
+            source: source.into(),
+            items,
+        }
     }
 }
 
@@ -79,18 +91,32 @@ impl fmt::Display for Diagnostics {
             }
         }
         let count = self.items.len();
-        write!(f, "\n{} error{} in {}", count, if count == 1 { "" } else { "s" }, self.file)
+        write!(
+            f,
+            "\n{} error{} in {}",
+            count,
+            if count == 1 { "" } else { "s" },
+            self.file
+        )
     }
 }
 
 impl std::error::Error for Diagnostics {}
 
 /// "did you mean" for a misspelt word: the closest candidate within a small edit distance.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(distance, c)| *distance <= (c.len() / 3).max(1) + usize::from(c.len() > 6))
         .min_by_key(|(distance, c)| (*distance, *c))
         .map(|(_, c)| format!("did you mean `{c}`?"))

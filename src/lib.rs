@@ -60,7 +60,8 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     let templates = render::Templates::new(&options.template_overrides).map_err(Error::Template)?;
     let mut files = BTreeMap::new();
     for (planned, text) in templates.render_all(graph).map_err(Error::Template)? {
-        let contents = format::finish(&planned.path, planned.template, text, &graph.generator).map_err(Error::Format)?;
+        let contents = format::finish(&planned.path, planned.template, text, &graph.generator)
+            .map_err(Error::Format)?;
         files.insert(planned.path, contents);
     }
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());

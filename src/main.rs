@@ -11,7 +11,11 @@ use ssot_gen::output::{self, Change};
 use ssot_gen::Options;
 
 #[derive(Parser)]
-#[command(name = "ssot-gen", version, about = "Generate a complete Rust crate from one model schema")]
+#[command(
+    name = "ssot-gen",
+    version,
+    about = "Generate a complete Rust crate from one model schema"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,15 +68,28 @@ fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Init { path, force } => {
             if path.exists() && !force {
-                bail!("{} already exists; pass --force to overwrite it", path.display());
+                bail!(
+                    "{} already exists; pass --force to overwrite it",
+                    path.display()
+                );
             }
-            std::fs::write(&path, ssot_gen::STARTER_SCHEMA).with_context(|| format!("writing {}", path.display()))?;
-            println!("wrote {}; next: ssot-gen generate {}", path.display(), path.display());
+            std::fs::write(&path, ssot_gen::STARTER_SCHEMA)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "wrote {}; next: ssot-gen generate {}",
+                path.display(),
+                path.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { schema } => {
             let graph = load(&schema)?;
-            println!("{}: ok ({} models, {} enums)", schema.display(), graph.models.len(), graph.enums.len());
+            println!(
+                "{}: ok ({} models, {} enums)",
+                schema.display(),
+                graph.models.len(),
+                graph.enums.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate(args) => {
@@ -119,15 +136,21 @@ fn run(command: Command) -> Result<ExitCode> {
 }
 
 fn load(schema: &Path) -> Result<ssot_gen::Graph> {
-    let text = std::fs::read_to_string(schema).with_context(|| format!("reading {}", schema.display()))?;
+    let text =
+        std::fs::read_to_string(schema).with_context(|| format!("reading {}", schema.display()))?;
     Ok(ssot_gen::load(&schema.display().to_string(), &text)?)
 }
 
 fn generate(args: &GenerateArgs) -> Result<(ssot_gen::Generated, PathBuf)> {
     let graph = load(&args.schema)?;
-    let options = Options { template_overrides: read_overrides(args.templates.as_deref())? };
+    let options = Options {
+        template_overrides: read_overrides(args.templates.as_deref())?,
+    };
     let generated = ssot_gen::generate(&graph, &options)?;
-    let out = args.out.clone().unwrap_or_else(|| Path::new("generated").join(&graph.crate_name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("generated").join(&graph.crate_name));
     Ok((generated, out))
 }
 
@@ -137,15 +160,22 @@ fn read_overrides(dir: Option<&Path>) -> Result<BTreeMap<String, String>> {
     let Some(dir) = dir else { return Ok(overrides) };
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
-        let entries = std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))?;
+        let entries =
+            std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))?;
         for entry in entries {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
                 continue;
             }
-            let name = path.strip_prefix(dir)?.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            let source = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let name = path
+                .strip_prefix(dir)?
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let source = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
             overrides.insert(name, source);
         }
     }

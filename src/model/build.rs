@@ -17,7 +17,9 @@ const BUILTIN_PRINCIPALS: &[&str] = &["public", "authenticated", "owner", "self"
 const FILTER_COMBINATORS: &[&str] = &["AND", "OR", "NOT"];
 
 pub fn build(schema: &Schema) -> Result<Graph, Vec<Diagnostic>> {
-    let mut b = Builder { problems: Vec::new() };
+    let mut b = Builder {
+        problems: Vec::new(),
+    };
     let graph = b.graph(schema);
     if b.problems.is_empty() {
         Ok(graph)
@@ -40,12 +42,16 @@ struct ModelInfo<'s> {
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn lower_camel(name: &str) -> String {
     let mut chars = name.chars();
-    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 impl Builder {
@@ -54,7 +60,14 @@ impl Builder {
     }
 
     /// Reports a second use of a derived name, pointing at the later definition and naming the first.
-    fn claim(&mut self, seen: &mut BTreeMap<String, (String, Loc)>, key: String, owner: String, loc: Loc, what: &str) {
+    fn claim(
+        &mut self,
+        seen: &mut BTreeMap<String, (String, Loc)>,
+        key: String,
+        owner: String,
+        loc: Loc,
+        what: &str,
+    ) {
         if let Some((first, first_loc)) = seen.get(&key) {
             let message = format!("{owner} and {first} both become the {what} `{key}`");
             let hint = format!(
@@ -94,11 +107,23 @@ impl Builder {
         let enums = self.enums(schema);
         let infos = self.model_infos(schema, &enums);
         let user_model = self.user_model(schema, &infos);
-        let user_id_type = user_model.as_ref().and_then(|u| infos.get(u)).and_then(|i| i.id.map(|(_, s)| s));
+        let user_id_type = user_model
+            .as_ref()
+            .and_then(|u| infos.get(u))
+            .and_then(|i| i.id.map(|(_, s)| s));
 
         let mut models: Vec<Model> = infos
             .values()
-            .map(|info| self.model(info, &infos, &enums, &roles, user_model.as_deref(), user_id_type))
+            .map(|info| {
+                self.model(
+                    info,
+                    &infos,
+                    &enums,
+                    &roles,
+                    user_model.as_deref(),
+                    user_id_type,
+                )
+            })
             .collect();
         self.resolve_inverses(&mut models, &infos);
         models.sort_by(|a, b| a.name.cmp(&b.name));
@@ -124,21 +149,32 @@ impl Builder {
     }
 
     fn roles(&mut self, schema: &Schema) -> Vec<String> {
-        let Some(declared) = &schema.roles else { return vec!["admin".to_owned()] };
+        let Some(declared) = &schema.roles else {
+            return vec!["admin".to_owned()];
+        };
         let mut roles: Vec<String> = Vec::new();
         for role in declared {
             if !is_identifier(&role.value) {
                 self.problem(
-                    Diagnostic::new(role.loc, format!("`{}` is not a valid role name", role.value))
-                        .hint("use letters, digits and `_`, starting with a letter"),
+                    Diagnostic::new(
+                        role.loc,
+                        format!("`{}` is not a valid role name", role.value),
+                    )
+                    .hint("use letters, digits and `_`, starting with a letter"),
                 );
             } else if BUILTIN_PRINCIPALS.contains(&role.value.as_str()) {
                 self.problem(
-                    Diagnostic::new(role.loc, format!("`{}` is a built-in access rule, not a role", role.value))
-                        .hint("remove it from `roles`; it can be used in access rules as it is"),
+                    Diagnostic::new(
+                        role.loc,
+                        format!("`{}` is a built-in access rule, not a role", role.value),
+                    )
+                    .hint("remove it from `roles`; it can be used in access rules as it is"),
                 );
             } else if roles.contains(&role.value) {
-                self.problem(Diagnostic::new(role.loc, format!("role `{}` is declared twice", role.value)));
+                self.problem(Diagnostic::new(
+                    role.loc,
+                    format!("role `{}` is declared twice", role.value),
+                ));
             } else {
                 roles.push(role.value.clone());
             }
@@ -154,20 +190,32 @@ impl Builder {
             let name = &spec.name;
             if !is_identifier(&name.value) {
                 self.problem(
-                    Diagnostic::new(name.loc, format!("`{}` is not a valid enum name", name.value))
-                        .hint("use a PascalCase name such as `Role`"),
+                    Diagnostic::new(
+                        name.loc,
+                        format!("`{}` is not a valid enum name", name.value),
+                    )
+                    .hint("use a PascalCase name such as `Role`"),
                 );
                 continue;
             }
             if Scalar::from_name(&name.value).is_some() {
                 self.problem(
-                    Diagnostic::new(name.loc, format!("enum `{}` has the name of a built-in type", name.value))
-                        .hint("choose another name"),
+                    Diagnostic::new(
+                        name.loc,
+                        format!("enum `{}` has the name of a built-in type", name.value),
+                    )
+                    .hint("choose another name"),
                 );
                 continue;
             }
             let rust_name = type_name(&name.value);
-            self.claim(&mut rust_names, rust_name.clone(), format!("enum `{}`", name.value), name.loc, "Rust type");
+            self.claim(
+                &mut rust_names,
+                rust_name.clone(),
+                format!("enum `{}`", name.value),
+                name.loc,
+                "Rust type",
+            );
             if spec.values.is_empty() {
                 self.problem(
                     Diagnostic::new(name.loc, format!("enum `{}` has no values", name.value))
@@ -180,28 +228,57 @@ impl Builder {
                 let variant = type_name(&value.value);
                 if value.value.trim().is_empty() || variant.trim_matches('_').is_empty() {
                     self.problem(
-                        Diagnostic::new(value.loc, format!("`{}` cannot be an enum value", value.value))
-                            .hint("use letters or digits"),
+                        Diagnostic::new(
+                            value.loc,
+                            format!("`{}` cannot be an enum value", value.value),
+                        )
+                        .hint("use letters or digits"),
                     );
                     continue;
                 }
                 let before = seen.len();
-                self.claim(&mut seen, variant.clone(), format!("value `{}`", value.value), value.loc, "variant");
+                self.claim(
+                    &mut seen,
+                    variant.clone(),
+                    format!("value `{}`", value.value),
+                    value.loc,
+                    "variant",
+                );
                 if seen.len() > before {
-                    variants.push(Variant { value: value.value.clone(), rust_name: variant });
+                    variants.push(Variant {
+                        value: value.value.clone(),
+                        rust_name: variant,
+                    });
                 }
             }
-            enums.insert(name.value.clone(), Enum { name: name.value.clone(), rust_name, doc: spec.doc.clone(), variants });
+            enums.insert(
+                name.value.clone(),
+                Enum {
+                    name: name.value.clone(),
+                    rust_name,
+                    doc: spec.doc.clone(),
+                    variants,
+                },
+            );
         }
         enums
     }
 
     /// Checks model names and what is derived from them, and finds each model's id field.
-    fn model_infos<'s>(&mut self, schema: &'s Schema, enums: &BTreeMap<String, Enum>) -> BTreeMap<String, ModelInfo<'s>> {
+    fn model_infos<'s>(
+        &mut self,
+        schema: &'s Schema,
+        enums: &BTreeMap<String, Enum>,
+    ) -> BTreeMap<String, ModelInfo<'s>> {
         let mut infos = BTreeMap::new();
         let mut type_names: BTreeMap<String, (String, Loc)> = BTreeMap::new();
         for e in enums.values() {
-            let loc = schema.enums.iter().find(|s| s.name.value == e.name).map(|s| s.name.loc).unwrap_or_default();
+            let loc = schema
+                .enums
+                .iter()
+                .find(|s| s.name.value == e.name)
+                .map(|s| s.name.loc)
+                .unwrap_or_default();
             type_names.insert(e.rust_name.clone(), (format!("enum `{}`", e.name), loc));
         }
         let mut tables = BTreeMap::new();
@@ -210,15 +287,24 @@ impl Builder {
             let name = &spec.name;
             if !is_identifier(&name.value) {
                 self.problem(
-                    Diagnostic::new(name.loc, format!("`{}` is not a valid model name", name.value))
-                        .hint("use a PascalCase name of letters and digits, such as `ChatRoom`"),
+                    Diagnostic::new(
+                        name.loc,
+                        format!("`{}` is not a valid model name", name.value),
+                    )
+                    .hint("use a PascalCase name of letters and digits, such as `ChatRoom`"),
                 );
                 continue;
             }
             let rust_name = type_name(&name.value);
             let owner = format!("model `{}`", name.value);
             for (what, ty) in generated_type_names(&rust_name).all() {
-                self.claim(&mut type_names, ty.to_owned(), format!("the {what} of {owner}"), name.loc, "Rust type");
+                self.claim(
+                    &mut type_names,
+                    ty.to_owned(),
+                    format!("the {what} of {owner}"),
+                    name.loc,
+                    "Rust type",
+                );
             }
             let plural = self.plural(spec);
             let table = match &spec.table {
@@ -234,14 +320,31 @@ impl Builder {
             };
             if table.len() > 63 {
                 self.problem(
-                    Diagnostic::new(name.loc, format!("table name `{table}` is longer than PostgreSQL's 63 bytes"))
-                        .hint("set a shorter `table:`"),
+                    Diagnostic::new(
+                        name.loc,
+                        format!("table name `{table}` is longer than PostgreSQL's 63 bytes"),
+                    )
+                    .hint("set a shorter `table:`"),
                 );
             }
             self.claim(&mut tables, table.clone(), owner.clone(), name.loc, "table");
-            self.claim(&mut routes, names::path_segment(&plural), owner, name.loc, "route");
+            self.claim(
+                &mut routes,
+                names::path_segment(&plural),
+                owner,
+                name.loc,
+                "route",
+            );
             let id = self.find_id(spec, enums);
-            infos.insert(name.value.clone(), ModelInfo { spec, rust_name, table, id });
+            infos.insert(
+                name.value.clone(),
+                ModelInfo {
+                    spec,
+                    rust_name,
+                    table,
+                    id,
+                },
+            );
         }
         infos
     }
@@ -251,8 +354,14 @@ impl Builder {
             Some(p) if is_identifier(&p.value) && p.value != spec.name.value => type_name(&p.value),
             Some(p) => {
                 self.problem(
-                    Diagnostic::new(p.loc, format!("`{}` cannot be the plural of `{}`", p.value, spec.name.value))
-                        .hint("write a different name of letters and digits, e.g. `plural: People`"),
+                    Diagnostic::new(
+                        p.loc,
+                        format!(
+                            "`{}` cannot be the plural of `{}`",
+                            p.value, spec.name.value
+                        ),
+                    )
+                    .hint("write a different name of letters and digits, e.g. `plural: People`"),
                 );
                 pluralize(&spec.name.value)
             }
@@ -260,7 +369,11 @@ impl Builder {
         }
     }
 
-    fn find_id<'s>(&mut self, spec: &'s ModelSpec, enums: &BTreeMap<String, Enum>) -> Option<(&'s FieldSpec, Scalar)> {
+    fn find_id<'s>(
+        &mut self,
+        spec: &'s ModelSpec,
+        enums: &BTreeMap<String, Enum>,
+    ) -> Option<(&'s FieldSpec, Scalar)> {
         let ids: Vec<&FieldSpec> = spec.fields.iter().filter(|f| f.id).collect();
         match ids.as_slice() {
             [] => {
@@ -279,8 +392,11 @@ impl Builder {
                     _ if scalar.is_none() && !enums.contains_key(&id.ty.value) => None, // unknown type, reported later
                     _ => {
                         self.problem(
-                            Diagnostic::new(id.ty.loc, format!("an id cannot have type `{}`", id.ty.value))
-                                .hint("use `uuid`, `int`, `bigint` or `string`"),
+                            Diagnostic::new(
+                                id.ty.loc,
+                                format!("an id cannot have type `{}`", id.ty.value),
+                            )
+                            .hint("use `uuid`, `int`, `bigint` or `string`"),
                         );
                         None
                     }
@@ -304,13 +420,20 @@ impl Builder {
         }
     }
 
-    fn user_model(&mut self, schema: &Schema, infos: &BTreeMap<String, ModelInfo>) -> Option<String> {
+    fn user_model(
+        &mut self,
+        schema: &Schema,
+        infos: &BTreeMap<String, ModelInfo>,
+    ) -> Option<String> {
         match &schema.user_model {
             Some(user) if infos.contains_key(&user.value) => Some(user.value.clone()),
             Some(user) => {
                 let hint = did_you_mean(&user.value, infos.keys().map(String::as_str))
                     .unwrap_or_else(|| "name one of the models declared under `models`".to_owned());
-                self.problem(Diagnostic::new(user.loc, format!("unknown user model `{}`", user.value)).hint(hint));
+                self.problem(
+                    Diagnostic::new(user.loc, format!("unknown user model `{}`", user.value))
+                        .hint(hint),
+                );
                 None
             }
             None => infos.contains_key("User").then(|| "User".to_owned()),
@@ -335,15 +458,32 @@ impl Builder {
         let mut relations = Vec::new();
         let mut owner_field: Option<&FieldSpec> = None;
         for f in &spec.fields {
-            let Some(field) = self.field(f, info, infos, enums, user_model, user_id_type) else { continue };
+            let Some(field) = self.field(f, info, infos, enums, user_model, user_id_type) else {
+                continue;
+            };
             let owner = format!("field `{}`", f.name.value);
-            self.claim(&mut rust_names, field.rust_name.clone(), owner.clone(), f.name.loc, "Rust field");
-            self.claim(&mut columns, field.column.clone(), owner, f.name.loc, "column");
+            self.claim(
+                &mut rust_names,
+                field.rust_name.clone(),
+                owner.clone(),
+                f.name.loc,
+                "Rust field",
+            );
+            self.claim(
+                &mut columns,
+                field.column.clone(),
+                owner,
+                f.name.loc,
+                "column",
+            );
             if field.owner {
                 if let Some(first) = owner_field {
                     self.problem(
-                        Diagnostic::new(f.name.loc, format!("model `{name}` has more than one owner field"))
-                            .hint(format!("keep `owner: true` on `{}` only", first.name.value)),
+                        Diagnostic::new(
+                            f.name.loc,
+                            format!("model `{name}` has more than one owner field"),
+                        )
+                        .hint(format!("keep `owner: true` on `{}` only", first.name.value)),
                     );
                 } else {
                     owner_field = Some(f);
@@ -351,13 +491,19 @@ impl Builder {
             }
             if let Some(target) = &field.references {
                 if let Some(t) = infos.get(target) {
-                    let target_column = t.id.map(|(id, _)| sql_name(&id.name.value)).unwrap_or_default();
+                    let target_column =
+                        t.id.map(|(id, _)| sql_name(&id.name.value))
+                            .unwrap_or_default();
                     relations.push(Relation {
                         field: field.name.clone(),
                         target: target.clone(),
                         target_table: t.table.clone(),
                         target_column,
-                        inverse: f.inverse.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+                        inverse: f
+                            .inverse
+                            .as_ref()
+                            .map(|i| i.value.clone())
+                            .unwrap_or_default(),
                         optional: field.optional,
                     });
                 }
@@ -365,7 +511,12 @@ impl Builder {
             fields.push(field);
         }
         let taken: Vec<String> = fields.iter().map(|f| f.rust_name.clone()).collect();
-        let access = self.access(spec, roles, owner_field.is_some(), user_model == Some(name.as_str()));
+        let access = self.access(
+            spec,
+            roles,
+            owner_field.is_some(),
+            user_model == Some(name.as_str()),
+        );
         let sql = table_sql(&info.table, &fields, &relations, enums);
         Model {
             doc: spec.doc.clone(),
@@ -377,12 +528,18 @@ impl Builder {
             table: info.table.clone(),
             realtime: spec.realtime.as_ref().is_none_or(|r| r.value),
             types: generated_type_names(&info.rust_name),
-            id_field: info.id.map(|(f, _)| f.name.value.clone()).unwrap_or_default(),
+            id_field: info
+                .id
+                .map(|(f, _)| f.name.value.clone())
+                .unwrap_or_default(),
             owner_field: owner_field.map(|f| f.name.value.clone()),
             access,
             relations,
             inverse_relations: Vec::new(),
-            channels: Channels { list: format!("{name}:list"), item_prefix: format!("{name}:item:") },
+            channels: Channels {
+                list: format!("{name}:list"),
+                item_prefix: format!("{name}:item:"),
+            },
             filter_logic: FilterLogic {
                 and: names::unique_name("and", &taken),
                 or: names::unique_name("or", &taken),
@@ -422,8 +579,11 @@ impl Builder {
         }
         if FILTER_COMBINATORS.contains(&name.as_str()) {
             self.problem(
-                Diagnostic::new(f.name.loc, format!("`{name}` is reserved for filter combinators"))
-                    .hint("rename the field; `AND`, `OR` and `NOT` combine filters in list queries"),
+                Diagnostic::new(
+                    f.name.loc,
+                    format!("`{name}` is reserved for filter combinators"),
+                )
+                .hint("rename the field; `AND`, `OR` and `NOT` combine filters in list queries"),
             );
             return None;
         }
@@ -431,7 +591,10 @@ impl Builder {
             (Some(s), _) => (s, s.rust_type("")),
             (None, Some(e)) => (Scalar::Enum, format!("crate::enums::{}", e.rust_name)),
             (None, None) => {
-                let candidates = SCALAR_NAMES.iter().copied().chain(enums.keys().map(String::as_str));
+                let candidates = SCALAR_NAMES
+                    .iter()
+                    .copied()
+                    .chain(enums.keys().map(String::as_str));
                 let hint = if infos.contains_key(&f.ty.value) {
                     format!(
                         "to point at a `{0}`, use the type of its id and `references: {0}`",
@@ -439,27 +602,48 @@ impl Builder {
                     )
                 } else {
                     did_you_mean(&f.ty.value, candidates).unwrap_or_else(|| {
-                        format!("use one of {} or an enum declared under `enums`", SCALAR_NAMES.join(", "))
+                        format!(
+                            "use one of {} or an enum declared under `enums`",
+                            SCALAR_NAMES.join(", ")
+                        )
                     })
                 };
-                self.problem(Diagnostic::new(f.ty.loc, format!("unknown type `{}` for {context}", f.ty.value)).hint(hint));
+                self.problem(
+                    Diagnostic::new(
+                        f.ty.loc,
+                        format!("unknown type `{}` for {context}", f.ty.value),
+                    )
+                    .hint(hint),
+                );
                 return None;
             }
         };
         let owner = f.owner.as_ref().is_some_and(|o| o.value);
-        let default = f.default.as_ref().and_then(|d| self.default(d, f, scalar, enums, &context));
+        let default = f
+            .default
+            .as_ref()
+            .and_then(|d| self.default(d, f, scalar, enums, &context));
         let bounds = self.bounds(f, scalar, &context);
 
         if f.id && f.optional {
-            self.problem(Diagnostic::new(f.ty.loc, format!("the id {context} cannot be optional")).hint("remove the `?`"));
+            self.problem(
+                Diagnostic::new(f.ty.loc, format!("the id {context} cannot be optional"))
+                    .hint("remove the `?`"),
+            );
         }
         if f.id && f.hidden {
-            self.problem(Diagnostic::new(f.name.loc, format!("the id {context} cannot be hidden")));
+            self.problem(Diagnostic::new(
+                f.name.loc,
+                format!("the id {context} cannot be hidden"),
+            ));
         }
         if f.readonly && !f.optional && default.is_none() && !f.id {
             self.problem(
-                Diagnostic::new(f.name.loc, format!("{context} is readonly but has no default, so it can never be set"))
-                    .hint("add a `default`, make it optional, or remove `readonly`"),
+                Diagnostic::new(
+                    f.name.loc,
+                    format!("{context} is readonly but has no default, so it can never be set"),
+                )
+                .hint("add a `default`, make it optional, or remove `readonly`"),
             );
         }
         if let Some(target) = &f.references {
@@ -469,7 +653,10 @@ impl Builder {
             self.check_owner(f, scalar, user_model, user_id_type, &context);
         }
 
-        let server_sets_id = f.id && default.as_ref().is_some_and(|d| matches!(d.kind, DefaultKind::Uuid | DefaultKind::Autoincrement));
+        let server_sets_id = f.id
+            && default
+                .as_ref()
+                .is_some_and(|d| matches!(d.kind, DefaultKind::Uuid | DefaultKind::Autoincrement));
         let create = if f.readonly || owner || server_sets_id {
             Presence::Absent
         } else if f.optional || default.is_some() {
@@ -483,10 +670,17 @@ impl Builder {
             (true, true) => Presence::Optional,
             (true, false) => Presence::Required,
         };
-        let filter_type = (!f.hidden).then(|| FilterKind::for_scalar(scalar, f.optional)).flatten().map(|kind| {
-            let path = format!("crate::query::{}", kind.struct_name(f.optional));
-            if kind.is_generic() { format!("{path}<{rust_type}>") } else { path }
-        });
+        let filter_type = (!f.hidden)
+            .then(|| FilterKind::for_scalar(scalar, f.optional))
+            .flatten()
+            .map(|kind| {
+                let path = format!("crate::query::{}", kind.struct_name(f.optional));
+                if kind.is_generic() {
+                    format!("{path}<{rust_type}>")
+                } else {
+                    path
+                }
+            });
         Some(Field {
             name: name.clone(),
             rust_name: value_name(name),
@@ -514,13 +708,24 @@ impl Builder {
         })
     }
 
-    fn check_reference(&mut self, f: &FieldSpec, target: &Spanned<String>, scalar: Scalar, infos: &BTreeMap<String, ModelInfo>, context: &str) {
+    fn check_reference(
+        &mut self,
+        f: &FieldSpec,
+        target: &Spanned<String>,
+        scalar: Scalar,
+        infos: &BTreeMap<String, ModelInfo>,
+        context: &str,
+    ) {
         match infos.get(&target.value) {
             None => {
                 let hint = did_you_mean(&target.value, infos.keys().map(String::as_str))
                     .unwrap_or_else(|| "name one of the models declared under `models`".to_owned());
                 self.problem(
-                    Diagnostic::new(target.loc, format!("{context} references unknown model `{}`", target.value)).hint(hint),
+                    Diagnostic::new(
+                        target.loc,
+                        format!("{context} references unknown model `{}`", target.value),
+                    )
+                    .hint(hint),
                 );
             }
             Some(t) => {
@@ -529,7 +734,10 @@ impl Builder {
                         self.problem(
                             Diagnostic::new(
                                 f.ty.loc,
-                                format!("{context} has type `{}` but `{}.{}` is `{}`", f.ty.value, target.value, id.name.value, id.ty.value),
+                                format!(
+                                    "{context} has type `{}` but `{}.{}` is `{}`",
+                                    f.ty.value, target.value, id.name.value, id.ty.value
+                                ),
                             )
                             .hint(format!("write `type: {}`", id.ty.value)),
                         );
@@ -540,38 +748,75 @@ impl Builder {
         if let Some(inverse) = &f.inverse {
             if !is_identifier(&inverse.value) {
                 self.problem(
-                    Diagnostic::new(inverse.loc, format!("`{}` is not a valid relation name", inverse.value))
-                        .hint("use letters, digits and `_`, starting with a letter"),
+                    Diagnostic::new(
+                        inverse.loc,
+                        format!("`{}` is not a valid relation name", inverse.value),
+                    )
+                    .hint("use letters, digits and `_`, starting with a letter"),
                 );
             }
         }
     }
 
-    fn check_owner(&mut self, f: &FieldSpec, scalar: Scalar, user_model: Option<&str>, user_id_type: Option<Scalar>, context: &str) {
+    fn check_owner(
+        &mut self,
+        f: &FieldSpec,
+        scalar: Scalar,
+        user_model: Option<&str>,
+        user_id_type: Option<Scalar>,
+        context: &str,
+    ) {
         let loc = f.owner.as_ref().map(|o| o.loc).unwrap_or(f.name.loc);
         match (user_model, user_id_type) {
             (Some(user), Some(id_type)) if id_type != scalar => self.problem(
-                Diagnostic::new(loc, format!("owner {context} has type `{}`, which cannot hold a `{user}` id (`{}`)", f.ty.value, id_type.name()))
-                    .hint(format!("write `type: {}, references: {user}`", id_type.name())),
+                Diagnostic::new(
+                    loc,
+                    format!(
+                        "owner {context} has type `{}`, which cannot hold a `{user}` id (`{}`)",
+                        f.ty.value,
+                        id_type.name()
+                    ),
+                )
+                .hint(format!(
+                    "write `type: {}, references: {user}`",
+                    id_type.name()
+                )),
             ),
             (None, _) if !scalar.is_key() => self.problem(
-                Diagnostic::new(loc, format!("owner {context} has type `{}`, which cannot hold a user id", f.ty.value))
-                    .hint("use `uuid`, `string`, `int` or `bigint`: the token's subject is stored in it"),
+                Diagnostic::new(
+                    loc,
+                    format!(
+                        "owner {context} has type `{}`, which cannot hold a user id",
+                        f.ty.value
+                    ),
+                )
+                .hint(
+                    "use `uuid`, `string`, `int` or `bigint`: the token's subject is stored in it",
+                ),
             ),
             _ => {}
         }
         if let (Some(user), Some(target)) = (user_model, &f.references) {
             if target.value != user {
                 self.problem(
-                    Diagnostic::new(target.loc, format!("owner {context} references `{}`, not the user model `{user}`", target.value))
-                        .hint(format!("an owner holds a user id: write `references: {user}`")),
+                    Diagnostic::new(
+                        target.loc,
+                        format!(
+                            "owner {context} references `{}`, not the user model `{user}`",
+                            target.value
+                        ),
+                    )
+                    .hint(format!(
+                        "an owner holds a user id: write `references: {user}`"
+                    )),
                 );
             }
         }
         if f.optional {
             self.problem(
-                Diagnostic::new(f.ty.loc, format!("owner {context} cannot be optional"))
-                    .hint("the owner is set from the caller's token on create, so every row has one"),
+                Diagnostic::new(f.ty.loc, format!("owner {context} cannot be optional")).hint(
+                    "the owner is set from the caller's token on create, so every row has one",
+                ),
             );
         }
         if f.default.is_some() {
@@ -582,15 +827,32 @@ impl Builder {
         }
     }
 
-    fn default(&mut self, d: &Spanned<DefaultSpec>, f: &FieldSpec, scalar: Scalar, enums: &BTreeMap<String, Enum>, context: &str) -> Option<Default> {
+    fn default(
+        &mut self,
+        d: &Spanned<DefaultSpec>,
+        f: &FieldSpec,
+        scalar: Scalar,
+        enums: &BTreeMap<String, Enum>,
+        context: &str,
+    ) -> Option<Default> {
         let keyword = |kind| Some(Default { kind, value: None });
-        let literal = |value: Value| Some(Default { kind: DefaultKind::Literal, value: Some(value) });
+        let literal = |value: Value| {
+            Some(Default {
+                kind: DefaultKind::Literal,
+                value: Some(value),
+            })
+        };
         let raw = match &d.value {
             DefaultSpec::Structured(v) if scalar == Scalar::Json => return literal(v.clone()),
             DefaultSpec::Structured(_) => {
                 self.problem(
-                    Diagnostic::new(d.loc, format!("invalid default for {context}: a list or mapping needs a `json` field"))
-                        .hint(format!("write a single `{}` value", f.ty.value)),
+                    Diagnostic::new(
+                        d.loc,
+                        format!(
+                            "invalid default for {context}: a list or mapping needs a `json` field"
+                        ),
+                    )
+                    .hint(format!("write a single `{}` value", f.ty.value)),
                 );
                 return None;
             }
@@ -598,7 +860,14 @@ impl Builder {
         };
         let invalid = |b: &mut Self, expected: &str| {
             b.problem(
-                Diagnostic::new(d.loc, format!("invalid default `{raw}` for {context} of type `{}`", f.ty.value)).hint(expected.to_owned()),
+                Diagnostic::new(
+                    d.loc,
+                    format!(
+                        "invalid default `{raw}` for {context} of type `{}`",
+                        f.ty.value
+                    ),
+                )
+                .hint(expected.to_owned()),
             );
             None
         };
@@ -615,15 +884,27 @@ impl Builder {
                 if f.id {
                     keyword(DefaultKind::Autoincrement)
                 } else {
-                    invalid(self, "`autoincrement` is only for the id field; use a number")
+                    invalid(
+                        self,
+                        "`autoincrement` is only for the id field; use a number",
+                    )
                 }
             }
             Scalar::Int | Scalar::BigInt => match raw.parse::<i64>() {
-                Ok(n) if scalar == Scalar::BigInt || i32::try_from(n).is_ok() => literal(Value::from(n)),
-                Ok(_) => invalid(self, "the value does not fit in `int` (32 bits); use `bigint`"),
+                Ok(n) if scalar == Scalar::BigInt || i32::try_from(n).is_ok() => {
+                    literal(Value::from(n))
+                }
+                Ok(_) => invalid(
+                    self,
+                    "the value does not fit in `int` (32 bits); use `bigint`",
+                ),
                 Err(_) => invalid(self, "use a whole number, or `autoincrement` on an id"),
             },
-            Scalar::Float => match raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+            Scalar::Float => match raw
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+            {
                 Some(n) => literal(Value::Number(n)),
                 None => invalid(self, "use a number such as `0.5`"),
             },
@@ -653,7 +934,12 @@ impl Builder {
             return None;
         }
         let Some(kind) = scalar.bound_kind() else {
-            let loc = f.min.as_ref().or(f.max.as_ref()).map(|b| b.loc).unwrap_or(f.name.loc);
+            let loc = f
+                .min
+                .as_ref()
+                .or(f.max.as_ref())
+                .map(|b| b.loc)
+                .unwrap_or(f.name.loc);
             self.problem(
                 Diagnostic::new(loc, format!("`min`/`max` do not apply to {context} of type `{}`", f.ty.value))
                     .hint("bounds apply to text length (string, text) and to numbers (int, bigint, float)"),
@@ -665,16 +951,23 @@ impl Builder {
             let whole = b.value.fract() == 0.0;
             let fits = match (kind, scalar) {
                 (BoundKind::Length, _) => whole && b.value >= 0.0,
-                (_, Scalar::Int) => whole && b.value >= f64::from(i32::MIN) && b.value <= f64::from(i32::MAX),
+                (_, Scalar::Int) => {
+                    whole && b.value >= f64::from(i32::MIN) && b.value <= f64::from(i32::MAX)
+                }
                 (_, Scalar::BigInt) => whole && b.value.abs() < 9.0e15,
                 _ => true,
             };
             if !fits {
                 let hint = match kind {
-                    BoundKind::Length => "a length bound is a whole number of characters, 0 or more",
+                    BoundKind::Length => {
+                        "a length bound is a whole number of characters, 0 or more"
+                    }
                     BoundKind::Range => "use a whole number that fits the field's type",
                 };
-                this.problem(Diagnostic::new(b.loc, format!("invalid bound `{}` for {context}", b.value)).hint(hint));
+                this.problem(
+                    Diagnostic::new(b.loc, format!("invalid bound `{}` for {context}", b.value))
+                        .hint(hint),
+                );
                 return None;
             }
             Some(match scalar {
@@ -687,16 +980,30 @@ impl Builder {
         if let (Some(lo), Some(hi)) = (&f.min, &f.max) {
             if lo.value > hi.value {
                 self.problem(
-                    Diagnostic::new(lo.loc, format!("`min` ({}) is greater than `max` ({}) for {context}", lo.value, hi.value))
-                        .hint("swap them"),
+                    Diagnostic::new(
+                        lo.loc,
+                        format!(
+                            "`min` ({}) is greater than `max` ({}) for {context}",
+                            lo.value, hi.value
+                        ),
+                    )
+                    .hint("swap them"),
                 );
             }
         }
         Some(Bounds { kind, min, max })
     }
 
-    fn access(&mut self, spec: &ModelSpec, roles: &[String], has_owner: bool, is_user_model: bool) -> Access {
-        let rule = |r: &Option<RuleSpec>, op: &str, b: &mut Self| b.rule(r.as_ref(), op, spec, roles, has_owner, is_user_model);
+    fn access(
+        &mut self,
+        spec: &ModelSpec,
+        roles: &[String],
+        has_owner: bool,
+        is_user_model: bool,
+    ) -> Access {
+        let rule = |r: &Option<RuleSpec>, op: &str, b: &mut Self| {
+            b.rule(r.as_ref(), op, spec, roles, has_owner, is_user_model)
+        };
         Access {
             read: rule(&spec.access.read, "read", self),
             create: rule(&spec.access.create, "create", self),
@@ -705,7 +1012,15 @@ impl Builder {
         }
     }
 
-    fn rule(&mut self, spec: Option<&RuleSpec>, op: &str, model: &ModelSpec, roles: &[String], has_owner: bool, is_user_model: bool) -> Rule {
+    fn rule(
+        &mut self,
+        spec: Option<&RuleSpec>,
+        op: &str,
+        model: &ModelSpec,
+        roles: &[String],
+        has_owner: bool,
+        is_user_model: bool,
+    ) -> Rule {
         let mut rule = Rule::default();
         let Some(spec) = spec else {
             rule.summary = "nobody".to_owned();
@@ -760,32 +1075,66 @@ impl Builder {
             parts.push("the user themself".to_owned());
         }
         parts.extend(rule.roles.iter().map(|r| format!("role `{r}`")));
-        rule.summary = if parts.is_empty() { "nobody".to_owned() } else { parts.join(" or ") };
+        rule.summary = if parts.is_empty() {
+            "nobody".to_owned()
+        } else {
+            parts.join(" or ")
+        };
         rule
     }
 
     /// Names each relation as seen from its target: the source's plural (`messages`), or, when that is taken or
     /// ambiguous, qualified by the field (`messagesByAuthor`). `inverse:` in the schema overrides.
     fn resolve_inverses(&mut self, models: &mut [Model], infos: &BTreeMap<String, ModelInfo>) {
-        let mut pending: BTreeMap<String, Vec<(String, String, String, Option<String>)>> = BTreeMap::new();
+        let mut pending: BTreeMap<String, Vec<(String, String, String, Option<String>)>> =
+            BTreeMap::new();
         for m in models.iter() {
             let source_plural = lower_camel(&m.plural);
             for r in &m.relations {
                 let count = m.relations.iter().filter(|o| o.target == r.target).count();
-                let stem = r.field.strip_suffix("Id").or_else(|| r.field.strip_suffix("_id")).unwrap_or(&r.field);
+                let stem = r
+                    .field
+                    .strip_suffix("Id")
+                    .or_else(|| r.field.strip_suffix("_id"))
+                    .unwrap_or(&r.field);
                 let qualified = format!("{source_plural}By{}", type_name(stem));
                 let explicit = (!r.inverse.is_empty()).then(|| r.inverse.clone());
-                let name = if count > 1 { qualified } else { source_plural.clone() };
-                pending.entry(r.target.clone()).or_default().push((name, m.name.clone(), r.field.clone(), explicit));
+                let name = if count > 1 {
+                    qualified
+                } else {
+                    source_plural.clone()
+                };
+                pending.entry(r.target.clone()).or_default().push((
+                    name,
+                    m.name.clone(),
+                    r.field.clone(),
+                    explicit,
+                ));
             }
         }
         for m in models.iter_mut() {
-            let Some(list) = pending.remove(&m.name) else { continue };
-            let mut taken: BTreeMap<String, (String, Loc)> =
-                m.fields.iter().map(|f| (f.name.clone(), (format!("field `{}`", f.name), Loc::default()))).collect();
+            let Some(list) = pending.remove(&m.name) else {
+                continue;
+            };
+            let mut taken: BTreeMap<String, (String, Loc)> = m
+                .fields
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        (format!("field `{}`", f.name), Loc::default()),
+                    )
+                })
+                .collect();
             for (default_name, source, field, explicit) in list {
                 let name = explicit.unwrap_or(default_name);
-                let loc = infos[&source].spec.fields.iter().find(|f| f.name.value == field).map(|f| f.name.loc).unwrap_or_default();
+                let loc = infos[&source]
+                    .spec
+                    .fields
+                    .iter()
+                    .find(|f| f.name.value == field)
+                    .map(|f| f.name.loc)
+                    .unwrap_or_default();
                 if let Some((first, _)) = taken.get(&name) {
                     self.problem(
                         Diagnostic::new(loc, format!("the reverse of `{source}.{field}` would be `{}.{name}`, which {first} already uses", m.name))
@@ -793,15 +1142,26 @@ impl Builder {
                     );
                     continue;
                 }
-                taken.insert(name.clone(), (format!("the reverse of `{source}.{field}`"), loc));
-                m.inverse_relations.push(InverseRelation { name: name.clone(), source: source.clone(), field: field.clone() });
+                taken.insert(
+                    name.clone(),
+                    (format!("the reverse of `{source}.{field}`"), loc),
+                );
+                m.inverse_relations.push(InverseRelation {
+                    name: name.clone(),
+                    source: source.clone(),
+                    field: field.clone(),
+                });
             }
             m.inverse_relations.sort_by(|a, b| a.name.cmp(&b.name));
         }
         // Write the final names back onto the referencing side.
         let inverse_names: BTreeMap<(String, String), String> = models
             .iter()
-            .flat_map(|m| m.inverse_relations.iter().map(move |i| ((i.source.clone(), i.field.clone()), i.name.clone())))
+            .flat_map(|m| {
+                m.inverse_relations
+                    .iter()
+                    .map(move |i| ((i.source.clone(), i.field.clone()), i.name.clone()))
+            })
             .collect();
         for m in models.iter_mut() {
             for r in &mut m.relations {
@@ -828,7 +1188,10 @@ fn generated_type_names(rust_name: &str) -> ModelTypes {
 fn is_version(v: &str) -> bool {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn is_date(s: &str) -> bool {
@@ -841,11 +1204,19 @@ fn is_date(s: &str) -> bool {
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// SQL for one model's table in both dialects.
-fn table_sql(table: &str, fields: &[Field], relations: &[Relation], enums: &BTreeMap<String, Enum>) -> ModelSql {
+fn table_sql(
+    table: &str,
+    fields: &[Field],
+    relations: &[Relation],
+    enums: &BTreeMap<String, Enum>,
+) -> ModelSql {
     let qt = quote_sql(table);
     let index = |f: &Field| {
         format!(
@@ -854,10 +1225,16 @@ fn table_sql(table: &str, fields: &[Field], relations: &[Relation], enums: &BTre
             quote_sql(&f.column)
         )
     };
-    let indexed: Vec<&Field> = fields.iter().filter(|f| f.references.is_some() && !f.unique).collect();
+    let indexed: Vec<&Field> = fields
+        .iter()
+        .filter(|f| f.references.is_some() && !f.unique)
+        .collect();
     let sqlite = TableSql {
         table: qt.clone(),
-        definitions: fields.iter().map(|f| column_sql(f, Dialect::Sqlite, relations, enums)).collect(),
+        definitions: fields
+            .iter()
+            .map(|f| column_sql(f, Dialect::Sqlite, relations, enums))
+            .collect(),
         options: "STRICT".to_owned(),
         after: indexed.iter().map(|f| index(f)).collect(),
     };
@@ -877,7 +1254,10 @@ fn table_sql(table: &str, fields: &[Field], relations: &[Relation], enums: &BTre
     after.extend(indexed.iter().map(|f| index(f)));
     let postgres = TableSql {
         table: qt,
-        definitions: fields.iter().map(|f| column_sql(f, Dialect::Postgres, relations, enums)).collect(),
+        definitions: fields
+            .iter()
+            .map(|f| column_sql(f, Dialect::Postgres, relations, enums))
+            .collect(),
         options: String::new(),
         after,
     };
@@ -894,14 +1274,32 @@ fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn column_sql(f: &Field, dialect: Dialect, relations: &[Relation], enums: &BTreeMap<String, Enum>) -> String {
+fn column_sql(
+    f: &Field,
+    dialect: Dialect,
+    relations: &[Relation],
+    enums: &BTreeMap<String, Enum>,
+) -> String {
     let col = quote_sql(&f.column);
     let sqlite = dialect == Dialect::Sqlite;
-    let autoincrement = f.default.as_ref().is_some_and(|d| d.kind == DefaultKind::Autoincrement);
-    let mut parts = vec![col.clone(), if sqlite { f.scalar.sqlite_type() } else { f.scalar.postgres_type() }.to_owned()];
+    let autoincrement = f
+        .default
+        .as_ref()
+        .is_some_and(|d| d.kind == DefaultKind::Autoincrement);
+    let mut parts = vec![
+        col.clone(),
+        if sqlite {
+            f.scalar.sqlite_type()
+        } else {
+            f.scalar.postgres_type()
+        }
+        .to_owned(),
+    ];
     match (f.id, autoincrement, sqlite) {
         (true, true, true) => parts.push("PRIMARY KEY AUTOINCREMENT".to_owned()),
-        (true, true, false) => parts.push("GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY".to_owned()),
+        (true, true, false) => {
+            parts.push("GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY".to_owned())
+        }
         (true, false, _) => parts.push("PRIMARY KEY".to_owned()),
         _ => {}
     }
@@ -914,14 +1312,22 @@ fn column_sql(f: &Field, dialect: Dialect, relations: &[Relation], enums: &BTree
     if let Some(d) = &f.default {
         let value = match (d.kind, sqlite) {
             (DefaultKind::Autoincrement, _) => None,
-            (DefaultKind::Now, true) if f.scalar == Scalar::Date => Some("(date('now'))".to_owned()),
+            (DefaultKind::Now, true) if f.scalar == Scalar::Date => {
+                Some("(date('now'))".to_owned())
+            }
             // Same fixed-width microsecond format the server writes, so text order stays time order.
-            (DefaultKind::Now, true) => Some("(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')".to_owned()),
-            (DefaultKind::Now, false) if f.scalar == Scalar::Date => Some("CURRENT_DATE".to_owned()),
+            (DefaultKind::Now, true) => {
+                Some("(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')".to_owned())
+            }
+            (DefaultKind::Now, false) if f.scalar == Scalar::Date => {
+                Some("CURRENT_DATE".to_owned())
+            }
             (DefaultKind::Now, false) => Some("now()".to_owned()),
             (DefaultKind::Uuid, true) => None, // SQLite has no UUID function; the server supplies it.
             (DefaultKind::Uuid, false) => Some("gen_random_uuid()".to_owned()),
-            (DefaultKind::Literal, _) => d.value.as_ref().map(|v| sql_literal(v, f.scalar, dialect)),
+            (DefaultKind::Literal, _) => {
+                d.value.as_ref().map(|v| sql_literal(v, f.scalar, dialect))
+            }
         };
         if let Some(value) = value {
             parts.push(format!("DEFAULT {value}"));
@@ -945,8 +1351,12 @@ fn column_sql(f: &Field, dialect: Dialect, relations: &[Relation], enums: &BTree
         Scalar::Bool if sqlite => checks.push(format!("{col} IN (0, 1)")),
         Scalar::Json if sqlite => checks.push(format!("json_valid({col})")),
         Scalar::Enum => {
-            let values: Vec<String> =
-                enums.get(&f.type_name).into_iter().flat_map(|e| &e.variants).map(|v| sql_string(&v.value)).collect();
+            let values: Vec<String> = enums
+                .get(&f.type_name)
+                .into_iter()
+                .flat_map(|e| &e.variants)
+                .map(|v| sql_string(&v.value))
+                .collect();
             checks.push(format!("{col} IN ({})", values.join(", ")));
         }
         _ => {}
@@ -956,7 +1366,11 @@ fn column_sql(f: &Field, dialect: Dialect, relations: &[Relation], enums: &BTree
     }
     if sqlite {
         if let Some(r) = relations.iter().find(|r| r.field == f.name) {
-            parts.push(format!("REFERENCES {} ({})", quote_sql(&r.target_table), quote_sql(&r.target_column)));
+            parts.push(format!(
+                "REFERENCES {} ({})",
+                quote_sql(&r.target_table),
+                quote_sql(&r.target_column)
+            ));
         }
     }
     parts.join(" ")
@@ -964,9 +1378,13 @@ fn column_sql(f: &Field, dialect: Dialect, relations: &[Relation], enums: &BTree
 
 fn sql_literal(v: &Value, scalar: Scalar, dialect: Dialect) -> String {
     match (scalar, v) {
-        (Scalar::Json, v) if dialect == Dialect::Postgres => format!("{}::jsonb", sql_string(&v.to_string())),
+        (Scalar::Json, v) if dialect == Dialect::Postgres => {
+            format!("{}::jsonb", sql_string(&v.to_string()))
+        }
         (Scalar::Json, v) => sql_string(&v.to_string()),
-        (Scalar::Bool, Value::Bool(b)) if dialect == Dialect::Sqlite => if *b { "1" } else { "0" }.to_owned(),
+        (Scalar::Bool, Value::Bool(b)) if dialect == Dialect::Sqlite => {
+            if *b { "1" } else { "0" }.to_owned()
+        }
         (Scalar::Bool, Value::Bool(b)) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
         (_, Value::String(s)) => sql_string(s),
         (_, other) => other.to_string(),

@@ -6,19 +6,27 @@ use heck::{ToKebabCase, ToPascalCase, ToSnakeCase};
 /// Rust keywords (strict and reserved, all editions). Such names become raw identifiers (`r#type`) unless raw
 /// identifiers cannot express them (`self`, `Self`, `super`, `crate`, `_`), which get a trailing underscore.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
-    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match",
-    "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
-    "trait", "true", "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while",
-    "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// The one function that turns a word into a usable Rust identifier: keywords become raw identifiers or get a
 /// trailing `_`, and a leading digit gets a prefix.
 pub fn sanitize(ident: &str) -> String {
-    let ident = if ident.is_empty() { "_empty".to_owned() } else { ident.to_owned() };
-    let ident = if ident.starts_with(|c: char| c.is_ascii_digit()) { format!("_{ident}") } else { ident };
+    let ident = if ident.is_empty() {
+        "_empty".to_owned()
+    } else {
+        ident.to_owned()
+    };
+    let ident = if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{ident}")
+    } else {
+        ident
+    };
     if NOT_RAW.contains(&ident.as_str()) {
         format!("{ident}_")
     } else if KEYWORDS.contains(&ident.as_str()) {
@@ -32,7 +40,11 @@ pub fn sanitize(ident: &str) -> String {
 pub fn type_name(name: &str) -> String {
     let pascal = name.to_pascal_case();
     // `V` keeps a digit-led enum value (`2fa`) a valid type-level name without clashing with `_`-led ones.
-    let pascal = if pascal.starts_with(|c: char| c.is_ascii_digit()) { format!("V{pascal}") } else { pascal };
+    let pascal = if pascal.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("V{pascal}")
+    } else {
+        pascal
+    };
     sanitize(&pascal)
 }
 
@@ -94,8 +106,18 @@ fn pluralize_word(word: &str) -> String {
         ("status", "statuses"),
         ("quiz", "quizzes"),
     ];
-    const UNCOUNTABLE: &[&str] =
-        &["data", "equipment", "information", "media", "metadata", "news", "series", "species", "sheep", "fish"];
+    const UNCOUNTABLE: &[&str] = &[
+        "data",
+        "equipment",
+        "information",
+        "media",
+        "metadata",
+        "news",
+        "series",
+        "species",
+        "sheep",
+        "fish",
+    ];
     let lower = word.to_lowercase();
     if UNCOUNTABLE.contains(&lower.as_str()) {
         return word.to_owned();
@@ -111,7 +133,10 @@ fn pluralize_word(word: &str) -> String {
         && !lower.ends_with("uy");
     if ends_consonant_y {
         format!("{}ies", &word[..word.len() - 1])
-    } else if ["s", "x", "z", "ch", "sh"].iter().any(|end| lower.ends_with(end)) {
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|end| lower.ends_with(end))
+    {
         format!("{word}es")
     } else if lower.ends_with("fe") {
         format!("{}ves", &word[..word.len() - 2])
@@ -126,7 +151,10 @@ fn pluralize_word(word: &str) -> String {
 fn keep_case(original: &str, plural: &str) -> String {
     if original.starts_with(char::is_uppercase) {
         let mut chars = plural.chars();
-        chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
     } else {
         plural.to_owned()
     }

@@ -19,8 +19,9 @@ pub enum Scalar {
     Enum,
 }
 
-pub const SCALAR_NAMES: &[&str] =
-    &["string", "text", "int", "bigint", "float", "bool", "uuid", "datetime", "date", "json"];
+pub const SCALAR_NAMES: &[&str] = &[
+    "string", "text", "int", "bigint", "float", "bool", "uuid", "datetime", "date", "json",
+];
 
 impl Scalar {
     pub fn from_name(name: &str) -> Option<Scalar> {
@@ -113,13 +114,22 @@ impl Scalar {
     pub fn is_ordered(self) -> bool {
         matches!(
             self,
-            Scalar::String | Scalar::Text | Scalar::Int | Scalar::BigInt | Scalar::Float | Scalar::DateTime | Scalar::Date
+            Scalar::String
+                | Scalar::Text
+                | Scalar::Int
+                | Scalar::BigInt
+                | Scalar::Float
+                | Scalar::DateTime
+                | Scalar::Date
         )
     }
 
     /// Types that can be an id or hold a user id.
     pub fn is_key(self) -> bool {
-        matches!(self, Scalar::String | Scalar::Int | Scalar::BigInt | Scalar::Uuid)
+        matches!(
+            self,
+            Scalar::String | Scalar::Int | Scalar::BigInt | Scalar::Uuid
+        )
     }
 }
 
@@ -149,7 +159,9 @@ impl FilterKind {
     pub fn for_scalar(scalar: Scalar, optional: bool) -> Option<FilterKind> {
         Some(match scalar {
             Scalar::String | Scalar::Text => FilterKind::String,
-            Scalar::Int | Scalar::BigInt | Scalar::Float | Scalar::DateTime | Scalar::Date => FilterKind::Ordered,
+            Scalar::Int | Scalar::BigInt | Scalar::Float | Scalar::DateTime | Scalar::Date => {
+                FilterKind::Ordered
+            }
             Scalar::Uuid | Scalar::Enum => FilterKind::Equality,
             Scalar::Bool => FilterKind::Bool,
             Scalar::Json if optional => FilterKind::Null,

@@ -37,10 +37,20 @@ pub fn compare(generated: &Generated, dir: &Path) -> io::Result<Vec<Change>> {
                     .context_radius(3)
                     .header(&format!("a/{path}"), &format!("b/{path}"))
                     .to_string();
-                changes.push(Change::Stale { path: path.clone(), diff });
+                changes.push(Change::Stale {
+                    path: path.clone(),
+                    diff,
+                });
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => changes.push(Change::Missing(path.clone())),
-            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.join(path).display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                changes.push(Change::Missing(path.clone()))
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", dir.join(path).display()),
+                ))
+            }
         }
     }
     for path in read_manifest(dir)? {

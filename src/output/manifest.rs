@@ -30,7 +30,11 @@ pub fn read_manifest(dir: &Path) -> io::Result<Vec<String>> {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter(|l| Path::new(l).components().all(|c| matches!(c, Component::Normal(_))))
+        .filter(|l| {
+            Path::new(l)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+        })
         .map(str::to_owned)
         .collect())
 }
@@ -42,8 +46,15 @@ mod tests {
     #[test]
     fn unsafe_entries_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(MANIFEST), "# c\nsrc/a.rs\n../escape\n/etc/passwd\n\nREADME.md\n").unwrap();
-        assert_eq!(read_manifest(dir.path()).unwrap(), vec!["src/a.rs", "README.md"]);
+        std::fs::write(
+            dir.path().join(MANIFEST),
+            "# c\nsrc/a.rs\n../escape\n/etc/passwd\n\nREADME.md\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_manifest(dir.path()).unwrap(),
+            vec!["src/a.rs", "README.md"]
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub struct WriteReport {
 }
 
 pub fn write(generated: &Generated, dir: &Path) -> io::Result<WriteReport> {
-    let context = |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let context =
+        |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
     let previous = read_manifest(dir)?;
     let mut report = WriteReport::default();
     for (path, contents) in &generated.files {

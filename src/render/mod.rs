@@ -61,7 +61,8 @@ impl Templates {
                     message: format!("this override does not match any built-in template; {hint}"),
                 });
             }
-            env.add_template_owned(name.clone(), source.clone()).map_err(|e| template_error(name, &e))?;
+            env.add_template_owned(name.clone(), source.clone())
+                .map_err(|e| template_error(name, &e))?;
         }
         Ok(Templates { env })
     }
@@ -90,15 +91,23 @@ impl Templates {
     }
 
     fn render(&self, planned: &Planned, graph: &Value) -> Result<String, TemplateError> {
-        let template = self.env.get_template(planned.template).map_err(|e| template_error(planned.template, &e))?;
+        let template = self
+            .env
+            .get_template(planned.template)
+            .map_err(|e| template_error(planned.template, &e))?;
         let ctx = minijinja::context! { graph => graph.clone(), ..planned.context.clone() };
-        template.render(ctx).map_err(|e| template_error(planned.template, &e))
+        template
+            .render(ctx)
+            .map_err(|e| template_error(planned.template, &e))
     }
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> TemplateError {
     // `{:#}` includes the template line and the source excerpt that minijinja keeps in debug mode.
-    TemplateError { template: name.to_owned(), message: format!("{e:#}") }
+    TemplateError {
+        template: name.to_owned(),
+        message: format!("{e:#}"),
+    }
 }
 
 /// A Rust string literal.
@@ -112,7 +121,13 @@ fn doc_comment(value: &str, inner: Option<bool>) -> String {
     value
         .trim_end()
         .lines()
-        .map(|line| if line.is_empty() { prefix.to_owned() } else { format!("{prefix} {line}") })
+        .map(|line| {
+            if line.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix} {line}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

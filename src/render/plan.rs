@@ -15,7 +15,11 @@ pub struct Planned {
 
 impl Planned {
     fn new(path: impl Into<String>, template: &'static str, context: Value) -> Planned {
-        Planned { path: path.into(), template, context }
+        Planned {
+            path: path.into(),
+            template,
+            context,
+        }
     }
 }
 
@@ -36,11 +40,19 @@ pub fn plan(graph: &Graph) -> Vec<Planned> {
     }
     for model in &graph.models {
         let context = minijinja::context! { model => Value::from(Serde(model)) };
-        files.push(Planned::new(format!("src/models/{}.rs", model.file_stem), "src/models/model.rs.jinja", context));
+        files.push(Planned::new(
+            format!("src/models/{}.rs", model.file_stem),
+            "src/models/model.rs.jinja",
+            context,
+        ));
     }
     for dialect in ["sqlite", "postgres"] {
         let context = minijinja::context! { dialect => dialect };
-        files.push(Planned::new(format!("migrations/{dialect}/0001_init.sql"), "migrations/init.sql.jinja", context));
+        files.push(Planned::new(
+            format!("migrations/{dialect}/0001_init.sql"),
+            "migrations/init.sql.jinja",
+            context,
+        ));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files

@@ -7,14 +7,33 @@ use marked_yaml::{LoadError, LoaderOptions, Node, Span};
 use super::{AccessSpec, DefaultSpec, EnumSpec, FieldSpec, ModelSpec, RuleSpec, Schema, Spanned};
 use crate::diagnostics::{did_you_mean, Diagnostic, Loc};
 
-pub const TOP_LEVEL_KEYS: &[&str] = &["crate", "version", "description", "roles", "auth", "enums", "models"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "crate",
+    "version",
+    "description",
+    "roles",
+    "auth",
+    "enums",
+    "models",
+];
 pub const AUTH_KEYS: &[&str] = &["user"];
 pub const ENUM_KEYS: &[&str] = &["values", "doc"];
 pub const MODEL_KEYS: &[&str] = &["fields", "access", "realtime", "plural", "table", "doc"];
 pub const ACCESS_KEYS: &[&str] = &["read", "create", "update", "delete"];
 pub const FIELD_KEYS: &[&str] = &[
-    "type", "optional", "id", "default", "unique", "readonly", "hidden", "owner", "references", "inverse", "min",
-    "max", "doc",
+    "type",
+    "optional",
+    "id",
+    "default",
+    "unique",
+    "readonly",
+    "hidden",
+    "owner",
+    "references",
+    "inverse",
+    "min",
+    "max",
+    "doc",
 ];
 
 /// Reads schema text. On success the schema may still be meaningless; on failure the YAML could not be read at all
@@ -25,7 +44,9 @@ pub fn parse(text: &str) -> Result<Schema, Vec<Diagnostic>> {
         Ok(node) => node,
         Err(e) => return Err(vec![load_error(e, text)]),
     };
-    let mut reader = Reader { problems: Vec::new() };
+    let mut reader = Reader {
+        problems: Vec::new(),
+    };
     let schema = reader.schema(&root);
     if reader.problems.is_empty() {
         Ok(schema)
@@ -40,31 +61,48 @@ fn load_error(error: LoadError, text: &str) -> Diagnostic {
         LoadError::TopLevelMustBeMapping(m) => {
             let hint = "a schema starts with `crate: <name>` and `models:`; run `ssot-gen init` for a starter";
             // An empty file has no useful marker; point at its start.
-            let loc = if text.trim().is_empty() { Loc::new(1, 1) } else { at(&m) };
+            let loc = if text.trim().is_empty() {
+                Loc::new(1, 1)
+            } else {
+                at(&m)
+            };
             Diagnostic::new(loc, "the schema must be a YAML mapping").hint(hint)
         }
-        LoadError::TopLevelMustBeSequence(m) => Diagnostic::new(at(&m), "the schema must be a YAML mapping"),
-        LoadError::UnexpectedAnchor(m) => Diagnostic::new(at(&m), "YAML anchors and aliases are not supported")
-            .hint("write the value out in full; a schema is read by people more than by machines"),
+        LoadError::TopLevelMustBeSequence(m) => {
+            Diagnostic::new(at(&m), "the schema must be a YAML mapping")
+        }
+        LoadError::UnexpectedAnchor(m) => {
+            Diagnostic::new(at(&m), "YAML anchors and aliases are not supported").hint(
+                "write the value out in full; a schema is read by people more than by machines",
+            )
+        }
         LoadError::MappingKeyMustBeScalar(m) => {
             Diagnostic::new(at(&m), "mapping keys must be plain names").hint("write `name: value`")
         }
         LoadError::UnexpectedTag(m) => {
             Diagnostic::new(at(&m), "YAML tags (`!tag`) are not supported").hint("remove the tag")
         }
-        LoadError::ScanError(m, e) => Diagnostic::new(at(&m), format!("malformed YAML: {}", e.info()))
-            .hint("check indentation, colons and quotes on this line and the one before it"),
+        LoadError::ScanError(m, e) => {
+            Diagnostic::new(at(&m), format!("malformed YAML: {}", e.info()))
+                .hint("check indentation, colons and quotes on this line and the one before it")
+        }
         LoadError::DuplicateKey(inner) => {
             let first = inner.prev_key.span().start().map(at).unwrap_or_default();
             let loc = inner.key.span().start().map(at).unwrap_or_default();
-            Diagnostic::new(loc, format!("`{}` is defined twice", inner.key.as_str()))
-                .hint(format!("the first definition is at line {}, column {}", first.line, first.column))
+            Diagnostic::new(loc, format!("`{}` is defined twice", inner.key.as_str())).hint(
+                format!(
+                    "the first definition is at line {}, column {}",
+                    first.line, first.column
+                ),
+            )
         }
     }
 }
 
 fn loc_of(span: &Span) -> Loc {
-    span.start().map(|m| Loc::new(m.line(), m.column())).unwrap_or_default()
+    span.start()
+        .map(|m| Loc::new(m.line(), m.column()))
+        .unwrap_or_default()
 }
 
 fn node_loc(node: &Node) -> Loc {
@@ -116,7 +154,8 @@ impl Reader {
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
-        self.expect_scalar(node, what).map(|s| Spanned::new(s.as_str().to_owned(), loc_of(s.span())))
+        self.expect_scalar(node, what)
+            .map(|s| Spanned::new(s.as_str().to_owned(), loc_of(s.span())))
     }
 
     fn bool(&mut self, node: &Node, what: &str) -> Option<Spanned<bool>> {
@@ -126,8 +165,11 @@ impl Reader {
             "false" => Some(Spanned::new(false, loc_of(s.span()))),
             other => {
                 self.problem(
-                    Diagnostic::new(loc_of(s.span()), format!("{what} must be `true` or `false`, found `{other}`"))
-                        .hint("write `true` or `false`"),
+                    Diagnostic::new(
+                        loc_of(s.span()),
+                        format!("{what} must be `true` or `false`, found `{other}`"),
+                    )
+                    .hint("write `true` or `false`"),
                 );
                 None
             }
@@ -140,8 +182,11 @@ impl Reader {
             Ok(n) if n.is_finite() => Some(Spanned::new(n, loc_of(s.span()))),
             _ => {
                 self.problem(
-                    Diagnostic::new(loc_of(s.span()), format!("{what} must be a number, found `{}`", s.as_str()))
-                        .hint("write a number such as `100` or `0.5`"),
+                    Diagnostic::new(
+                        loc_of(s.span()),
+                        format!("{what} must be a number, found `{}`", s.as_str()),
+                    )
+                    .hint("write a number such as `100` or `0.5`"),
                 );
                 None
             }
@@ -167,8 +212,11 @@ impl Reader {
                 let hint = did_you_mean(key.as_str(), allowed.iter().copied())
                     .unwrap_or_else(|| format!("allowed keys here: {}", allowed.join(", ")));
                 self.problem(
-                    Diagnostic::new(loc_of(key.span()), format!("unknown key `{}` in {context}", key.as_str()))
-                        .hint(hint),
+                    Diagnostic::new(
+                        loc_of(key.span()),
+                        format!("unknown key `{}` in {context}", key.as_str()),
+                    )
+                    .hint(hint),
                 );
             }
         }
@@ -176,8 +224,13 @@ impl Reader {
     }
 
     fn schema(&mut self, root: &Node) -> Schema {
-        let mut schema = Schema { loc: node_loc(root), ..Schema::default() };
-        let Some(map) = self.expect_mapping(root, "the schema") else { return schema };
+        let mut schema = Schema {
+            loc: node_loc(root),
+            ..Schema::default()
+        };
+        let Some(map) = self.expect_mapping(root, "the schema") else {
+            return schema;
+        };
         let mut saw_models = false;
         for (key, value) in self.entries(map, TOP_LEVEL_KEYS, "the schema") {
             match key.as_str() {
@@ -202,8 +255,9 @@ impl Reader {
         }
         if !saw_models {
             self.problem(
-                Diagnostic::new(schema.loc, "the schema has no `models`")
-                    .hint("add `models:` with at least one model; run `ssot-gen init` for an example"),
+                Diagnostic::new(schema.loc, "the schema has no `models`").hint(
+                    "add `models:` with at least one model; run `ssot-gen init` for an example",
+                ),
             );
         }
         schema
@@ -212,7 +266,12 @@ impl Reader {
     /// A list of plain values; a single plain value is accepted as a list of one.
     fn string_list(&mut self, node: &Node, what: &str) -> Option<Vec<Spanned<String>>> {
         match node {
-            Node::Sequence(items) => Some(items.iter().filter_map(|item| self.string(item, what)).collect()),
+            Node::Sequence(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|item| self.string(item, what))
+                    .collect(),
+            ),
             _ => self.string(node, what).map(|s| vec![s]),
         }
     }
@@ -227,7 +286,9 @@ impl Reader {
     }
 
     fn enums(&mut self, node: &Node) -> Vec<EnumSpec> {
-        let Some(map) = self.expect_mapping(node, "`enums`") else { return Vec::new() };
+        let Some(map) = self.expect_mapping(node, "`enums`") else {
+            return Vec::new();
+        };
         let mut enums = Vec::new();
         for (name, value) in map.iter() {
             let name = Spanned::new(name.as_str().to_owned(), loc_of(name.span()));
@@ -244,8 +305,11 @@ impl Reader {
                     }
                     if values.is_none() {
                         self.problem(
-                            Diagnostic::new(name.loc, format!("enum `{}` has no `values`", name.value))
-                                .hint("write `values: [a, b]`"),
+                            Diagnostic::new(
+                                name.loc,
+                                format!("enum `{}` has no `values`", name.value),
+                            )
+                            .hint("write `values: [a, b]`"),
                         );
                     }
                     (values.unwrap_or_default(), doc)
@@ -253,8 +317,11 @@ impl Reader {
                 Node::Sequence(_) => (self.string_list(value, &what).unwrap_or_default(), None),
                 other => {
                     self.problem(
-                        Diagnostic::new(node_loc(other), format!("enum `{}` must list its values", name.value))
-                            .hint(format!("write `{}: [first, second]`", name.value)),
+                        Diagnostic::new(
+                            node_loc(other),
+                            format!("enum `{}` must list its values", name.value),
+                        )
+                        .hint(format!("write `{}: [first, second]`", name.value)),
                     );
                     (Vec::new(), None)
                 }
@@ -265,8 +332,12 @@ impl Reader {
     }
 
     fn models(&mut self, node: &Node) -> Vec<ModelSpec> {
-        let Some(map) = self.expect_mapping(node, "`models`") else { return Vec::new() };
-        map.iter().filter_map(|(name, value)| self.model(name, value)).collect()
+        let Some(map) = self.expect_mapping(node, "`models`") else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(name, value)| self.model(name, value))
+            .collect()
     }
 
     fn model(&mut self, name_node: &MarkedScalarNode, node: &Node) -> Option<ModelSpec> {
@@ -274,7 +345,10 @@ impl Reader {
         let context = format!("model `{}`", name.value);
         let map = self.expect_mapping(node, &context)?;
         let mut model = ModelSpec {
-            access: AccessSpec { loc: name.loc, ..AccessSpec::default() },
+            access: AccessSpec {
+                loc: name.loc,
+                ..AccessSpec::default()
+            },
             name,
             doc: None,
             plural: None,
@@ -306,13 +380,19 @@ impl Reader {
     }
 
     fn access(&mut self, node: &Node, context: &str, loc: Loc) -> AccessSpec {
-        let mut access = AccessSpec { loc, ..AccessSpec::default() };
-        let Some(map) = self.expect_mapping(node, &format!("`access` of {context}")) else { return access };
+        let mut access = AccessSpec {
+            loc,
+            ..AccessSpec::default()
+        };
+        let Some(map) = self.expect_mapping(node, &format!("`access` of {context}")) else {
+            return access;
+        };
         for (key, value) in self.entries(map, ACCESS_KEYS, &format!("`access` of {context}")) {
             let what = format!("`access.{}`", key.as_str());
-            let rule = self
-                .string_list(value, &what)
-                .map(|principals| RuleSpec { principals, loc: node_loc(value) });
+            let rule = self.string_list(value, &what).map(|principals| RuleSpec {
+                principals,
+                loc: node_loc(value),
+            });
             match key.as_str() {
                 "read" => access.read = rule,
                 "create" => access.create = rule,
@@ -324,11 +404,20 @@ impl Reader {
     }
 
     fn fields(&mut self, node: &Node, context: &str) -> Vec<FieldSpec> {
-        let Some(map) = self.expect_mapping(node, &format!("`fields` of {context}")) else { return Vec::new() };
-        map.iter().filter_map(|(name, value)| self.field(name, value, context)).collect()
+        let Some(map) = self.expect_mapping(node, &format!("`fields` of {context}")) else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(name, value)| self.field(name, value, context))
+            .collect()
     }
 
-    fn field(&mut self, name_node: &MarkedScalarNode, node: &Node, model: &str) -> Option<FieldSpec> {
+    fn field(
+        &mut self,
+        name_node: &MarkedScalarNode,
+        node: &Node,
+        model: &str,
+    ) -> Option<FieldSpec> {
         let name = Spanned::new(name_node.as_str().to_owned(), loc_of(name_node.span()));
         let context = format!("field `{}` of {model}", name.value);
         let mut field = FieldSpec {
@@ -353,7 +442,8 @@ impl Reader {
             Node::Scalar(_) => ty = self.string(node, &format!("the type of {context}")),
             Node::Mapping(map) => {
                 for (key, value) in self.entries(map, FIELD_KEYS, &context) {
-                    let flag = |r: &mut Self, what: &str| r.bool(value, what).is_some_and(|b| b.value);
+                    let flag =
+                        |r: &mut Self, what: &str| r.bool(value, what).is_some_and(|b| b.value);
                     match key.as_str() {
                         "type" => ty = self.string(value, "`type`"),
                         "optional" => field.optional |= flag(self, "`optional`"),
@@ -373,8 +463,11 @@ impl Reader {
             }
             other => {
                 self.problem(
-                    Diagnostic::new(node_loc(other), format!("{context} must be a type name or a mapping"))
-                        .hint("write `name: string` or `name: { type: string, max: 100 }`"),
+                    Diagnostic::new(
+                        node_loc(other),
+                        format!("{context} must be a type name or a mapping"),
+                    )
+                    .hint("write `name: string` or `name: { type: string, max: 100 }`"),
                 );
                 return None;
             }
@@ -403,8 +496,14 @@ impl Reader {
     fn default(&mut self, node: &Node) -> Option<Spanned<DefaultSpec>> {
         let loc = node_loc(node);
         match node {
-            Node::Scalar(s) => Some(Spanned::new(DefaultSpec::Scalar(s.as_str().to_owned()), loc)),
-            structured => Some(Spanned::new(DefaultSpec::Structured(to_json(structured)), loc)),
+            Node::Scalar(s) => Some(Spanned::new(
+                DefaultSpec::Scalar(s.as_str().to_owned()),
+                loc,
+            )),
+            structured => Some(Spanned::new(
+                DefaultSpec::Structured(to_json(structured)),
+                loc,
+            )),
         }
     }
 }
@@ -416,9 +515,11 @@ fn to_json(node: &Node) -> serde_json::Value {
     match node {
         Node::Scalar(s) => scalar_to_json(s.as_str()),
         Node::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
-        Node::Mapping(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.as_str().to_owned(), to_json(v))).collect())
-        }
+        Node::Mapping(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.as_str().to_owned(), to_json(v)))
+                .collect(),
+        ),
     }
 }
 
