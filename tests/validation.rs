@@ -232,6 +232,22 @@ fn duplicate_names_after_case_conversion() {
 }
 
 #[test]
+fn fields_colliding_only_as_variants() {
+    // `x1` and `x_1` are different fields in Rust but both become the sort variant `X1`: one problem, not three.
+    let yaml = with_models(
+        "  Room:\n    fields:\n      id: { type: int, id: true }\n      x1: int\n      x_1: int\n",
+    );
+    let all = problems(&yaml);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    expect(
+        &yaml,
+        "both become the Rust variant `X1`",
+        ("x_1", 0),
+        "rename",
+    );
+}
+
+#[test]
 fn model_colliding_with_generated_type() {
     let yaml = with_models("  UserCreate:\n    fields:\n      id: { type: int, id: true }\n");
     expect(

@@ -36,6 +36,7 @@ struct Builder {
 struct ModelInfo<'s> {
     spec: &'s ModelSpec,
     rust_name: String,
+    plural: String,
     table: String,
     id: Option<(&'s FieldSpec, Scalar)>,
 }
@@ -67,7 +68,7 @@ impl Builder {
         owner: String,
         loc: Loc,
         what: &str,
-    ) {
+    ) -> bool {
         if let Some((first, first_loc)) = seen.get(&key) {
             let message = format!("{owner} and {first} both become the {what} `{key}`");
             let hint = format!(
@@ -75,8 +76,10 @@ impl Builder {
                 first_loc.line, first_loc.column
             );
             self.problem(Diagnostic::new(loc, message).hint(hint));
+            false
         } else {
             seen.insert(key, (owner, loc));
+            true
         }
     }
 
@@ -236,15 +239,8 @@ impl Builder {
                     );
                     continue;
                 }
-                let before = seen.len();
-                self.claim(
-                    &mut seen,
-                    variant.clone(),
-                    format!("value `{}`", value.value),
-                    value.loc,
-                    "variant",
-                );
-                if seen.len() > before {
+                let owner = format!("value `{}`", value.value);
+                if self.claim(&mut seen, variant.clone(), owner, value.loc, "variant") {
                     variants.push(Variant {
                         value: value.value.clone(),
                         rust_name: variant,
@@ -341,6 +337,7 @@ impl Builder {
                 ModelInfo {
                     spec,
                     rust_name,
+                    plural,
                     table,
                     id,
                 },
@@ -451,31 +448,33 @@ impl Builder {
     ) -> Model {
         let spec = info.spec;
         let name = spec.name.value.clone();
-        let plural = self.plural_quiet(spec);
+        let plural = info.plural.clone();
         let mut fields = Vec::new();
         let mut rust_names = BTreeMap::new();
         let mut columns = BTreeMap::new();
+        let mut variants = BTreeMap::new();
         let mut relations = Vec::new();
         let mut owner_field: Option<&FieldSpec> = None;
         for f in &spec.fields {
             let Some(field) = self.field(f, info, infos, enums, user_model, user_id_type) else {
                 continue;
             };
+            // One collision is reported once: by the first name that collides.
             let owner = format!("field `{}`", f.name.value);
-            self.claim(
+            let loc = f.name.loc;
+            let _ = self.claim(
                 &mut rust_names,
                 field.rust_name.clone(),
                 owner.clone(),
-                f.name.loc,
+                loc,
                 "Rust field",
-            );
-            self.claim(
-                &mut columns,
-                field.column.clone(),
-                owner,
-                f.name.loc,
-                "column",
-            );
+            ) && self.claim(
+                &mut variants,
+                field.variant.clone(),
+                owner.clone(),
+                loc,
+                "Rust variant",
+            ) && self.claim(&mut columns, field.column.clone(), owner, loc, "column");
             if field.owner {
                 if let Some(first) = owner_field {
                     self.problem(
@@ -549,14 +548,6 @@ impl Builder {
             fields,
             name,
         }
-    }
-
-    /// The plural, already validated by `model_infos`.
-    fn plural_quiet(&mut self, spec: &ModelSpec) -> String {
-        let before = self.problems.len();
-        let plural = self.plural(spec);
-        self.problems.truncate(before);
-        plural
     }
 
     fn field(
@@ -681,7 +672,7 @@ impl Builder {
                     path
                 }
             });
-        Some(Field {
+        let mut field = Field {
             name: name.clone(),
             rust_name: value_name(name),
             variant: type_name(name),
@@ -705,7 +696,10 @@ impl Builder {
             in_patch: writable_later,
             filter_type,
             orderable: !f.hidden && scalar.is_ordered(),
-        })
+            notes: String::new(),
+        };
+        field.notes = super::describe::field_notes(&field);
+        Some(field)
     }
 
     fn check_reference(

@@ -2,6 +2,7 @@
 //! route and rule is computed here once; templates only print it. Built from a `Schema` by `build`.
 
 mod build;
+mod describe;
 pub mod names;
 pub mod types;
 
@@ -218,6 +219,8 @@ pub struct Field {
     /// Fully qualified filter type, if the field can be filtered on.
     pub filter_type: Option<String>,
     pub orderable: bool,
+    /// Plain-language notes for documentation (`unique, at most 254 characters`).
+    pub notes: String,
 }
 
 /// How a field appears in an input type.
