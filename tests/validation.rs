@@ -413,7 +413,7 @@ fn unknown_access_rule_suggests() {
         &yaml,
         "unknown access rule `editor`",
         ("editor", 0),
-        "declared under `roles` (now: admin)",
+        "declared under `roles` (declared: admin)",
     );
 }
 
@@ -634,4 +634,153 @@ fn never_panics_on_mutated_input() {
         let _ = ssot_gen::load("fuzz.yaml", &text)
             .map(|graph| ssot_gen::generate(&graph, &Default::default()));
     }
+}
+
+#[test]
+fn model_without_fields_has_no_id() {
+    let yaml = with_models("  Room:\n    fields: {}\n");
+    expect(
+        &yaml,
+        "model `Room` has no id field",
+        ("Room", 0),
+        "id: true",
+    );
+}
+
+#[test]
+fn ids_must_be_settable_and_distinct() {
+    let yaml =
+        with_models("  Room:\n    fields:\n      id: { type: string, id: true, readonly: true }\n");
+    expect(
+        &yaml,
+        "`Room.id` is readonly but has no default",
+        ("id: { type: string", 0),
+        "add a `default`",
+    );
+    let yaml = with_models("  Room:\n    fields:\n      id: { type: int, id: true, default: 7 }\n");
+    expect(
+        &yaml,
+        "has a fixed default, so every row would get the same id",
+        ("7", 0),
+        "autoincrement",
+    );
+}
+
+#[test]
+fn enum_values_need_a_letter_or_digit() {
+    let yaml = format!("crate: t\nenums:\n  Sign: [plus, '-']\nmodels:\n{USER}");
+    expect(
+        &yaml,
+        "`-` cannot be an enum value",
+        ("'-'", 0),
+        "letters or digits",
+    );
+}
+
+#[test]
+fn dates_and_versions_must_exist() {
+    let model = |field: &str| {
+        with_models(&format!(
+            "  Room:\n    fields:\n      id: {{ type: int, id: true }}\n      {field}\n"
+        ))
+    };
+    expect(
+        &model("d: { type: date, default: 2023-02-29 }"),
+        "invalid default `2023-02-29`",
+        ("2023-02-29", 0),
+        "2024-01-31",
+    );
+    assert!(
+        ssot_gen::load("s", &model("d: { type: date, default: 2024-02-29 }")).is_ok(),
+        "leap day"
+    );
+    for bad in ["01.2.3", "1.2", "1.2.3-", "1.2.3+", "1.2.x"] {
+        let yaml = format!("crate: t\nversion: '{bad}'\nmodels:\n{USER}");
+        expect(
+            &yaml,
+            &format!("`{bad}` is not a semantic version"),
+            (&format!("'{bad}'"), 0),
+            "version: 0.1.0",
+        );
+    }
+    for good in ["0.1.0", "1.2.3-rc.1", "1.2.3+build.5", "10.20.30-alpha-1+x"] {
+        assert!(
+            ssot_gen::load(
+                "s",
+                &format!("crate: t\nversion: '{good}'\nmodels:\n{USER}")
+            )
+            .is_ok(),
+            "{good}"
+        );
+    }
+}
+
+#[test]
+fn defaults_must_satisfy_their_bounds() {
+    let model = |field: &str| {
+        with_models(&format!(
+            "  Room:\n    fields:\n      id: {{ type: int, id: true }}\n      {field}\n"
+        ))
+    };
+    expect(
+        &model("s: { type: string, min: 5, default: abc }"),
+        "the default of `Room.s` is outside its `min`/`max`",
+        ("abc", 0),
+        "its length",
+    );
+    expect(
+        &model("n: { type: int, max: 10, default: 11 }"),
+        "the default of `Room.n` is outside",
+        ("11", 0),
+        "within the bounds",
+    );
+    assert!(ssot_gen::load(
+        "s",
+        &model("n: { type: float, min: 0, max: 1, default: 0.5 }")
+    )
+    .is_ok());
+}
+
+#[test]
+fn inverse_needs_a_reference() {
+    let yaml = with_models("  Room:\n    fields:\n      id: { type: int, id: true }\n      x: { type: int, inverse: rooms }\n");
+    expect(
+        &yaml,
+        "`Room.x` has `inverse` but no `references`",
+        ("rooms", 0),
+        "add `references: <Model>`",
+    );
+}
+
+#[test]
+fn hints_are_complete_sentences() {
+    let yaml = with_models(
+        "  Room:\n    fields:\n      id: { type: int, id: true }\n    access: { update: self }\n",
+    );
+    expect(
+        &yaml,
+        "`self` only applies",
+        ("self", 0),
+        "set `auth: { user: Room }`",
+    );
+    let yaml = format!("crate: t\nroles: []\nmodels:\n{USER}  Room:\n    fields:\n      id: {{ type: int, id: true }}\n    access: {{ read: editor }}\n");
+    expect(
+        &yaml,
+        "unknown access rule `editor`",
+        ("editor", 0),
+        "(declared: none)",
+    );
+}
+
+#[test]
+fn lower_case_model_names_get_pascal_case_plurals() {
+    let graph = ssot_gen::load(
+        "s",
+        "crate: t\nmodels:\n  person:\n    fields:\n      id: { type: int, id: true }\n",
+    )
+    .unwrap();
+    assert_eq!(graph.models[0].plural, "People");
+    assert_eq!(graph.models[0].table, "people");
+    let graph = ssot_gen::load("s", "crate: t\nmodels:\n  News:\n    plural: News\n    fields:\n      id: { type: int, id: true }\n").unwrap();
+    assert_eq!(graph.models[0].table, "news");
 }

@@ -229,7 +229,7 @@ impl Builder {
             let mut seen = BTreeMap::new();
             for value in &spec.values {
                 let variant = type_name(&value.value);
-                if value.value.trim().is_empty() || variant.trim_matches('_').is_empty() {
+                if !value.value.chars().any(|c| c.is_ascii_alphanumeric()) {
                     self.problem(
                         Diagnostic::new(
                             value.loc,
@@ -348,21 +348,21 @@ impl Builder {
 
     fn plural(&mut self, spec: &ModelSpec) -> String {
         match &spec.plural {
-            Some(p) if is_identifier(&p.value) && p.value != spec.name.value => type_name(&p.value),
+            Some(p) if is_identifier(&p.value) => type_name(&p.value),
             Some(p) => {
                 self.problem(
                     Diagnostic::new(
                         p.loc,
                         format!(
-                            "`{}` cannot be the plural of `{}`",
+                            "`{}` cannot be the plural of `{}`: it is not a name",
                             p.value, spec.name.value
                         ),
                     )
-                    .hint("write a different name of letters and digits, e.g. `plural: People`"),
+                    .hint("use letters and digits, starting with a letter, e.g. `plural: People`"),
                 );
-                pluralize(&spec.name.value)
+                type_name(&pluralize(&spec.name.value))
             }
-            None => pluralize(&spec.name.value),
+            None => type_name(&pluralize(&spec.name.value)),
         }
     }
 
@@ -374,12 +374,10 @@ impl Builder {
         let ids: Vec<&FieldSpec> = spec.fields.iter().filter(|f| f.id).collect();
         match ids.as_slice() {
             [] => {
-                if !spec.fields.is_empty() {
-                    self.problem(
-                        Diagnostic::new(spec.name.loc, format!("model `{}` has no id field", spec.name.value))
-                            .hint("mark one field `id: true`, e.g. `id: { type: uuid, id: true, default: uuid }`"),
-                    );
-                }
+                self.problem(
+                    Diagnostic::new(spec.name.loc, format!("model `{}` has no id field", spec.name.value))
+                        .hint("mark one field `id: true`, e.g. `id: { type: uuid, id: true, default: uuid }`"),
+                );
                 None
             }
             [id] => {
@@ -628,7 +626,7 @@ impl Builder {
                 format!("the id {context} cannot be hidden"),
             ));
         }
-        if f.readonly && !f.optional && default.is_none() && !f.id {
+        if f.readonly && !f.optional && default.is_none() {
             self.problem(
                 Diagnostic::new(
                     f.name.loc,
@@ -637,8 +635,24 @@ impl Builder {
                 .hint("add a `default`, make it optional, or remove `readonly`"),
             );
         }
-        if let Some(target) = &f.references {
-            self.check_reference(f, target, scalar, infos, &context);
+        if let (true, Some(d), Some(spec)) = (f.id, &default, &f.default) {
+            if d.kind == DefaultKind::Literal {
+                self.problem(
+                    Diagnostic::new(spec.loc, format!("the id {context} has a fixed default, so every row would get the same id"))
+                        .hint("use `default: uuid` or `default: autoincrement`, or no default (the client sends the id)"),
+                );
+            }
+        }
+        if let (Some(d), Some(spec), Some(bounds)) = (&default, &f.default, &bounds) {
+            self.check_default_in_bounds(d, spec.loc, f, bounds.kind, &context);
+        }
+        match (&f.references, &f.inverse) {
+            (Some(target), _) => self.check_reference(f, target, scalar, infos, &context),
+            (None, Some(inverse)) => self.problem(
+                Diagnostic::new(inverse.loc, format!("{context} has `inverse` but no `references`"))
+                    .hint("`inverse` names the reverse side of a reference; add `references: <Model>` or remove it"),
+            ),
+            (None, None) => {}
         }
         if owner {
             self.check_owner(f, scalar, user_model, user_id_type, &context);
@@ -700,6 +714,41 @@ impl Builder {
         };
         field.notes = super::describe::field_notes(&field);
         Some(field)
+    }
+
+    /// A literal default must satisfy the field's own `min`/`max`, or every defaulted row breaks its CHECK.
+    fn check_default_in_bounds(
+        &mut self,
+        d: &Default,
+        loc: Loc,
+        f: &FieldSpec,
+        kind: BoundKind,
+        context: &str,
+    ) {
+        let Some(value) = &d.value else { return };
+        let measured = match (kind, value) {
+            (BoundKind::Length, Value::String(s)) => s.chars().count() as f64,
+            (BoundKind::Range, Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+            _ => return,
+        };
+        let below = f.min.as_ref().is_some_and(|min| measured < min.value);
+        let above = f.max.as_ref().is_some_and(|max| measured > max.value);
+        if below || above {
+            let what = if kind == BoundKind::Length {
+                "its length"
+            } else {
+                "it"
+            };
+            self.problem(
+                Diagnostic::new(
+                    loc,
+                    format!("the default of {context} is outside its `min`/`max`"),
+                )
+                .hint(format!(
+                    "choose a default whose {what} is within the bounds, or change the bounds"
+                )),
+            );
+        }
     }
 
     fn check_reference(
@@ -1037,16 +1086,16 @@ impl Builder {
                 "owner" => rule.owner = true,
                 "self" if !is_user_model => self.problem(
                     Diagnostic::new(p.loc, format!("`self` only applies to the user model, not `{model_name}`"))
-                        .hint("use `owner` with an owner field, or set `auth: {{ user: {model_name} }}`"),
+                        .hint(format!("use `owner` with an owner field, or set `auth: {{ user: {model_name} }}`")),
                 ),
                 "self" => rule.self_ = true,
                 role if roles.iter().any(|r| r == role) => rule.roles.push(role.to_owned()),
                 unknown => {
                     let candidates = BUILTIN_PRINCIPALS.iter().copied().chain(roles.iter().map(String::as_str));
                     let hint = did_you_mean(unknown, candidates).unwrap_or_else(|| {
+                        let declared = if roles.is_empty() { "none".to_owned() } else { roles.join(", ") };
                         format!(
-                            "use public, authenticated, owner, self, nobody or a role declared under `roles` (now: {})",
-                            roles.join(", ")
+                            "use public, authenticated, owner, self, nobody or a role declared under `roles` (declared: {declared})"
                         )
                     });
                     self.problem(Diagnostic::new(p.loc, format!("unknown access rule `{unknown}`")).hint(hint));
@@ -1179,20 +1228,55 @@ fn generated_type_names(rust_name: &str) -> ModelTypes {
     }
 }
 
+/// A semantic version as Cargo accepts it: `MAJOR.MINOR.PATCH` without leading zeros, with optional non-empty
+/// `-pre` and `+build` parts.
 fn is_version(v: &str) -> bool {
-    let core = v.split(['-', '+']).next().unwrap_or("");
+    let (rest, build) = match v.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (v, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    let number = |p: &str| {
+        !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && (p == "0" || !p.starts_with('0'))
+    };
+    let identifiers = |s: &str| {
+        s.split('.')
+            .all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    };
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| number(p))
+        && pre.is_none_or(identifiers)
+        && build.is_none_or(identifiers)
 }
 
+/// A calendar date `YYYY-MM-DD` that exists (leap years included).
 fn is_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
-    let num = |p: &str, len: usize| p.len() == len && p.chars().all(|c| c.is_ascii_digit());
-    matches!(parts.as_slice(), [y, m, d] if num(y, 4) && num(m, 2) && num(d, 2)
-        && (1..=12).contains(&m.parse::<u32>().unwrap_or(0)) && (1..=31).contains(&d.parse::<u32>().unwrap_or(0)))
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    let digits = |p: &str, len: usize| p.len() == len && p.chars().all(|c| c.is_ascii_digit());
+    if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
+        return false;
+    }
+    let (year, month, day): (u32, u32, u32) = (
+        y.parse().unwrap_or(0),
+        m.parse().unwrap_or(0),
+        d.parse().unwrap_or(0),
+    );
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 fn is_uuid(s: &str) -> bool {
