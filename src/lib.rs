@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod format;
 pub mod model;
 pub mod output;
+mod parallel;
 pub mod render;
 pub mod schema;
 
@@ -58,11 +59,17 @@ pub fn load(file: &str, text: &str) -> Result<Graph, Error> {
 /// Renders the whole crate for a validated graph, formatted, with its manifest.
 pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     let templates = render::Templates::new(&options.template_overrides).map_err(Error::Template)?;
+    let graph_value = render::Templates::graph_value(graph);
+    let planned = render::plan(graph);
+    // Rendering and formatting dominate generation time and each file is independent: spread them over the
+    // cores. Results are kept in plan order, so output and the error reported are the same on every run.
+    let results = parallel::map(&planned, |p| {
+        let text = templates.render(p, &graph_value).map_err(Error::Template)?;
+        format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
+    });
     let mut files = BTreeMap::new();
-    for (planned, text) in templates.render_all(graph).map_err(Error::Template)? {
-        let contents = format::finish(&planned.path, planned.template, text, &graph.generator)
-            .map_err(Error::Format)?;
-        files.insert(planned.path, contents);
+    for (p, contents) in planned.iter().zip(results) {
+        files.insert(p.path.clone(), contents?);
     }
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);

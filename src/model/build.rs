@@ -689,6 +689,7 @@ impl Builder {
         let mut field = Field {
             name: name.clone(),
             rust_name: value_name(name),
+            renamed: value_name(name).trim_start_matches("r#") != name,
             variant: type_name(name),
             doc: f.doc.clone(),
             column: sql_name(name),

@@ -192,6 +192,8 @@ pub struct Field {
     /// Name in the schema and on the wire.
     pub name: String,
     pub rust_name: String,
+    /// The Rust name differs from the schema name, so serde needs `rename` (serde strips `r#` by itself).
+    pub renamed: bool,
     /// Name as a Rust type or variant (order-by variant).
     pub variant: String,
     pub doc: Option<String>,

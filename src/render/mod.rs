@@ -78,19 +78,13 @@ impl Templates {
         Self::names_of(&self.env)
     }
 
-    /// Renders every planned file. The graph is converted to a template value once and shared by all renders.
-    pub fn render_all(&self, graph: &Graph) -> Result<Vec<(Planned, String)>, TemplateError> {
-        let graph_value = Value::from(Serde(graph));
-        plan(graph)
-            .into_iter()
-            .map(|planned| {
-                let text = self.render(&planned, &graph_value)?;
-                Ok((planned, text))
-            })
-            .collect()
+    /// The graph as a template value: converted once and shared by every render.
+    pub fn graph_value(graph: &Graph) -> Value {
+        Value::from(Serde(graph))
     }
 
-    fn render(&self, planned: &Planned, graph: &Value) -> Result<String, TemplateError> {
+    /// Renders one planned file; `graph` is `Templates::graph_value` of the graph the plan came from.
+    pub fn render(&self, planned: &Planned, graph: &Value) -> Result<String, TemplateError> {
         let template = self
             .env
             .get_template(planned.template)

@@ -29,71 +29,30 @@ pub enum SortOrder {
 )]
 #[serde(deny_unknown_fields)]
 pub struct StringFilter {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "in",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(
-        rename = "notIn",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(
-        rename = "lt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "lte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "gt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "gte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "contains",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub contains: ::std::option::Option<::std::string::String>,
     #[serde(
         rename = "startsWith",
-        default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub starts_with: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "endsWith",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "endsWith", skip_serializing_if = "::std::option::Option::is_none")]
     pub ends_with: ::std::option::Option<::std::string::String>,
 }
 /// Operators for a number, date or time field.
@@ -105,55 +64,23 @@ pub struct StringFilter {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-#[serde(deny_unknown_fields, bound(deserialize = "T: ::serde::Deserialize<'de>"))]
+#[serde(deny_unknown_fields)]
 pub struct OrderedFilter<T> {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
-    #[serde(
-        rename = "in",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "notIn",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "lt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<T>,
-    #[serde(
-        rename = "lte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<T>,
-    #[serde(
-        rename = "gt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<T>,
-    #[serde(
-        rename = "gte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<T>,
 }
 /// Operators for a uuid or enum field.
@@ -165,31 +92,15 @@ pub struct OrderedFilter<T> {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-#[serde(deny_unknown_fields, bound(deserialize = "T: ::serde::Deserialize<'de>"))]
+#[serde(deny_unknown_fields)]
 pub struct EqualityFilter<T> {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
-    #[serde(
-        rename = "in",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "notIn",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
 }
 /// Operators for a boolean field.
@@ -203,17 +114,9 @@ pub struct EqualityFilter<T> {
 )]
 #[serde(deny_unknown_fields)]
 pub struct BoolFilter {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<bool>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<bool>,
 }
 /// Operators for a text field: comparison is by the database's text order. `isNull: true` matches rows where the field is null, `false` those where it is not.
@@ -227,77 +130,32 @@ pub struct BoolFilter {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullableStringFilter {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "in",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(
-        rename = "notIn",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(
-        rename = "lt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "lte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "gt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "gte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "contains",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub contains: ::std::option::Option<::std::string::String>,
     #[serde(
         rename = "startsWith",
-        default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub starts_with: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "endsWith",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "endsWith", skip_serializing_if = "::std::option::Option::is_none")]
     pub ends_with: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "isNull",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// Operators for a number, date or time field. `isNull: true` matches rows where the field is null, `false` those where it is not.
@@ -309,61 +167,25 @@ pub struct NullableStringFilter {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-#[serde(deny_unknown_fields, bound(deserialize = "T: ::serde::Deserialize<'de>"))]
+#[serde(deny_unknown_fields)]
 pub struct NullableOrderedFilter<T> {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
-    #[serde(
-        rename = "in",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "notIn",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "lt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<T>,
-    #[serde(
-        rename = "lte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<T>,
-    #[serde(
-        rename = "gt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<T>,
-    #[serde(
-        rename = "gte",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<T>,
-    #[serde(
-        rename = "isNull",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// Operators for a uuid or enum field. `isNull: true` matches rows where the field is null, `false` those where it is not.
@@ -375,37 +197,17 @@ pub struct NullableOrderedFilter<T> {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-#[serde(deny_unknown_fields, bound(deserialize = "T: ::serde::Deserialize<'de>"))]
+#[serde(deny_unknown_fields)]
 pub struct NullableEqualityFilter<T> {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
-    #[serde(
-        rename = "in",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "notIn",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
-    #[serde(
-        rename = "isNull",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// Operators for a boolean field. `isNull: true` matches rows where the field is null, `false` those where it is not.
@@ -419,23 +221,11 @@ pub struct NullableEqualityFilter<T> {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullableBoolFilter {
-    #[serde(
-        rename = "equals",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<bool>,
-    #[serde(
-        rename = "not",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<bool>,
-    #[serde(
-        rename = "isNull",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// Operators for an optional json field, which can only be tested for null. `isNull: true` matches rows where the field is null, `false` those where it is not.
@@ -449,10 +239,6 @@ pub struct NullableBoolFilter {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullFilter {
-    #[serde(
-        rename = "isNull",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }

@@ -12,15 +12,13 @@
     ::serde::Deserialize
 )]
 pub struct Message {
-    #[serde(rename = "id")]
     pub id: ::uuid::Uuid,
     #[serde(rename = "roomId")]
     pub room_id: i32,
     #[serde(rename = "authorId")]
     pub author_id: ::uuid::Uuid,
-    #[serde(rename = "text")]
     pub text: ::std::string::String,
-    #[serde(rename = "editedAt", default)]
+    #[serde(rename = "editedAt")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -38,13 +36,8 @@ pub struct Message {
 pub struct MessageCreate {
     #[serde(rename = "roomId")]
     pub room_id: i32,
-    #[serde(rename = "text")]
     pub text: ::std::string::String,
-    #[serde(
-        rename = "editedAt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl MessageCreate {
@@ -79,9 +72,8 @@ impl MessageCreate {
 pub struct MessageUpdate {
     #[serde(rename = "roomId")]
     pub room_id: i32,
-    #[serde(rename = "text")]
     pub text: ::std::string::String,
-    #[serde(rename = "editedAt", default)]
+    #[serde(rename = "editedAt")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl MessageUpdate {
@@ -115,17 +107,9 @@ impl MessageUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessagePatch {
-    #[serde(
-        rename = "roomId",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "roomId", skip_serializing_if = "::std::option::Option::is_none")]
     pub room_id: ::std::option::Option<i32>,
-    #[serde(
-        rename = "text",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
     #[serde(
         rename = "editedAt",
@@ -166,41 +150,20 @@ impl MessagePatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessageFilter {
-    #[serde(
-        rename = "id",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
-    #[serde(
-        rename = "roomId",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "roomId", skip_serializing_if = "::std::option::Option::is_none")]
     pub room_id: ::std::option::Option<crate::query::OrderedFilter<i32>>,
-    #[serde(
-        rename = "authorId",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "authorId", skip_serializing_if = "::std::option::Option::is_none")]
     pub author_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
-    #[serde(
-        rename = "text",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<crate::query::StringFilter>,
-    #[serde(
-        rename = "editedAt",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
     pub edited_at: ::std::option::Option<
         crate::query::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
     #[serde(
         rename = "createdAt",
-        default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<

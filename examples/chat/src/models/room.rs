@@ -14,9 +14,7 @@
     ::serde::Deserialize
 )]
 pub struct Room {
-    #[serde(rename = "id")]
     pub id: i32,
-    #[serde(rename = "title")]
     pub title: ::std::string::String,
     #[serde(rename = "ownerId")]
     pub owner_id: ::uuid::Uuid,
@@ -32,7 +30,6 @@ pub struct Room {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomCreate {
-    #[serde(rename = "title")]
     pub title: ::std::string::String,
 }
 impl RoomCreate {
@@ -65,7 +62,6 @@ impl RoomCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomUpdate {
-    #[serde(rename = "title")]
     pub title: ::std::string::String,
 }
 impl RoomUpdate {
@@ -99,11 +95,7 @@ impl RoomUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomPatch {
-    #[serde(
-        rename = "title",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub title: ::std::option::Option<::std::string::String>,
 }
 impl RoomPatch {
@@ -135,23 +127,11 @@ impl RoomPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomFilter {
-    #[serde(
-        rename = "id",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::OrderedFilter<i32>>,
-    #[serde(
-        rename = "title",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub title: ::std::option::Option<crate::query::StringFilter>,
-    #[serde(
-        rename = "ownerId",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(rename = "ownerId", skip_serializing_if = "::std::option::Option::is_none")]
     pub owner_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]

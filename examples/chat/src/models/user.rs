@@ -15,11 +15,8 @@
     ::serde::Deserialize
 )]
 pub struct User {
-    #[serde(rename = "id")]
     pub id: ::uuid::Uuid,
-    #[serde(rename = "email")]
     pub email: ::std::string::String,
-    #[serde(rename = "name")]
     pub name: ::std::string::String,
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -35,9 +32,7 @@ pub struct User {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
-    #[serde(rename = "email")]
     pub email: ::std::string::String,
-    #[serde(rename = "name")]
     pub name: ::std::string::String,
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
@@ -82,9 +77,7 @@ impl UserCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
-    #[serde(rename = "email")]
     pub email: ::std::string::String,
-    #[serde(rename = "name")]
     pub name: ::std::string::String,
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
@@ -130,21 +123,12 @@ impl UserUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    #[serde(
-        rename = "email",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<::std::string::String>,
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     #[serde(
         rename = "passwordHash",
-        default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub password_hash: ::std::option::Option<::std::string::String>,
@@ -187,27 +171,14 @@ impl UserPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserFilter {
-    #[serde(
-        rename = "id",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
-    #[serde(
-        rename = "email",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<crate::query::StringFilter>,
-    #[serde(
-        rename = "name",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<crate::query::StringFilter>,
     #[serde(
         rename = "createdAt",
-        default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<
