@@ -8,6 +8,7 @@
 pub mod diagnostics;
 pub mod format;
 pub mod model;
+pub mod openapi;
 pub mod output;
 mod parallel;
 pub mod render;
@@ -71,6 +72,9 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     for (p, contents) in planned.iter().zip(results) {
         files.insert(p.path.clone(), contents?);
     }
+    let openapi = serde_json::to_string_pretty(&openapi::document(graph))
+        .expect("JSON values always serialize");
+    files.insert("openapi.json".to_owned(), format!("{openapi}\n"));
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);
     Ok(Generated { files })

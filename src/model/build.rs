@@ -132,8 +132,6 @@ impl Builder {
         models.sort_by(|a, b| a.name.cmp(&b.name));
 
         let all_fields = || models.iter().flat_map(|m| &m.fields);
-        let uses_uuid = all_fields().any(|f| f.scalar == Scalar::Uuid);
-        let uses_chrono = all_fields().any(|f| matches!(f.scalar, Scalar::DateTime | Scalar::Date));
         let uses_double_option = all_fields().any(|f| f.in_patch && f.optional);
         Graph {
             crate_ident: crate_name.replace('-', "_"),
@@ -145,8 +143,6 @@ impl Builder {
             user_model,
             enums: enums.into_values().collect(),
             models,
-            uses_uuid,
-            uses_chrono,
             uses_double_option,
         }
     }
@@ -543,6 +539,30 @@ impl Builder {
                 not: names::unique_name("not", &taken),
             },
             sql,
+            sql_names: SqlNames {
+                table: quote_sql(&info.table),
+                id_column: fields
+                    .iter()
+                    .find(|f| f.id)
+                    .map(|f| f.column_sql.clone())
+                    .unwrap_or_default(),
+                owner_column: fields
+                    .iter()
+                    .find(|f| f.owner)
+                    .map(|f| f.column_sql.clone()),
+                select: fields
+                    .iter()
+                    .filter(|f| f.in_record)
+                    .map(|f| f.column_sql.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                id_rust_type: fields
+                    .iter()
+                    .find(|f| f.id)
+                    .map(|f| f.rust_type.clone())
+                    .unwrap_or_default(),
+                owner_rust_type: fields.iter().find(|f| f.owner).map(|f| f.rust_type.clone()),
+            },
             fields,
             name,
         }
@@ -686,6 +706,7 @@ impl Builder {
                     path
                 }
             });
+        let insert = insert_source(owner, default.as_ref().map(|d| d.kind), scalar, create);
         let mut field = Field {
             name: name.clone(),
             rust_name: value_name(name),
@@ -712,6 +733,8 @@ impl Builder {
             filter_type,
             orderable: !f.hidden && scalar.is_ordered(),
             notes: String::new(),
+            column_sql: quote_sql(&sql_name(name)),
+            insert,
         };
         field.notes = super::describe::field_notes(&field);
         Some(field)
@@ -1217,6 +1240,35 @@ impl Builder {
     }
 }
 
+/// Where a field's value comes from when a row is created.
+fn insert_source(
+    owner: bool,
+    default: Option<DefaultKind>,
+    scalar: Scalar,
+    create: Presence,
+) -> Insert {
+    let now = if scalar == Scalar::Date {
+        Insert::Today
+    } else {
+        Insert::Now
+    };
+    let input_or_now = if scalar == Scalar::Date {
+        Insert::InputOrToday
+    } else {
+        Insert::InputOrNow
+    };
+    match (owner, create, default) {
+        (true, _, _) => Insert::Owner,
+        (_, Presence::Absent, Some(DefaultKind::Uuid)) => Insert::NewUuid,
+        (_, Presence::Absent, Some(DefaultKind::Now)) => now,
+        (_, Presence::Absent, _) => Insert::Omit,
+        (_, Presence::Required, _) => Insert::Input,
+        (_, Presence::Optional, Some(DefaultKind::Now)) => input_or_now,
+        (_, Presence::Optional, Some(DefaultKind::Uuid)) => Insert::InputOrNewUuid,
+        (_, Presence::Optional, _) => Insert::InputOrOmit,
+    }
+}
+
 fn generated_type_names(rust_name: &str) -> ModelTypes {
     let base = rust_name.trim_end_matches('_');
     ModelTypes {
@@ -1365,15 +1417,14 @@ fn column_sql(
         .default
         .as_ref()
         .is_some_and(|d| d.kind == DefaultKind::Autoincrement);
-    let mut parts = vec![
-        col.clone(),
-        if sqlite {
-            f.scalar.sqlite_type()
-        } else {
-            f.scalar.postgres_type()
-        }
-        .to_owned(),
-    ];
+    // PostgreSQL text compares in byte order (`COLLATE "C"`), as SQLite does: filters, sorting and paging give the
+    // same answers on both.
+    let ty = match (sqlite, f.scalar) {
+        (true, scalar) => scalar.sqlite_type().to_owned(),
+        (false, Scalar::String | Scalar::Text) => "TEXT COLLATE \"C\"".to_owned(),
+        (false, scalar) => scalar.postgres_type().to_owned(),
+    };
+    let mut parts = vec![col.clone(), ty];
     match (f.id, autoincrement, sqlite) {
         (true, true, true) => parts.push("PRIMARY KEY AUTOINCREMENT".to_owned()),
         (true, true, false) => {

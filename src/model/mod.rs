@@ -29,8 +29,6 @@ pub struct Graph {
     pub enums: Vec<Enum>,
     /// Sorted by name.
     pub models: Vec<Model>,
-    pub uses_uuid: bool,
-    pub uses_chrono: bool,
     /// Some patch input has a nullable field, which needs a three-state (absent / null / value) representation.
     pub uses_double_option: bool,
 }
@@ -84,6 +82,22 @@ pub struct Model {
     /// Rust names of the filter's combinators (`AND`, `OR`, `NOT` on the wire), kept clear of field names.
     pub filter_logic: FilterLogic,
     pub sql: ModelSql,
+    /// Quoted SQL names the server's queries use (the same in both dialects).
+    pub sql_names: SqlNames,
+}
+
+/// Quoted identifiers and column lists for queries.
+#[derive(Debug, Clone, Serialize)]
+pub struct SqlNames {
+    pub table: String,
+    pub id_column: String,
+    pub owner_column: Option<String>,
+    /// The record's columns (hidden ones left out), in field order: the order rows are read in.
+    pub select: String,
+    /// Rust type of the id field (path parameter type).
+    pub id_rust_type: String,
+    /// Rust type of the owner field, which the token subject is parsed into.
+    pub owner_rust_type: Option<String>,
 }
 
 /// The Rust names of the types generated for one model.
@@ -223,6 +237,32 @@ pub struct Field {
     pub orderable: bool,
     /// Plain-language notes for documentation (`unique, at most 254 characters`).
     pub notes: String,
+    /// Quoted column name.
+    pub column_sql: String,
+    /// Where the value written on create comes from.
+    pub insert: Insert,
+}
+
+/// The value a field gets when a row is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Insert {
+    /// The create input's (required) value.
+    Input,
+    /// The input's value; when absent, the column is left out (its SQL default or NULL applies).
+    InputOrOmit,
+    /// The input's value, or the current time / date / a new uuid when absent.
+    InputOrNow,
+    InputOrToday,
+    InputOrNewUuid,
+    /// Set by the server alone.
+    Now,
+    Today,
+    NewUuid,
+    /// The caller's token subject.
+    Owner,
+    /// Left out: the database fills it (autoincrement, literal default) or it stays NULL.
+    Omit,
 }
 
 /// How a field appears in an input type.

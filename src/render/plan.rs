@@ -23,26 +23,52 @@ impl Planned {
     }
 }
 
-/// The files of the generated crate, sorted by path.
+/// Files every crate has, rendered once from the graph: (path, template).
+const CRATE_FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", "Cargo.toml.jinja"),
+    ("README.md", "README.md.jinja"),
+    (".gitignore", "gitignore.jinja"),
+    ("src/lib.rs", "src/lib.rs.jinja"),
+    ("src/main.rs", "src/main.rs.jinja"),
+    ("src/query.rs", "src/query.rs.jinja"),
+    ("src/validation.rs", "src/validation.rs.jinja"),
+    ("src/models/mod.rs", "src/models/mod.rs.jinja"),
+    ("src/server/mod.rs", "src/server/mod.rs.jinja"),
+    ("src/server/auth.rs", "src/server/auth.rs.jinja"),
+    ("src/server/config.rs", "src/server/config.rs.jinja"),
+    ("src/server/db.rs", "src/server/db.rs.jinja"),
+    ("src/server/error.rs", "src/server/error.rs.jinja"),
+    ("src/server/events.rs", "src/server/events.rs.jinja"),
+    ("src/server/postgres.rs", "src/server/postgres.rs.jinja"),
+    ("src/server/resource.rs", "src/server/resource.rs.jinja"),
+    (
+        "src/server/resources/mod.rs",
+        "src/server/resources/mod.rs.jinja",
+    ),
+    ("src/server/sqlite.rs", "src/server/sqlite.rs.jinja"),
+];
+
+/// The files of the generated crate, sorted by path. (`openapi.json` and the manifest are built in code.)
 pub fn plan(graph: &Graph) -> Vec<Planned> {
     let none = || minijinja::context! {};
-    let mut files = vec![
-        Planned::new("Cargo.toml", "Cargo.toml.jinja", none()),
-        Planned::new("README.md", "README.md.jinja", none()),
-        Planned::new(".gitignore", "gitignore.jinja", none()),
-        Planned::new("src/lib.rs", "src/lib.rs.jinja", none()),
-        Planned::new("src/query.rs", "src/query.rs.jinja", none()),
-        Planned::new("src/validation.rs", "src/validation.rs.jinja", none()),
-        Planned::new("src/models/mod.rs", "src/models/mod.rs.jinja", none()),
-    ];
+    let mut files: Vec<Planned> = CRATE_FILES
+        .iter()
+        .map(|(path, template)| Planned::new(*path, template, none()))
+        .collect();
     if !graph.enums.is_empty() {
         files.push(Planned::new("src/enums.rs", "src/enums.rs.jinja", none()));
     }
     for model in &graph.models {
         let context = minijinja::context! { model => Value::from(Serde(model)) };
+        let stem = &model.file_stem;
         files.push(Planned::new(
-            format!("src/models/{}.rs", model.file_stem),
+            format!("src/models/{stem}.rs"),
             "src/models/model.rs.jinja",
+            context.clone(),
+        ));
+        files.push(Planned::new(
+            format!("src/server/resources/{stem}.rs"),
+            "src/server/resources/model.rs.jinja",
             context,
         ));
     }

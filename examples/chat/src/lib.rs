@@ -7,4 +7,6 @@
 //! SQL migrations for SQLite and PostgreSQL are in `migrations/`.
 pub mod models;
 pub mod query;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod validation;

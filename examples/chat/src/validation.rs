@@ -115,3 +115,14 @@ impl ::std::fmt::Display for ValidationErrors {
     }
 }
 impl ::std::error::Error for ValidationErrors {}
+/// Reads a patch field that may be absent (`None`, via `#[serde(default)]`) but not `null`: a required field cannot
+/// be cleared, so `null` is a type error instead of silently meaning "leave unchanged".
+pub fn present<'de, D, T>(
+    deserializer: D,
+) -> ::std::result::Result<::std::option::Option<T>, D::Error>
+where
+    D: ::serde::Deserializer<'de>,
+    T: ::serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(::std::option::Option::Some)
+}

@@ -29,3 +29,15 @@ CREATE INDEX "messages_room_id_idx" ON "messages" ("room_id");
 CREATE INDEX "messages_author_id_idx" ON "messages" ("author_id");
 
 CREATE INDEX "rooms_owner_id_idx" ON "rooms" ("owner_id");
+
+-- The outbox: one row per committed change, written in the same transaction as the change. `seq` orders events;
+-- the server publishes an event only after its transaction commits.
+CREATE TABLE "_ssot_events" (
+    "seq" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "model" TEXT NOT NULL,
+    "record_id" TEXT NOT NULL,
+    "kind" TEXT NOT NULL CHECK ("kind" IN ('created', 'updated', 'deleted')),
+    "data" TEXT NOT NULL CHECK (json_valid("data")),
+    "owner" TEXT,
+    "created_at" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')
+) STRICT;

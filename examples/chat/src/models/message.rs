@@ -107,9 +107,18 @@ impl MessageUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessagePatch {
-    #[serde(rename = "roomId", skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        rename = "roomId",
+        default,
+        deserialize_with = "crate::validation::present",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub room_id: ::std::option::Option<i32>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::validation::present",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub text: ::std::option::Option<::std::string::String>,
     #[serde(
         rename = "editedAt",

@@ -95,7 +95,11 @@ impl RoomUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomPatch {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::validation::present",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub title: ::std::option::Option<::std::string::String>,
 }
 impl RoomPatch {

@@ -1,0 +1,663 @@
+//! Harness for the end-to-end HTTP tests of the generated server: builds the chat example once per test binary,
+//! starts it on a fresh SQLite file or PostgreSQL database, mints tokens, sends requests and reads the outbox.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::common::{cargo, generate_example, shared_target_dir};
+
+pub const JWT_SECRET: &str = "test-secret";
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The built `chat-api` server binary, generated and built once per test binary, then copied to a path of its own
+/// so that other tests building the chat example into the shared target dir cannot swap it underneath us.
+pub fn server_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-tests");
+        let crate_dir = dir.join("chat-api");
+        // A fixed crate dir keeps rebuilds incremental; stale files from an older generator are removed first.
+        let _ = std::fs::remove_dir_all(&crate_dir);
+        ssot_gen::output::write(&generate_example("chat"), &crate_dir).unwrap();
+        cargo(&crate_dir, &["build", "--quiet"]);
+        let built = shared_target_dir()
+            .join("debug")
+            .join(format!("chat-api{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            built.exists(),
+            "cargo build did not produce {}",
+            built.display()
+        );
+        // Copied under a temporary name, then renamed: a server still running from another test run keeps its file.
+        let partial = dir.join(format!("chat-api-{}.partial", std::process::id()));
+        let copy = dir.join(format!(
+            "chat-api-under-test{}",
+            std::env::consts::EXE_SUFFIX
+        ));
+        std::fs::copy(&built, &partial).unwrap();
+        std::fs::rename(&partial, &copy).unwrap();
+        copy
+    })
+}
+
+/// A value unique within this test run (and practically across runs).
+pub fn unique() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    nanos.wrapping_mul(6364136223846793005).wrapping_add(
+        COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(1442695040888963407),
+    ) ^ (u64::from(std::process::id()) << 32)
+}
+
+/// A random-looking v4 uuid, for subjects that have no user row (the admin).
+pub fn fake_uuid() -> String {
+    let a = unique();
+    let b = unique();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Percent-encodes a query parameter value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Runs psql against the local PostgreSQL.
+pub fn psql(database: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-X",
+            "-q",
+            "-At",
+            "-c",
+            sql,
+        ])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Runs one SQL query on a SQLite file through Python's sqlite3 and returns the rows, `|`-separated.
+pub fn sqlite_query(path: &Path, sql: &str) -> Result<String, String> {
+    let program = r#"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+for row in db.execute(sys.argv[2]).fetchall():
+    print("|".join("" if v is None else str(v) for v in row))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", program])
+        .arg(path)
+        .arg(sql)
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// A running server; killed (and its PostgreSQL database dropped) on drop. When dropped during a panic, its log is
+/// printed so a failing test shows what the server said.
+pub struct Server {
+    pub base: String,
+    pub backend: Backend,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+    _dir: tempfile::TempDir,
+}
+
+/// Whether PostgreSQL answers; `Err` with the reason otherwise.
+pub fn postgres_available() -> Result<(), String> {
+    psql("test", "SELECT 1").map(|_| ())
+}
+
+impl Server {
+    pub fn start_sqlite() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("chat.db");
+        Server::start(Backend::Sqlite(db), dir)
+    }
+
+    /// Creates a database of its own on the local PostgreSQL; it is dropped when the server is.
+    pub fn start_postgres() -> Server {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let database = format!("ssot_gen_test_{}_{nanos}", std::process::id());
+        psql("test", &format!("CREATE DATABASE {database}")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // From here on a panic (e.g. the server does not start) still drops the database: see `PgGuard`.
+        let guard = PgGuard(Some(database.clone()));
+        let server = Server::start(Backend::Postgres(database), dir);
+        std::mem::forget(guard); // the server owns the database now
+        server
+    }
+
+    fn database_url(&self) -> String {
+        database_url(&self.backend)
+    }
+
+    fn start(backend: Backend, dir: tempfile::TempDir) -> Server {
+        let binary = server_binary();
+        let mut child = Command::new(binary)
+            .current_dir(dir.path())
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("DATABASE_URL", database_url(&backend))
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("MAX_TAKE")
+            .env_remove("DEFAULT_TAKE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let log = Arc::new(Mutex::new(String::new()));
+        {
+            let log = log.clone();
+            let mut stderr = child.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    log.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let (tx, rx) = mpsc::channel();
+        {
+            let stdout = child.stdout.take().unwrap();
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines();
+                if let Some(Ok(line)) = lines.next() {
+                    let _ = tx.send(line);
+                }
+                // Anything else on stdout breaks the contract ("exactly one line"); keep it for the log.
+                for line in lines.map_while(Result::ok) {
+                    log.lock()
+                        .unwrap()
+                        .push_str(&format!("[unexpected stdout] {line}\n"));
+                }
+            });
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut server = Server {
+            base: String::new(),
+            backend,
+            child,
+            log,
+            agent,
+            _dir: dir,
+        };
+        let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(line) => line,
+            Err(e) => {
+                std::thread::sleep(Duration::from_millis(200));
+                let status = server.child.try_wait();
+                panic!(
+                    "the server did not print its address within {STARTUP_TIMEOUT:?} ({e}; exit status {status:?}); log:\n{}",
+                    server.log()
+                );
+            }
+        };
+        let base = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "first stdout line should be `listening on http://127.0.0.1:<port>`, is {line:?}; log:\n{}",
+                    server.log()
+                )
+            })
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(
+            base.starts_with("http://127.0.0.1:")
+                && base["http://127.0.0.1:".len()..].parse::<u16>().is_ok(),
+            "bad address line {line:?}"
+        );
+        server.base = base;
+        server
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// `<binary> token --sub <sub> [--role <role>]…` with the server's secret.
+    pub fn token(&self, sub: &str, roles: &[&str]) -> String {
+        token_with_secret(sub, roles, JWT_SECRET)
+    }
+
+    /// A token of an admin who has no user row.
+    pub fn admin_token(&self) -> String {
+        self.token(&fake_uuid(), &["admin"])
+    }
+
+    pub fn req(&self, method: &str, path: &str) -> Req<'_> {
+        Req {
+            server: self,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            token: None,
+            body: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Req<'_> {
+        self.req("GET", path)
+    }
+    pub fn post(&self, path: &str) -> Req<'_> {
+        self.req("POST", path)
+    }
+    pub fn put(&self, path: &str) -> Req<'_> {
+        self.req("PUT", path)
+    }
+    pub fn patch(&self, path: &str) -> Req<'_> {
+        self.req("PATCH", path)
+    }
+    pub fn delete(&self, path: &str) -> Req<'_> {
+        self.req("DELETE", path)
+    }
+
+    /// Runs one SQL query against the server's database; rows `|`-separated, one per line.
+    pub fn sql(&self, sql: &str) -> String {
+        match &self.backend {
+            Backend::Sqlite(path) => sqlite_query(path, sql),
+            Backend::Postgres(db) => psql(db, sql),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Rows in the outbox.
+    pub fn event_count(&self) -> u64 {
+        let out = self.sql("SELECT count(*) FROM _ssot_events");
+        out.parse().unwrap_or_else(|_| panic!("bad count {out:?}"))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+fn database_url(backend: &Backend) -> String {
+    match backend {
+        Backend::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Backend::Postgres(db) => format!("postgres://postgres@127.0.0.1:5432/{db}"),
+    }
+}
+
+/// A token from the server binary, signed with `secret`.
+pub fn token_with_secret(sub: &str, roles: &[&str], secret: &str) -> String {
+    let mut cmd = Command::new(server_binary());
+    cmd.args(["token", "--sub", sub]);
+    for role in roles {
+        cmd.args(["--role", role]);
+    }
+    let dir = std::env::temp_dir();
+    let out = cmd
+        .current_dir(dir)
+        .env("JWT_SECRET", secret)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("token command runs");
+    assert!(
+        out.status.success(),
+        "`token --sub {sub}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "`token` should print one JWT, printed {token:?}"
+    );
+    token
+}
+
+/// A HS256 JWT made by hand (through Python's hmac) with the given claims, to test what the server accepts.
+pub fn handmade_jwt(claims: &Value, secret: &str) -> String {
+    let program = r#"
+import base64, hashlib, hmac, json, sys
+def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=")
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+body = b64(sys.argv[2].encode())
+sig = b64(hmac.new(sys.argv[1].encode(), head + b"." + body, hashlib.sha256).digest())
+print((head + b"." + body + b"." + sig).decode())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", program, secret, &claims.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "===== {} server log ({}) =====\n{}\n===== end of server log =====",
+                self.name(),
+                self.base,
+                self.log()
+            );
+        }
+        if let Backend::Postgres(db) = &self.backend {
+            drop_database(db);
+        }
+    }
+}
+
+fn drop_database(db: &str) {
+    if let Err(e) = psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    ) {
+        eprintln!("could not drop database {db}: {e}");
+    }
+}
+
+/// Drops a PostgreSQL database unless forgotten.
+struct PgGuard(Option<String>);
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            drop_database(&db);
+        }
+    }
+}
+
+/// One request being built.
+pub struct Req<'a> {
+    server: &'a Server,
+    method: String,
+    path: String,
+    token: Option<String>,
+    body: Option<String>,
+}
+
+impl Req<'_> {
+    pub fn auth(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+    pub fn auth_opt(mut self, token: Option<&str>) -> Self {
+        self.token = token.map(str::to_owned);
+        self
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body.to_string());
+        self
+    }
+    /// A raw body, sent as `application/json` whatever it contains.
+    pub fn raw(mut self, body: &str) -> Self {
+        self.body = Some(body.to_owned());
+        self
+    }
+    /// Adds a query parameter (percent-encoded).
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        let sep = if self.path.contains('?') { '&' } else { '?' };
+        self.path = format!("{}{sep}{key}={}", self.path, encode(value));
+        self
+    }
+
+    pub fn send(self) -> Resp {
+        let url = format!("{}{}", self.server.base, self.path);
+        let mut builder = ureq::http::Request::builder()
+            .method(self.method.as_str())
+            .uri(&url);
+        if let Some(token) = &self.token {
+            builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        let described = format!(
+            "{} {} {}{}",
+            self.method,
+            self.path,
+            if self.token.is_some() {
+                "(with token) "
+            } else {
+                "(anonymous) "
+            },
+            self.body.as_deref().map(shorten).unwrap_or_default()
+        );
+        let result = match self.body {
+            Some(body) => {
+                let request = builder
+                    .header("Content-Type", "application/json")
+                    .body(body.into_bytes())
+                    .unwrap();
+                self.server.agent.run(request)
+            }
+            None => self.server.agent.run(builder.body(()).unwrap()),
+        };
+        let mut response = result.unwrap_or_else(|e| {
+            panic!(
+                "{described}: no response ({e}); server log:\n{}",
+                self.server.log()
+            )
+        });
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or("<binary>").to_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_else(|e| panic!("{described}: cannot read body: {e}"));
+        let json = serde_json::from_str(&body).ok();
+        Resp {
+            request: described,
+            status,
+            headers,
+            body,
+            json,
+        }
+    }
+}
+
+fn shorten(body: &str) -> String {
+    if body.chars().count() > 300 {
+        format!(
+            "{}… ({} bytes)",
+            body.chars().take(300).collect::<String>(),
+            body.len()
+        )
+    } else {
+        body.to_owned()
+    }
+}
+
+/// A response, with the request that caused it for messages.
+pub struct Resp {
+    pub request: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub json: Option<Value>,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request: {}\nresponse: {} {:?}\n{}",
+            self.request,
+            self.status,
+            self.headers,
+            shorten(&self.body)
+        )
+    }
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status and returns the JSON body (`Null` when there is none).
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected status\n{self:?}");
+        self.json.clone().unwrap_or(Value::Null)
+    }
+
+    /// Asserts the status and a JSON body.
+    #[track_caller]
+    pub fn expect_json(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected status\n{self:?}");
+        match &self.json {
+            Some(v) => v.clone(),
+            None => panic!("the body is not JSON\n{self:?}"),
+        }
+    }
+
+    /// Asserts an error response: the status, the one error shape, and the code. Returns the `error` object.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> Value {
+        let body = self.expect_json(status);
+        let error = body
+            .get("error")
+            .unwrap_or_else(|| panic!("error body without `error`\n{self:?}"));
+        assert_eq!(
+            error.get("code").and_then(Value::as_str),
+            Some(code),
+            "wrong error code\n{self:?}"
+        );
+        let message = error.get("message").and_then(Value::as_str);
+        assert!(
+            message.is_some_and(|m| !m.is_empty()),
+            "error without a message\n{self:?}"
+        );
+        assert!(
+            body.as_object().unwrap().len() == 1,
+            "the error body has keys besides `error`\n{self:?}"
+        );
+        if let Some(details) = error.get("details") {
+            assert!(details.is_array(), "`details` must be a list\n{self:?}");
+        }
+        error.clone()
+    }
+
+    /// Like `expect_error`, and the message (or a detail) names `what`.
+    #[track_caller]
+    pub fn expect_error_naming(&self, status: u16, code: &str, what: &str) -> Value {
+        let error = self.expect_error(status, code);
+        assert!(
+            error.to_string().contains(what),
+            "the error should name `{what}`\n{self:?}"
+        );
+        error
+    }
+
+    /// The `Event-Seq` header, as a number.
+    #[track_caller]
+    pub fn event_seq(&self) -> u64 {
+        let value = self
+            .header("event-seq")
+            .unwrap_or_else(|| panic!("no Event-Seq header\n{self:?}"));
+        value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Event-Seq is not a number\n{self:?}"))
+    }
+}
