@@ -53,7 +53,8 @@ pub fn finish(
 }
 
 fn format_rust(path: &str, template: &str, text: &str) -> Result<String, FormatError> {
-    match syn::parse_file(text) {
+    let parsed = syn::parse_file(text);
+    let result = match parsed {
         Ok(file) => Ok(prettyplease::unparse(&file)),
         Err(e) => {
             let start = e.span().start();
@@ -68,7 +69,11 @@ fn format_rust(path: &str, template: &str, text: &str) -> Result<String, FormatE
                 excerpt: excerpt(text, start.line),
             })
         }
-    }
+    };
+    // With `span-locations`, proc-macro2 keeps every parsed text in a thread-local source map that is never freed:
+    // generating again on the same thread would get slower and bigger. No span of this file outlives this call.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    result
 }
 
 /// Numbered lines around `line` (1-based) of `text`.

@@ -30,5 +30,12 @@ fn generated_crates_build_without_warnings_and_pass_their_wire_tests() {
                 cargo(dir.path(), &["build", "--quiet"]);
             }
         }
+        if *example == "chat" {
+            // The models alone, as a client-only user builds them: no server dependencies.
+            cargo(
+                dir.path(),
+                &["build", "--quiet", "--no-default-features", "--lib"],
+            );
+        }
     }
 }

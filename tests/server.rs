@@ -26,6 +26,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("owner_from_token", owner_from_token),
     ("hidden_fields", hidden_fields),
     ("bad_requests", bad_requests),
+    ("concurrent_mutations", concurrent_mutations),
     ("error_shape_of_405", error_shape_of_405),
     (
         "wrong_type_in_filter_is_named",
@@ -75,6 +76,10 @@ fn postgres() {
     }
     let server = Server::start_postgres();
     run_all(&server);
+    // `/health` answers 503 when the database does not: drop it under the running server.
+    server.drop_database_now();
+    let r = server.get("/health").send();
+    assert_eq!(r.status, 503, "health without a database\n{r:?}");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -157,7 +162,7 @@ fn items(list: &Value) -> &Vec<Value> {
         .unwrap_or_else(|| panic!("a list has `items`: {list}"))
 }
 
-/// Asserts the list shape `{items, total, skip, take}` and returns it.
+/// Asserts the list shape `{items, total, skip, take}`.
 #[track_caller]
 fn check_list_shape(list: &Value) {
     let obj = list
@@ -1231,6 +1236,9 @@ fn bad_requests(s: &Server) {
     bad_where(r#"{"nope": {"equals": 1}}"#, Some("nope"));
     bad_where(r#"{"text": {"like": "x"}}"#, Some("like"));
     bad_where(r#"{"roomId": {"equals": "abc"}}"#, None);
+    bad_where(r#"{"roomId": {"equals": 1.5}}"#, Some("roomId"));
+    bad_where(r#"{"roomId": {"gt": 3000000000}}"#, Some("roomId"));
+    bad_where(r#"{"roomId": {"in": [1, "2"]}}"#, Some("roomId"));
     bad_where(r#"{"text": {"gt": 5}}"#, None);
     bad_where(r#"{"id": {"equals": "not-a-uuid"}}"#, None);
     bad_where(r#"{"editedAt": {"lt": "soon"}}"#, None);
@@ -1383,6 +1391,57 @@ fn null_for_required_field_in_patch(s: &Server) {
         .expect_error_naming(400, "bad_request", "title");
     assert_eq!(s.event_count(), before);
     assert_eq!(s.get(&room_path).send().expect_json(200)["title"], "strict");
+}
+
+/// Writes from several clients at once all succeed (no "database is locked"), each with its own event.
+fn concurrent_mutations(s: &Server) {
+    const THREADS: usize = 4;
+    const EACH: usize = 10;
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "concurrent");
+    let room = new_room(s, &a, "concurrent");
+    let before = s.event_count();
+    let seqs: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let a = &a;
+                scope.spawn(move || {
+                    (0..EACH)
+                        .map(|i| {
+                            let r = s
+                                .post("/api/messages")
+                                .auth(&a.token)
+                                .json(json!({ "roomId": room, "text": format!("t{t} m{i}") }))
+                                .send();
+                            r.expect_json(201);
+                            r.event_seq()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let distinct: BTreeSet<u64> = seqs.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        THREADS * EACH,
+        "every write has its own Event-Seq: {seqs:?}"
+    );
+    assert_eq!(s.event_count(), before + (THREADS * EACH) as u64);
+    let list = s
+        .get("/api/messages")
+        .auth(&a.token)
+        .query(
+            "where",
+            &json!({ "roomId": { "equals": room } }).to_string(),
+        )
+        .send()
+        .expect_json(200);
+    assert_eq!(list["total"], json!(THREADS * EACH));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -23,9 +23,16 @@ pub fn server_binary() -> &'static Path {
     BINARY.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-tests");
         let crate_dir = dir.join("chat-api");
-        // A fixed crate dir keeps rebuilds incremental; stale files from an older generator are removed first.
+        // A fixed crate dir keeps rebuilds incremental; stale files from an older generator are removed first, but
+        // the lock file is kept so that dependencies are not resolved again on every run.
+        let lock = std::fs::read(crate_dir.join("Cargo.lock")).ok();
         let _ = std::fs::remove_dir_all(&crate_dir);
         ssot_gen::output::write(&generate_example("chat"), &crate_dir).unwrap();
+        if let Some(lock) = lock {
+            if !crate_dir.join("Cargo.lock").exists() {
+                std::fs::write(crate_dir.join("Cargo.lock"), lock).unwrap();
+            }
+        }
         cargo(&crate_dir, &["build", "--quiet"]);
         let built = shared_target_dir()
             .join("debug")
@@ -343,6 +350,13 @@ impl Server {
     pub fn event_count(&self) -> u64 {
         let out = self.sql("SELECT count(*) FROM _ssot_events");
         out.parse().unwrap_or_else(|_| panic!("bad count {out:?}"))
+    }
+
+    /// Drops the PostgreSQL database under the running server (to see it notice).
+    pub fn drop_database_now(&self) {
+        if let Backend::Postgres(db) = &self.backend {
+            psql("test", &format!("DROP DATABASE {db} WITH (FORCE)")).unwrap();
+        }
     }
 
     pub fn is_postgres(&self) -> bool {
