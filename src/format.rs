@@ -52,6 +52,16 @@ pub fn finish(
     })
 }
 
+/// Formats a file the user owns (a hook): like `finish`, but without the `@generated` header, since it is meant
+/// to be edited.
+pub fn user_file(path: &str, template: &str, text: String) -> Result<String, FormatError> {
+    if path.ends_with(".rs") {
+        format_rust(path, template, &text)
+    } else {
+        Ok(tidy(&text))
+    }
+}
+
 fn format_rust(path: &str, template: &str, text: &str) -> Result<String, FormatError> {
     let parsed = syn::parse_file(text);
     let result = match parsed {

@@ -66,18 +66,28 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     // cores. Results are kept in plan order, so output and the error reported are the same on every run.
     let results = parallel::map(&planned, |p| {
         let text = templates.render(p, &graph_value).map_err(Error::Template)?;
-        format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
+        if p.user_owned {
+            format::user_file(&p.path, p.template, text).map_err(Error::Format)
+        } else {
+            format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
+        }
     });
     let mut files = BTreeMap::new();
+    let mut user_files = BTreeMap::new();
     for (p, contents) in planned.iter().zip(results) {
-        files.insert(p.path.clone(), contents?);
+        let target = if p.user_owned {
+            &mut user_files
+        } else {
+            &mut files
+        };
+        target.insert(p.path.clone(), contents?);
     }
     let openapi = serde_json::to_string_pretty(&openapi::document(graph))
         .expect("JSON values always serialize");
     files.insert("openapi.json".to_owned(), format!("{openapi}\n"));
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);
-    Ok(Generated { files })
+    Ok(Generated { files, user_files })
 }
 
 /// `load` then `generate`.

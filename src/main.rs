@@ -96,11 +96,12 @@ fn run(command: Command) -> Result<ExitCode> {
             let (generated, out) = generate(&args)?;
             let report = output::write(&generated, &out)?;
             println!(
-                "{}: {} written, {} unchanged, {} removed",
+                "{}: {} written, {} unchanged, {} removed, {} created for you to edit",
                 out.display(),
                 report.written.len(),
                 report.unchanged,
-                report.removed.len()
+                report.removed.len(),
+                report.created_for_user.len()
             );
             Ok(ExitCode::SUCCESS)
         }

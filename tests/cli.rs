@@ -318,3 +318,63 @@ fn templates_lists_the_built_in_templates() {
     sorted.sort();
     assert_eq!(names, sorted);
 }
+
+#[test]
+fn hooks_are_written_once_and_belong_to_the_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = example_path("chat");
+    let chat = chat.to_str().unwrap();
+    let out = run(&["generate", chat, "-o", "app"], dir.path());
+    assert!(
+        stdout(&out).contains("3 created for you to edit"),
+        "{}",
+        stdout(&out)
+    );
+    let hook = dir.path().join("app/src/hooks/room.rs");
+    let original = std::fs::read_to_string(&hook).unwrap();
+    assert!(
+        !original.contains("@generated"),
+        "a hook is the user's file: {original}"
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("app/.ssot-gen-manifest")).unwrap();
+    assert!(
+        !manifest.contains("src/hooks/room.rs"),
+        "hooks are not generator-owned"
+    );
+    assert!(
+        manifest.contains("src/hooks/mod.rs"),
+        "the module list is generated"
+    );
+
+    // Edited: generate keeps the edit, check does not report it.
+    let edited = original.replace(
+        "let _ = (input, caller);",
+        "let _ = (input, caller); // mine",
+    );
+    std::fs::write(&hook, &edited).unwrap();
+    let out = run(&["generate", chat, "-o", "app"], dir.path());
+    assert!(
+        stdout(&out).contains("0 created for you to edit"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited);
+    assert_eq!(
+        run(&["check", chat, "-o", "app"], dir.path()).status.code(),
+        Some(0)
+    );
+
+    // Deleted: the crate would not build, so check reports it missing and generate writes it again.
+    std::fs::remove_file(&hook).unwrap();
+    let check = run(&["check", chat, "-o", "app"], dir.path());
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stdout(&check).contains("missing: src/hooks/room.rs"),
+        "{}",
+        stdout(&check)
+    );
+    assert!(run(&["generate", chat, "-o", "app"], dir.path())
+        .status
+        .success());
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
+}

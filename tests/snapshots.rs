@@ -21,7 +21,7 @@ fn every_generated_file_matches_its_snapshot() {
     for example in EXAMPLES {
         let generated = generate_example(example);
         insta::with_settings!({ snapshot_path => SNAPSHOT_DIR, prepend_module_to_snapshot => false, omit_expression => true }, {
-            for (path, contents) in &generated.files {
+            for (path, contents) in generated.files.iter().chain(&generated.user_files) {
                 insta::assert_snapshot!(snapshot_name(example, path), contents);
             }
         });
@@ -34,9 +34,14 @@ fn no_snapshot_is_orphaned() {
     let expected: BTreeSet<String> = EXAMPLES
         .iter()
         .flat_map(|example| {
-            generate_example(example)
+            let generated = generate_example(example);
+            let paths: Vec<String> = generated
                 .files
                 .into_keys()
+                .chain(generated.user_files.into_keys())
+                .collect();
+            paths
+                .into_iter()
                 .map(move |path| format!("{}.snap", snapshot_name(example, &path)))
         })
         .collect();

@@ -53,6 +53,12 @@ pub fn compare(generated: &Generated, dir: &Path) -> io::Result<Vec<Change>> {
             }
         }
     }
+    // A user-owned file is the user's to change, but the crate does not build without it.
+    for path in generated.user_files.keys() {
+        if !dir.join(path).exists() {
+            changes.push(Change::Missing(path.clone()));
+        }
+    }
     for path in read_manifest(dir)? {
         if !generated.files.contains_key(&path) && dir.join(&path).exists() {
             changes.push(Change::Orphaned(path));

@@ -15,5 +15,8 @@ use std::collections::BTreeMap;
 /// The generated crate in memory: relative path (with `/`) -> contents, sorted by path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Generated {
+    /// Files the generator owns: rewritten by `generate`, compared by `check`, listed in the manifest.
     pub files: BTreeMap<String, String>,
+    /// Starting points the user owns (hooks): written only when missing, never overwritten or compared.
+    pub user_files: BTreeMap<String, String>,
 }

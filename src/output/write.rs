@@ -9,6 +9,8 @@ use super::{read_manifest, Generated};
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteReport {
     pub written: Vec<String>,
+    /// User-owned starting points written because they did not exist yet.
+    pub created_for_user: Vec<String>,
     pub unchanged: usize,
     pub removed: Vec<String>,
 }
@@ -29,6 +31,17 @@ pub fn write(generated: &Generated, dir: &Path) -> io::Result<WriteReport> {
         }
         std::fs::write(&target, contents).map_err(|e| context(&target, e))?;
         report.written.push(path.clone());
+    }
+    for (path, contents) in &generated.user_files {
+        let target = dir.join(path);
+        if target.exists() {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| context(parent, e))?;
+        }
+        std::fs::write(&target, contents).map_err(|e| context(&target, e))?;
+        report.created_for_user.push(path.clone());
     }
     for path in previous {
         if generated.files.contains_key(&path) {

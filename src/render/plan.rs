@@ -11,6 +11,8 @@ pub struct Planned {
     pub path: String,
     pub template: &'static str,
     pub context: Value,
+    /// A starting point the user owns (written once, never overwritten), not a generated file.
+    pub user_owned: bool,
 }
 
 impl Planned {
@@ -19,6 +21,14 @@ impl Planned {
             path: path.into(),
             template,
             context,
+            user_owned: false,
+        }
+    }
+
+    fn user_owned(path: impl Into<String>, template: &'static str, context: Value) -> Planned {
+        Planned {
+            user_owned: true,
+            ..Planned::new(path, template, context)
         }
     }
 }
@@ -28,6 +38,8 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("Cargo.toml", "Cargo.toml.jinja"),
     ("README.md", "README.md.jinja"),
     (".gitignore", "gitignore.jinja"),
+    ("src/hooks/mod.rs", "src/hooks/mod.rs.jinja"),
+    ("src/hooks/mod.rs", "src/hooks/mod.rs.jinja"),
     ("src/lib.rs", "src/lib.rs.jinja"),
     ("src/main.rs", "src/main.rs.jinja"),
     ("src/query.rs", "src/query.rs.jinja"),
@@ -69,6 +81,11 @@ pub fn plan(graph: &Graph) -> Vec<Planned> {
         files.push(Planned::new(
             format!("src/server/resources/{stem}.rs"),
             "src/server/resources/model.rs.jinja",
+            context.clone(),
+        ));
+        files.push(Planned::user_owned(
+            format!("src/hooks/{stem}.rs"),
+            "src/hooks/model.rs.jinja",
             context,
         ));
     }

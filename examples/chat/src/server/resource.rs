@@ -85,6 +85,20 @@ pub trait Resource: Serialize + Send + Sync + Sized + 'static {
     fn validate_create(input: &Self::Create) -> Result<(), ValidationErrors>;
     fn validate_update(input: &Self::Update) -> Result<(), ValidationErrors>;
     fn validate_patch(input: &Self::Patch) -> Result<(), ValidationErrors>;
+    /// The model's hooks (`src/hooks/<model>.rs`, owned by the user).
+    fn before_create(input: &mut Self::Create, caller: &Caller) -> Result<(), ApiError>;
+    fn before_update(
+        id: &Self::Id,
+        input: &mut Self::Update,
+        caller: &Caller,
+    ) -> Result<(), ApiError>;
+    fn before_patch(
+        id: &Self::Id,
+        input: &mut Self::Patch,
+        caller: &Caller,
+    ) -> Result<(), ApiError>;
+    fn before_delete(id: &Self::Id, caller: &Caller) -> Result<(), ApiError>;
+    fn after_commit(event: &Event);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
@@ -444,8 +458,9 @@ async fn create<R: Resource>(
     input: Result<Json<R::Create>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     scope::<R>(&R::ACCESS.create, &caller)?;
-    let input = body(input)?;
+    let mut input = body(input)?;
     R::validate_create(&input)?;
+    R::before_create(&mut input, &caller)?;
     let values = R::insert_values(
         input,
         &InsertContext {
@@ -480,6 +495,7 @@ async fn create<R: Resource>(
         }
     };
     app.events.publish(event.clone());
+    R::after_commit(&event);
     let location = format!("{}/{}", R::ROUTE, record.id());
     Ok(committed(StatusCode::CREATED, Some(record), &event, Some(location)))
 }
@@ -602,6 +618,7 @@ async fn change<R: Resource>(
         }
     };
     app.events.publish(event.clone());
+    R::after_commit(&event);
     Ok(
         if deleting {
             committed::<R>(StatusCode::NO_CONTENT, None, &event, None)
@@ -618,8 +635,9 @@ async fn replace<R: Resource>(
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
     scope::<R>(&R::ACCESS.update, &caller)?;
-    let input = body(input)?;
+    let mut input = body(input)?;
     R::validate_update(&input)?;
+    R::before_update(&id, &mut input, &caller)?;
     change::<
         R,
     >(&app, &caller, id, &R::ACCESS.update, Change::Update(R::update_values(input)))
@@ -633,8 +651,9 @@ async fn update<R: Resource>(
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
     scope::<R>(&R::ACCESS.update, &caller)?;
-    let input = body(input)?;
+    let mut input = body(input)?;
     R::validate_patch(&input)?;
+    R::before_patch(&id, &mut input, &caller)?;
     change::<
         R,
     >(&app, &caller, id, &R::ACCESS.update, Change::Update(R::patch_values(input)))
@@ -646,5 +665,7 @@ async fn delete<R: Resource>(
     id: Result<Path<R::Id>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
+    scope::<R>(&R::ACCESS.delete, &caller)?;
+    R::before_delete(&id, &caller)?;
     change::<R>(&app, &caller, id, &R::ACCESS.delete, Change::Delete).await
 }

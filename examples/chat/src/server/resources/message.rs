@@ -79,6 +79,35 @@ impl Resource for crate::models::Message {
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         input.validate()
     }
+    fn before_create(
+        input: &mut Self::Create,
+        caller: &crate::server::auth::Caller,
+    ) -> ::std::result::Result<(), ApiError> {
+        crate::hooks::message::before_create(input, caller)
+    }
+    fn before_update(
+        id: &Self::Id,
+        input: &mut Self::Update,
+        caller: &crate::server::auth::Caller,
+    ) -> ::std::result::Result<(), ApiError> {
+        crate::hooks::message::before_update(id, input, caller)
+    }
+    fn before_patch(
+        id: &Self::Id,
+        input: &mut Self::Patch,
+        caller: &crate::server::auth::Caller,
+    ) -> ::std::result::Result<(), ApiError> {
+        crate::hooks::message::before_patch(id, input, caller)
+    }
+    fn before_delete(
+        id: &Self::Id,
+        caller: &crate::server::auth::Caller,
+    ) -> ::std::result::Result<(), ApiError> {
+        crate::hooks::message::before_delete(id, caller)
+    }
+    fn after_commit(event: &crate::server::events::Event) {
+        crate::hooks::message::after_commit(event)
+    }
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
