@@ -203,7 +203,7 @@ fn validate_reports_ok() {
     );
     assert!(out.status.success());
     assert!(
-        stdout(&out).contains("ok (3 models, 0 enums)"),
+        stdout(&out).contains("ok (4 models, 1 enums)"),
         "{}",
         stdout(&out)
     );
@@ -326,7 +326,7 @@ fn hooks_are_written_once_and_belong_to_the_user() {
     let chat = chat.to_str().unwrap();
     let out = run(&["generate", chat, "-o", "app"], dir.path());
     assert!(
-        stdout(&out).contains("3 created for you to edit"),
+        stdout(&out).contains("4 created for you to edit"),
         "{}",
         stdout(&out)
     );

@@ -214,7 +214,11 @@ fn chat_routes_and_operation_ids() {
     assert!(d["paths"]["/api/users/{id}"]["delete"]["responses"]
         .get("409")
         .is_some());
+    // Bookmarks reference messages; nothing references a bookmark.
     assert!(d["paths"]["/api/messages/{id}"]["delete"]["responses"]
+        .get("409")
+        .is_some());
+    assert!(d["paths"]["/api/bookmarks/{id}"]["delete"]["responses"]
         .get("409")
         .is_none());
     // The kitchen sink's plural.

@@ -28,6 +28,12 @@ pub fn server_binary() -> &'static Path {
         let lock = std::fs::read(crate_dir.join("Cargo.lock")).ok();
         let _ = std::fs::remove_dir_all(&crate_dir);
         ssot_gen::output::write(&generate_example("chat"), &crate_dir).unwrap();
+        // A user's hook replaces the starting point, as a user would edit it (tests/server.rs `hooks_run`).
+        std::fs::write(
+            crate_dir.join("src/hooks/room.rs"),
+            include_str!("../fixtures/room_hook.rs"),
+        )
+        .unwrap();
         if let Some(lock) = lock {
             if !crate_dir.join("Cargo.lock").exists() {
                 std::fs::write(crate_dir.join("Cargo.lock"), lock).unwrap();

@@ -2,6 +2,14 @@
 
 -- Creates the chat-api tables on SQLite.
 
+CREATE TABLE "bookmarks" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "message_id" TEXT NOT NULL REFERENCES "messages" ("id"),
+    "owner_id" TEXT NOT NULL REFERENCES "users" ("id"),
+    "color" TEXT NOT NULL DEFAULT 'blue' CHECK ("color" IN ('red', 'green', 'blue')),
+    "pinned" INTEGER NOT NULL DEFAULT 0 CHECK ("pinned" IN (0, 1))
+) STRICT;
+
 CREATE TABLE "messages" (
     "id" TEXT PRIMARY KEY NOT NULL,
     "room_id" INTEGER NOT NULL REFERENCES "rooms" ("id"),
@@ -24,6 +32,9 @@ CREATE TABLE "users" (
     "password_hash" TEXT NOT NULL,
     "created_at" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')
 ) STRICT;
+
+CREATE INDEX "bookmarks_message_id_idx" ON "bookmarks" ("message_id");
+CREATE INDEX "bookmarks_owner_id_idx" ON "bookmarks" ("owner_id");
 
 CREATE INDEX "messages_room_id_idx" ON "messages" ("room_id");
 CREATE INDEX "messages_author_id_idx" ON "messages" ("author_id");

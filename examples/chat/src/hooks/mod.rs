@@ -2,6 +2,7 @@
 
 //! Hooks: one file per model under `src/hooks/`, yours to edit. ssot-gen writes each once, when it is missing, and
 //! never overwrites it; this module list is generated.
+pub mod bookmark;
 pub mod message;
 pub mod room;
 pub mod user;

@@ -4,6 +4,8 @@
 //!
 //! Access: read by any signed-in user; create by any signed-in user; update by owner; delete by owner or role `admin`.
 /// A `Message` as readers see it.
+///
+/// Referenced by `Bookmark.messageId` (`bookmarks`).
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,

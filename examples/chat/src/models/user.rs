@@ -5,6 +5,7 @@
 //! Access: read by any signed-in user; create by role `admin`; update by the user themself or role `admin`; delete by role `admin`.
 /// A `User` as readers see it (hidden fields are never included).
 ///
+/// Referenced by `Bookmark.ownerId` (`bookmarks`).
 /// Referenced by `Message.authorId` (`messages`).
 /// Referenced by `Room.ownerId` (`rooms`).
 #[derive(

@@ -419,3 +419,9 @@ impl FieldFilter for NullFilter {
         )
     }
 }
+impl ToParam for crate::enums::Color {
+    const KIND: Kind = Kind::Text;
+    fn to_param(&self) -> Param {
+        Param::Text(Some(self.as_str().to_owned()))
+    }
+}

@@ -101,3 +101,13 @@ impl<T: Column> Column for Option<T> {
         }
     }
 }
+impl Column for crate::enums::Color {
+    fn read(row: &PgRow, index: usize) -> Result<Self, sqlx::Error> {
+        let text: String = row.try_get(index)?;
+        text.parse()
+            .map_err(|e| sqlx::Error::ColumnDecode {
+                index: index.to_string(),
+                source: Box::new(e),
+            })
+    }
+}

@@ -163,3 +163,8 @@ impl<T: Column> Column for Option<T> {
         }
     }
 }
+impl Column for crate::enums::Color {
+    fn read(row: &Row, index: usize) -> rusqlite::Result<Self> {
+        convert(row, index, |s| s.parse().ok())
+    }
+}
