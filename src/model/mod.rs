@@ -3,7 +3,9 @@
 
 mod build;
 mod describe;
+mod formats;
 pub mod names;
+mod sql;
 pub mod types;
 
 pub use build::build;
