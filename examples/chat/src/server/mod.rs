@@ -103,6 +103,7 @@ pub fn router(app: App) -> Router {
                 "this route does not take this method",
             )
         })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)
 }
 async fn health(State(app): State<App>) -> impl IntoResponse {
