@@ -5,6 +5,7 @@
 #
 #   benches/server/run.sh                       # from anywhere; needs wrk, curl, psql (apt-get install -y wrk)
 #   ROUNDS=3 DURATION=5 BACKENDS=sqlite benches/server/run.sh
+#   benches/server/run.sh --summary /tmp/ssot-server-bench.XXXXXX/results.tsv   # the summary of an earlier run
 #
 # Knobs (environment): ROUNDS (5) kept rounds per endpoint; DURATION (10) seconds per wrk run; THREADS (2) and
 # CONNECTIONS (64) of wrk; WARMUP (3) seconds per variant before the rounds; MESSAGES (1000) and ROOMS (10) to
@@ -18,6 +19,59 @@
 # Every loop is bounded: fixed counts, each wrk run has a fixed duration, each wait a fixed number of tries.
 # Servers listen on 127.0.0.1 only, on ports the OS picks.
 set -euo pipefail
+
+# ---- summary --------------------------------------------------------------------------------------------------
+# summary <results.tsv>: medians over kept rounds (req/s, CPU), the ratio of the medians, and the median of the
+# per-round ratios (generated and baseline measured back to back in the same round).
+summary() {
+    awk -F'\t' '
+        function median(list,    v, k, m) {
+            k = split(list, v, " "); if (!k) return "-"
+            asort(v, v, "@val_num_asc"); m = int((k + 1) / 2)
+            return k % 2 ? v[m] : (v[m] + v[m + 1]) / 2
+        }
+        function ratio(a, b) { return (a == "-" || b == "-" || !b) ? "-" : sprintf("%.2f", a / b) }
+        NR == 1 || $5 != "KEPT" { next }
+        {
+            k = $1 SUBSEP $2 SUBSEP $3
+            rps[k] = rps[k] " " $7; wrk[$1 SUBSEP $2] = wrk[$1 SUBSEP $2] " " $8
+            us[k] = us[k] " " ($9 / $7 * 1e6); oth[$1 SUBSEP $2] = oth[$1 SUBSEP $2] " " $11
+            round[$1 SUBSEP $2 SUBSEP $3 SUBSEP $4] = $7; n[k]++
+            if (!($1 in seen_b)) { seen_b[$1] = 1; backends[++nb] = $1 }
+        }
+        END {
+            printf "%-8s %-7s %9s %9s %9s %6s %8s %6s %5s %5s %8s %8s %8s %6s\n", "backend", "endpoint", "generated",
+                "baseline", "base+jwt", "g/b", "g/b rnd", "g/jwt", "kept", "wrk", "gen us", "base us", "jwt us", "others"
+            split("get list room create", eps, " ")
+            for (i = 1; i <= nb; i++) for (j = 1; j <= 4; j++) {
+                b = backends[i]; e = eps[j]; be = b SUBSEP e
+                g = median(rps[be SUBSEP "gen"]); bb = median(rps[be SUBSEP "base"]); jj = median(rps[be SUBSEP "jwt"])
+                per = ""
+                for (key in round) {
+                    split(key, f, SUBSEP)
+                    if (f[1] == b && f[2] == e && f[3] == "gen" && ((b SUBSEP e SUBSEP "base" SUBSEP f[4]) in round))
+                        per = per " " round[key] / round[b SUBSEP e SUBSEP "base" SUBSEP f[4]]
+                }
+                pr = median(per)
+                printf "%-8s %-7s %9s %9s %9s %6s %8s %6s %5s %5s %8s %8s %8s %6s\n", b, e,
+                    g == "-" ? g : sprintf("%.0f", g), bb == "-" ? bb : sprintf("%.0f", bb), jj == "-" ? jj : sprintf("%.0f", jj),
+                    ratio(g, bb), pr == "-" ? pr : sprintf("%.2f", pr), ratio(g, jj), n[be SUBSEP "gen"] + 0,
+                    sprintf("%.2f", median(wrk[be])), sprintf("%.1f", median(us[be SUBSEP "gen"])),
+                    sprintf("%.1f", median(us[be SUBSEP "base"])),
+                    us[be SUBSEP "jwt"] == "" ? "-" : sprintf("%.1f", median(us[be SUBSEP "jwt"])), sprintf("%.2f", median(oth[be]))
+            }
+        }' "$1"
+    echo
+    echo "req/s: medians over kept rounds. base+jwt: the baseline verifying the same JWT. g/b: ratio of the medians;"
+    echo "g/b rnd: median of the per-round ratios. wrk: cores used by the load generator (median). us: server CPU"
+    echo "per request in microseconds (median). others: cores used by other processes (median)."
+    echo "room: GET /api/rooms/{id}, public on the generated server (no token). All runs: $1"
+}
+if [[ ${1:-} == --summary ]]; then # --summary <results.tsv>: only the summary of an earlier run
+    summary "${2:?usage: run.sh --summary <results.tsv>}"
+    exit 0
+fi
+
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ROUNDS=${ROUNDS:-5}
@@ -45,6 +99,7 @@ T=$'\t'
 
 log() { echo "[$(date +%T)] $*" | tee -a "$LOG" >&2; }
 die() { log "error: $*"; exit 1; }
+
 
 for tool in wrk curl awk; do
     command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install -y $tool)"
@@ -97,24 +152,26 @@ cpu_busy_total() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9
 # unlike system time (the softirq of loopback networking is often charged to the idle task), user time is always
 # charged to the process that ran, including processes that ran and exited during a run.
 cpu_user() { awk '/^cpu /{print $2+$3}' /proc/stat; }
-# Every process: "pid comm utime stime cutime cstime ppid" (cutime and cstime: of its reaped children). comm's
-# spaces become _.
+# Every process: "pid comm utime stime cutime cstime ppid ours" (cutime and cstime: of its reaped children;
+# ours: 1 for a PostgreSQL backend of the scratch database, told by its process title). comm's spaces become _.
 all_ticks() {
     # getline, not awk's file list: a process that exits meanwhile must not end the listing.
-    awk 'BEGIN {
+    awk -v db="${PG_DB:-}" 'BEGIN {
         for (i = 1; i < ARGC; i++) {
             if ((getline line < ARGV[i]) > 0) {
                 c = line; sub(/^[0-9]+ \(/, "", c); sub(/\) [^)]*$/, "", c); gsub(/ /, "_", c)
                 r = line; sub(/^.*\) /, "", r); split(r, f, " "); split(line, p, " ")
-                print p[1], c, f[12], f[13], f[14], f[15], f[2]
+                ours = 0
+                if (c == "postgres" && db != "") {
+                    title = ARGV[i]; sub(/stat$/, "cmdline", title)
+                    if ((getline t < title) > 0 && index(t, " " db " ")) ours = 1
+                    close(title)
+                }
+                print p[1], c, f[12], f[13], f[14], f[15], f[2], ours
             }
             close(ARGV[i])
         }
     }' /proc/[0-9]*/stat
-}
-pg_backends() {
-    # shellcheck disable=SC2086
-    [[ -n $PG_DB ]] && psql $PG -Atq -c "SELECT pid FROM pg_stat_activity WHERE datname = '$PG_DB'" 2>/dev/null || true
 }
 
 # Cores used by everything over a short idle window (our servers idle), to wait for others to go quiet.
@@ -172,7 +229,7 @@ measure() {
     local pid=$1 label=$2
     shift 2
     local out=$WORK/wrk-$label.txt timef=$WORK/time-$label.txt
-    local b0 t0 b1 t1 us0 us1 all0 all1 pgpids u s rps result
+    local b0 t0 b1 t1 us0 us1 all0 all1 u s rps result
     all0=$(all_ticks)
     us0=$(cpu_user)
     read -r b0 t0 < <(cpu_busy_total)
@@ -182,22 +239,22 @@ measure() {
     read -r b1 t1 < <(cpu_busy_total)
     us1=$(cpu_user)
     all1=$(all_ticks)
-    pgpids=$(pg_backends | tr '\n' ' ')
     if grep -q 'Non-2xx' "$out"; then die "$label: non-2xx answers: $(cat "$out")"; fi
     if grep -q 'Socket errors' "$out"; then log "$label: $(grep 'Socket errors' "$out")"; fi
     read -r u s <"$timef"
     rps=$(awk '/^Requests\/sec:/{print $2}' "$out")
     [[ -n $rps ]] || die "$label: no Requests/sec in: $(cat "$out")"
-    # PostgreSQL: the backends of the scratch database, and the backends that exited during the run (wrk's end
+    # PostgreSQL: the backends of the scratch database (by process title, before or after the run), and the
+    # backends that exited during the run (wrk's end
     # cancels queries in flight, and sqlx then closes those connections): the postmaster's reaped-children time
     # less what they had used before the run. Others: user ticks of all CPUs less the user time of wrk, the
     # server and PostgreSQL. When they pass OTHERS_MAX, the busiest live processes outside this script's process
     # tree are named (own time and reaped children's, except for init's and the postmaster's).
     result=$(awk -v rps="$rps" -v u="$u" -v s="$s" -v dt=$((t1 - t0)) -v n="$NCPU" -v server="$pid" \
-        -v dus=$((us1 - us0)) -v pg=" $pgpids " -v root=$$ -v max="$OTHERS_MAX" '
-        NR == FNR {ut[$1] = $3; st[$1] = $4; kids[$1] = $5 + $6; cut[$1] = $5; cst[$1] = $6; if ($2 == "postgres") was_pg[$1] = 1; next}
+        -v dus=$((us1 - us0)) -v root=$$ -v max="$OTHERS_MAX" '
+        NR == FNR {ut[$1] = $3; st[$1] = $4; kids[$1] = $5 + $6; cut[$1] = $5; cst[$1] = $6; if ($2 == "postgres") was_pg[$1] = 1; if ($8) ours[$1] = 1; next}
         {pid[FNR] = $1; comm[FNR] = $2; ut1[FNR] = $3; st1[FNR] = $4; cut1[FNR] = $5; cst1[FNR] = $6; kids1[FNR] = $5 + $6
-         parent[$1] = $7; alive[$1] = 1; pcomm[$1] = $2; rows = FNR}
+         parent[$1] = $7; alive[$1] = 1; pcomm[$1] = $2; if ($8) ours[$1] = 1; rows = FNR}
         END {
             for (p in was_pg) if (!(p in alive)) { pg_u -= ut[p]; pg_s -= st[p] }
             for (i = 1; i <= rows; i++)
@@ -213,7 +270,7 @@ measure() {
                 p = pid[i]; du = ut1[i] - ut[p]; ds = st1[i] - st[p]; dk = kids1[i] - kids[p]
                 if (comm[i] == "postgres" || p == 1) dk = 0
                 if (p == server) { srv_u += du; srv_s += ds }
-                else if (index(pg, " " p " ")) { pg_u += du; pg_s += ds }
+                else if (p in ours) { pg_u += du; pg_s += ds }
                 else if (!(p in mine) && du + ds + dk > 0) list[comm[i] "(" p ")"] = du + ds + dk
             }
             hz = 100; elapsed = dt / n                       # ticks of wall time
@@ -404,30 +461,4 @@ for backend in $BACKENDS; do
     run_backend "$backend"
 done
 
-# ---- summary --------------------------------------------------------------------------------------------------
-summary() {
-    local backend endpoint variant g b j
-    printf '\n%-8s %-7s %9s %9s %9s %9s %9s %5s %10s %10s %10s %10s\n' backend endpoint generated baseline base+jwt \
-        gen/base gen/jwt kept "wrk cores" "gen cores" "base cores" "others"
-    for backend in $BACKENDS; do
-        for endpoint in get list room create; do
-            sel() { awk -F'\t' -v b="$backend" -v e="$endpoint" -v v="$1" -v c="$2" \
-                '$1==b && $2==e && $3==v && $5=="KEPT"{print $c}' "$RESULTS"; }
-            g=$(sel gen 7 | median)
-            b=$(sel base 7 | median)
-            j=$(sel jwt 7 | median)
-            local r1 r2
-            r1=$(awk -v g="$g" -v b="$b" 'BEGIN{if (b+0) printf "%.2f", g/b; else print "-"}')
-            r2=$(awk -v g="$g" -v b="$j" 'BEGIN{if (b+0) printf "%.2f", g/b; else print "-"}')
-            printf '%-8s %-7s %9s %9s %9s %9s %9s %5s %10s %10s %10s %10s\n' "$backend" "$endpoint" "$g" "$b" "$j" \
-                "$r1" "$r2" "$(sel gen 7 | wc -l)" \
-                "$( { sel gen 8; sel base 8; sel jwt 8; } | median2)" "$(sel gen 9 | median2)" \
-                "$( { sel base 9; sel jwt 9; } | median2)" "$( { sel gen 11; sel base 11; sel jwt 11; } | median2)"
-        done
-    done
-    echo
-    echo "req/s: medians over kept rounds. base+jwt: the baseline verifying the same JWT. cores: medians of CPU use"
-    echo "during the runs (wrk: the load generator; gen/base: the server processes; others: everything else)."
-    echo "room: GET /api/rooms/{id}, public on the generated server (no token). All runs: $RESULTS"
-}
-summary | tee -a "$LOG"
+summary "$RESULTS" | tee -a "$LOG"
