@@ -219,17 +219,35 @@ fn paths(graph: &Graph, names: &Names) -> Value {
                 "operationId": "checkHealth",
                 "tags": [SERVER_TAG],
                 "summary": "Health check",
-                "description": "Answers `200` when the database answers, `503` otherwise.",
+                "description": "Answers `200` when the database answers and the server receives every committed event \
+                    (on PostgreSQL: its LISTEN connection is up), `503` otherwise.",
                 "responses": {
                     "200": {
-                        "description": "The server and its database are up.",
-                        "content": { HTTP_JSON: { "schema": {
-                            "type": "object",
-                            "required": ["status"],
-                            "properties": { "status": { "type": "string", "const": "ok" } },
-                        } } },
+                        "description": "The server, its database and its event feed are up.",
+                        "content": { HTTP_JSON: { "schema": health_schema("ok") } },
                     },
-                    "503": { "description": "The database does not answer." },
+                    "503": {
+                        "description": "The database does not answer, or the server is catching up with events.",
+                        "content": { HTTP_JSON: { "schema": health_schema("unavailable") } },
+                    },
+                },
+            }
+        }),
+    );
+    paths.insert(
+        "/ws".into(),
+        json!({
+            "get": {
+                "operationId": "openWebSocket",
+                "tags": [SERVER_TAG],
+                "summary": "The WebSocket gateway",
+                "description": "Upgrades to a WebSocket (subprotocol `ssot.v1`): subscriptions to `<Model>:list` and \
+                    `<Model>:item:<id>` channels with resume, and reads. A token goes in `Authorization: Bearer`, a \
+                    `bearer.<token>` subprotocol, or a first `auth` frame. The messages are described in the \
+                    generated crate's `protocol` module.",
+                "responses": {
+                    "101": { "description": "Switching to the WebSocket protocol." },
+                    "400": { "description": "Not a WebSocket upgrade request." },
                 },
             }
         }),
@@ -1087,6 +1105,19 @@ fn error_schema() -> Value {
                     },
                 },
             },
+        },
+    })
+}
+
+/// The body of `/health`: overall `status`, and the state of the database and of the event feed.
+fn health_schema(status: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "database", "events"],
+        "properties": {
+            "status": { "type": "string", "const": status },
+            "database": { "type": "string", "enum": ["ok", "unavailable"] },
+            "events": { "type": "string", "enum": ["ok", "catching_up"] },
         },
     })
 }

@@ -6,16 +6,17 @@ mod common;
 mod server_harness;
 
 use std::collections::BTreeSet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde_json::{json, Value};
 
-use server_harness::{fake_uuid, handmade_jwt, now_secs, token_with_secret, unique, Server};
+use server_harness::{
+    fake_uuid, handmade_jwt, new_room, new_user, now_secs, token_with_secret, unique, Server, User,
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The two backends
 
-type Scenario = fn(&Server);
+use server_harness::Scenario;
 
 const SCENARIOS: &[(&str, Scenario)] = &[
     ("health_and_openapi", health_and_openapi),
@@ -44,40 +45,19 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
-/// Runs every scenario (even after one failed, so one run reports them all), then fails naming the failed ones.
-fn run_all(server: &Server) {
-    let mut failed = Vec::new();
-    for (name, scenario) in SCENARIOS {
-        eprintln!("[{}] {name}", server.name());
-        if catch_unwind(AssertUnwindSafe(|| scenario(server))).is_err() {
-            failed.push(*name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "[{}] failed scenarios: {failed:?} (their panics are printed above)",
-        server.name()
-    );
-}
-
 #[test]
 fn sqlite() {
     let server = Server::start_sqlite();
-    run_all(&server);
+    server_harness::run_scenarios(&server, SCENARIOS);
 }
 
 #[test]
 fn postgres() {
-    if let Err(e) = server_harness::postgres_available() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "PostgreSQL at 127.0.0.1:5432 is required in CI: {e}"
-        );
-        eprintln!("SKIPPED: the PostgreSQL server tests: PostgreSQL at 127.0.0.1:5432 is unreachable: {e}");
+    if !server_harness::postgres_reachable("the PostgreSQL server tests") {
         return;
     }
     let server = Server::start_postgres();
-    run_all(&server);
+    server_harness::run_scenarios(&server, SCENARIOS);
     // `/health` answers 503 when the database does not: drop it under the running server.
     server.drop_database_now();
     let r = server.get("/health").send();
@@ -86,45 +66,6 @@ fn postgres() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-struct User {
-    id: String,
-    token: String,
-}
-
-/// Creates a user (as an admin) and returns its id and a token for it.
-fn new_user(s: &Server, admin: &str, name: &str) -> User {
-    let body = s
-        .post("/api/users")
-        .auth(admin)
-        .json(json!({
-            "email": format!("{name}-{}@example.com", unique()),
-            "name": name,
-            "passwordHash": "x-hash",
-        }))
-        .send()
-        .expect_json(201);
-    let id = body["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("user id should be a uuid string: {body}"))
-        .to_owned();
-    User {
-        token: s.token(&id, &[]),
-        id,
-    }
-}
-
-fn new_room(s: &Server, owner: &User, title: &str) -> i64 {
-    let body = s
-        .post("/api/rooms")
-        .auth(&owner.token)
-        .json(json!({ "title": title }))
-        .send()
-        .expect_json(201);
-    body["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("room id should be an integer: {body}"))
-}
 
 fn new_message(
     s: &Server,
@@ -221,7 +162,10 @@ fn absent_or_null(record: &Value, field: &str) -> bool {
 
 fn health_and_openapi(s: &Server) {
     let health = s.get("/health").send().expect_json(200);
-    assert_eq!(health, json!({ "status": "ok" }));
+    assert_eq!(
+        health,
+        json!({ "status": "ok", "database": "ok", "events": "ok" })
+    );
 
     let r = s.get("/openapi.json").send();
     let doc = r.expect_json(200);

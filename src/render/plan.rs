@@ -38,10 +38,11 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("Cargo.toml", "Cargo.toml.jinja"),
     ("README.md", "README.md.jinja"),
     (".gitignore", "gitignore.jinja"),
-    ("src/hooks/mod.rs", "src/hooks/mod.rs.jinja"),
+    ("src/channels.rs", "src/channels.rs.jinja"),
     ("src/hooks/mod.rs", "src/hooks/mod.rs.jinja"),
     ("src/lib.rs", "src/lib.rs.jinja"),
     ("src/main.rs", "src/main.rs.jinja"),
+    ("src/protocol.rs", "src/protocol.rs.jinja"),
     ("src/query.rs", "src/query.rs.jinja"),
     ("src/validation.rs", "src/validation.rs.jinja"),
     ("src/models/mod.rs", "src/models/mod.rs.jinja"),
@@ -51,6 +52,9 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("src/server/db.rs", "src/server/db.rs.jinja"),
     ("src/server/error.rs", "src/server/error.rs.jinja"),
     ("src/server/events.rs", "src/server/events.rs.jinja"),
+    ("src/server/feed.rs", "src/server/feed.rs.jinja"),
+    ("src/server/hub.rs", "src/server/hub.rs.jinja"),
+    ("src/server/outbox.rs", "src/server/outbox.rs.jinja"),
     ("src/server/postgres.rs", "src/server/postgres.rs.jinja"),
     ("src/server/resource.rs", "src/server/resource.rs.jinja"),
     (
@@ -58,6 +62,7 @@ const CRATE_FILES: &[(&str, &str)] = &[
         "src/server/resources/mod.rs.jinja",
     ),
     ("src/server/sqlite.rs", "src/server/sqlite.rs.jinja"),
+    ("src/server/ws.rs", "src/server/ws.rs.jinja"),
 ];
 
 /// The files of the generated crate, sorted by path. (`openapi.json` and the manifest are built in code.)

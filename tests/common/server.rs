@@ -175,6 +175,8 @@ pub struct Server {
     child: Child,
     log: Arc<Mutex<String>>,
     agent: ureq::Agent,
+    /// Whether dropping this server drops its PostgreSQL database (not for a second instance on it).
+    owns_database: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -185,13 +187,23 @@ pub fn postgres_available() -> Result<(), String> {
 
 impl Server {
     pub fn start_sqlite() -> Server {
+        Server::start_sqlite_with(&[])
+    }
+
+    /// With extra environment variables (limits of the gateway, say).
+    pub fn start_sqlite_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("chat.db");
-        Server::start(Backend::Sqlite(db), dir)
+        Server::start(Backend::Sqlite(db), dir, env, true)
     }
 
     /// Creates a database of its own on the local PostgreSQL; it is dropped when the server is.
     pub fn start_postgres() -> Server {
+        Server::start_postgres_with(&[])
+    }
+
+    /// With extra environment variables; creates a database of its own, dropped when the server is.
+    pub fn start_postgres_with(env: &[(&str, &str)]) -> Server {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -201,16 +213,32 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         // From here on a panic (e.g. the server does not start) still drops the database: see `PgGuard`.
         let guard = PgGuard(Some(database.clone()));
-        let server = Server::start(Backend::Postgres(database), dir);
+        let server = Server::start(Backend::Postgres(database), dir, env, true);
         std::mem::forget(guard); // the server owns the database now
         server
     }
 
-    fn database_url(&self) -> String {
+    /// A second server process on the same database (PostgreSQL: another instance; the first one keeps owning
+    /// the database).
+    pub fn another_instance(&self, env: &[(&str, &str)]) -> Server {
+        Server::start(
+            self.backend.clone(),
+            tempfile::tempdir().unwrap(),
+            env,
+            false,
+        )
+    }
+
+    pub fn database_url(&self) -> String {
         database_url(&self.backend)
     }
 
-    fn start(backend: Backend, dir: tempfile::TempDir) -> Server {
+    fn start(
+        backend: Backend,
+        dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+        owns_database: bool,
+    ) -> Server {
         let binary = server_binary();
         let mut child = Command::new(binary)
             .current_dir(dir.path())
@@ -221,6 +249,7 @@ impl Server {
             .env("NO_COLOR", "1")
             .env_remove("MAX_TAKE")
             .env_remove("DEFAULT_TAKE")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -270,6 +299,7 @@ impl Server {
             child,
             log,
             agent,
+            owns_database,
             _dir: dir,
         };
         let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
@@ -350,6 +380,29 @@ impl Server {
             Backend::Postgres(db) => psql(db, sql),
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Sends SIGTERM (a graceful shutdown) to the server process.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `wait` for the process to exit; its exit status if it did.
+    pub fn wait_exit(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Rows in the outbox.
@@ -448,7 +501,7 @@ impl Drop for Server {
                 self.log()
             );
         }
-        if let Backend::Postgres(db) = &self.backend {
+        if let (Backend::Postgres(db), true) = (&self.backend, self.owns_database) {
             drop_database(db);
         }
     }
@@ -680,4 +733,81 @@ impl Resp {
             .parse()
             .unwrap_or_else(|_| panic!("Event-Seq is not a number\n{self:?}"))
     }
+}
+
+/// A test scenario against a running server.
+pub type Scenario = fn(&Server);
+
+/// Runs every scenario (even after one failed, so one run reports them all), then fails naming the failed ones.
+pub fn run_scenarios(server: &Server, scenarios: &[(&str, Scenario)]) {
+    let mut failed = Vec::new();
+    for (name, scenario) in scenarios {
+        eprintln!("[{}] {name}", server.name());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(server)));
+        if outcome.is_err() {
+            failed.push(*name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "[{}] failed scenarios: {failed:?} (their panics are printed above)",
+        server.name()
+    );
+}
+
+/// Whether the PostgreSQL tests can run: PostgreSQL is required in CI (`CI=true`); elsewhere the tests of `what`
+/// are skipped, loudly, when it is unreachable.
+pub fn postgres_reachable(what: &str) -> bool {
+    match postgres_available() {
+        Ok(()) => true,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL at 127.0.0.1:5432 is required in CI: {e}"
+            );
+            eprintln!("SKIPPED: {what}: PostgreSQL at 127.0.0.1:5432 is unreachable: {e}");
+            false
+        }
+    }
+}
+
+/// A user of the chat example, with a token for it.
+pub struct User {
+    pub id: String,
+    pub token: String,
+}
+
+/// Creates a user (as an admin) and returns its id and a token for it.
+pub fn new_user(s: &Server, admin: &str, name: &str) -> User {
+    let body = s
+        .post("/api/users")
+        .auth(admin)
+        .json(serde_json::json!({
+            "email": format!("{name}-{}@example.com", unique()),
+            "name": name,
+            "passwordHash": "x-hash",
+        }))
+        .send()
+        .expect_json(201);
+    let id = body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("user id should be a uuid string: {body}"))
+        .to_owned();
+    User {
+        token: s.token(&id, &[]),
+        id,
+    }
+}
+
+/// Creates a room owned by `owner`; returns its id.
+pub fn new_room(s: &Server, owner: &User, title: &str) -> i64 {
+    let body = s
+        .post("/api/rooms")
+        .auth(&owner.token)
+        .json(serde_json::json!({ "title": title }))
+        .send()
+        .expect_json(201);
+    body["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("room id should be an integer: {body}"))
 }

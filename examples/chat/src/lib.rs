@@ -6,9 +6,11 @@
 //! under [`models`], the filter operators in [`query`], and input bounds checks in [`validation`].
 //! SQL migrations for SQLite and PostgreSQL are in `migrations/`.
 pub mod enums;
+pub mod channels;
 #[cfg(feature = "server")]
 pub mod hooks;
 pub mod models;
+pub mod protocol;
 pub mod query;
 #[cfg(feature = "server")]
 pub mod server;

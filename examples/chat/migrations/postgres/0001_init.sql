@@ -57,3 +57,22 @@ CREATE TABLE "_ssot_events" (
     "owner" TEXT,
     "created_at" TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+CREATE INDEX "_ssot_events_created_at" ON "_ssot_events" ("created_at");
+
+-- Every instance LISTENs on `ssot_events`; the payload is only the sequence number (the event is read from the
+-- outbox), so large rows are never limited by NOTIFY's payload size. Notifications are sent at commit.
+CREATE FUNCTION "_ssot_events_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('ssot_events', NEW."seq"::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER "_ssot_events_notify" AFTER INSERT ON "_ssot_events" FOR EACH ROW EXECUTE FUNCTION "_ssot_events_notify"();
+
+-- How far retention has pruned the outbox: events up to `pruned_through` are gone, so a resume from before it
+-- cannot be served.
+CREATE TABLE "_ssot_outbox_state" (
+    "id" INTEGER PRIMARY KEY CHECK ("id" = 1),
+    "pruned_through" BIGINT NOT NULL
+);
+INSERT INTO "_ssot_outbox_state" ("id", "pruned_through") VALUES (1, 0);

@@ -52,3 +52,12 @@ CREATE TABLE "_ssot_events" (
     "owner" TEXT,
     "created_at" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')
 ) STRICT;
+CREATE INDEX "_ssot_events_created_at" ON "_ssot_events" ("created_at");
+
+-- How far retention has pruned the outbox: events up to `pruned_through` are gone, so a resume from before it
+-- cannot be served.
+CREATE TABLE "_ssot_outbox_state" (
+    "id" INTEGER PRIMARY KEY CHECK ("id" = 1),
+    "pruned_through" INTEGER NOT NULL
+) STRICT;
+INSERT INTO "_ssot_outbox_state" ("id", "pruned_through") VALUES (1, 0);

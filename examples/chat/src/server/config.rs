@@ -2,6 +2,7 @@
 
 //! Server settings from the environment (documented in the README).
 use std::net::SocketAddr;
+use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -11,6 +12,34 @@ pub struct Config {
     pub default_take: u32,
     pub max_take: u32,
     pub pg_max_connections: u32,
+    pub ws: WsLimits,
+    /// How long committed events stay in the outbox (the reach of a resume).
+    pub outbox_retention: Duration,
+    pub outbox_prune_interval: Duration,
+    /// How often the feed checks the outbox even when nothing announced a change (a safety net).
+    pub feed_poll_interval: Duration,
+}
+/// Limits of each WebSocket connection.
+#[derive(Debug, Clone)]
+pub struct WsLimits {
+    /// Time a connection has to send its `auth` frame when no token came with the upgrade.
+    pub auth_timeout: Duration,
+    pub ping_interval: Duration,
+    /// Time to answer a ping (any frame counts).
+    pub pong_timeout: Duration,
+    /// Time a write to the socket may take before the connection is dropped.
+    pub write_timeout: Duration,
+    /// Frames waiting to be sent; a connection whose queue overflows is closed (4429) and resumes.
+    pub send_queue: usize,
+    /// Largest inbound message.
+    pub max_message_bytes: usize,
+    pub max_subscriptions: usize,
+    /// Most events a `subscribe` with `since` replays; further back, the client refetches.
+    pub max_replay: i64,
+    /// `request`s one connection may have in flight.
+    pub max_requests_in_flight: usize,
+    /// Initial size of each connection's read buffer (it grows for larger messages).
+    pub read_buffer_bytes: usize,
 }
 /// Secret used when `JWT_SECRET` is unset. It is public, so tokens are only as good as in development.
 pub const DEVELOPMENT_SECRET: &str = "ssot-gen development secret: set JWT_SECRET in production";
@@ -19,6 +48,9 @@ fn var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
         Ok(text) => text.parse().map_err(|_| format!("{name}={text:?} is not valid")),
         Err(_) => Ok(default),
     }
+}
+fn millis(name: &str, default: u64) -> Result<Duration, String> {
+    var(name, default).map(Duration::from_millis)
 }
 impl Config {
     pub fn from_env() -> Result<Config, String> {
@@ -30,6 +62,28 @@ impl Config {
             default_take: var("DEFAULT_TAKE", 20u32)?.clamp(1, max_take),
             max_take,
             pg_max_connections: var("PG_MAX_CONNECTIONS", 16u32)?,
+            ws: WsLimits {
+                auth_timeout: millis("WS_AUTH_TIMEOUT_MS", 5_000)?,
+                ping_interval: millis("WS_PING_INTERVAL_MS", 20_000)?
+                    .max(Duration::from_millis(10)),
+                pong_timeout: millis("WS_PONG_TIMEOUT_MS", 10_000)?,
+                write_timeout: millis("WS_WRITE_TIMEOUT_MS", 10_000)?,
+                send_queue: var("WS_SEND_QUEUE", 1024usize)?.max(1),
+                max_message_bytes: var("WS_MAX_MESSAGE_BYTES", 64 * 1024usize)?
+                    .max(1024),
+                max_subscriptions: var("WS_MAX_SUBSCRIPTIONS", 256usize)?,
+                max_replay: var("WS_MAX_REPLAY", 10_000i64)?.max(0),
+                max_requests_in_flight: var("WS_MAX_REQUESTS_IN_FLIGHT", 16usize)?
+                    .max(1),
+                read_buffer_bytes: var("WS_READ_BUFFER_BYTES", 4096usize)?.max(256),
+            },
+            outbox_retention: Duration::from_secs(
+                var("OUTBOX_RETENTION_SECS", 7 * 24 * 3600u64)?,
+            ),
+            outbox_prune_interval: millis("OUTBOX_PRUNE_INTERVAL_MS", 60_000)?
+                .max(Duration::from_millis(10)),
+            feed_poll_interval: millis("FEED_POLL_INTERVAL_MS", 5_000)?
+                .max(Duration::from_millis(10)),
         })
     }
     pub fn secret(&self) -> &str {

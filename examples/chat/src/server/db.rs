@@ -39,6 +39,16 @@ pub enum Param {
     Json(Option<serde_json::Value>),
 }
 impl Param {
+    /// The value as it prints, for comparing with the ids and owners of events; `None` for other kinds.
+    pub fn as_key(&self) -> Option<String> {
+        match self {
+            Param::Text(v) => v.clone(),
+            Param::I32(v) => v.map(|n| n.to_string()),
+            Param::I64(v) => v.map(|n| n.to_string()),
+            Param::Uuid(v) => v.map(|u| u.to_string()),
+            _ => None,
+        }
+    }
     pub fn null(kind: Kind) -> Param {
         match kind {
             Kind::Text => Param::Text(None),

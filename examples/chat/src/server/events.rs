@@ -3,27 +3,12 @@
 //! Committed changes. Each mutation writes its event to the `_ssot_events` outbox in its own transaction; only
 //! after the commit is the event handed to the in-process stream, so a rolled back change is never announced.
 use std::sync::Arc;
-use serde::Serialize;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    Created,
-    Updated,
-    Deleted,
-}
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Created => "created",
-            EventKind::Updated => "updated",
-            EventKind::Deleted => "deleted",
-        }
-    }
-}
+pub use crate::protocol::ChangeKind as EventKind;
 /// One committed change, as the outbox stores it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Event {
     pub seq: i64,
+    /// The model's schema name.
     pub model: &'static str,
     pub id: String,
     pub kind: EventKind,
@@ -31,6 +16,7 @@ pub struct Event {
     pub data: serde_json::Value,
     /// The row's owner, for per-subscriber filtering.
     pub owner: Option<String>,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
 }
 /// The in-process stream of committed events.
 #[derive(Clone)]
@@ -51,8 +37,10 @@ impl EventBus {
         self.sender.subscribe()
     }
 }
-pub const INSERT_SQLITE: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\") VALUES (?1, ?2, ?3, ?4, ?5) RETURNING \"seq\"";
-pub const INSERT_POSTGRES: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\") VALUES ($1, $2, $3, $4, $5) RETURNING \"seq\"";
+pub const INSERT_SQLITE: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING \"seq\"";
+pub const INSERT_POSTGRES: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES ($1, $2, $3, $4, $5, $6) RETURNING \"seq\"";
 /// Held to commit, so that on PostgreSQL sequence numbers become visible in order: a reader of the outbox never
 /// sees seq 8 committed while seq 7 is still in flight.
 pub const POSTGRES_OUTBOX_LOCK: i64 = 0x55_07_6E_02;
+/// The PostgreSQL notification channel on which the outbox's insert trigger announces each new sequence number.
+pub const POSTGRES_NOTIFY_CHANNEL: &str = "ssot_events";

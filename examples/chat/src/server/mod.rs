@@ -7,11 +7,16 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod feed;
+pub mod hub;
+pub mod outbox;
 pub mod postgres;
 pub mod resource;
 mod resources;
 pub mod sqlite;
+pub mod ws;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -78,13 +83,27 @@ pub struct App {
     pub events: events::EventBus,
     pub config: Arc<Config>,
     pub decoding_key: Arc<jsonwebtoken::DecodingKey>,
+    /// The WebSocket subscriptions and the fan-out of committed events to them.
+    pub hub: Arc<hub::Hub>,
+    /// Whether the feed is receiving every committed event (on PostgreSQL: its LISTEN connection is up).
+    pub feed_healthy: Arc<AtomicBool>,
+    /// Becomes `true` when the server shuts down: WebSocket connections close with 1001.
+    pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
 }
 impl App {
     pub async fn new(config: Config) -> Result<App, String> {
         let db = Db::open(&config).await?;
+        let head = outbox::head(&db)
+            .await
+            .map_err(|e| format!("reading the outbox: {e}"))?;
         Ok(App {
             db,
             events: events::EventBus::new(4096),
+            hub: Arc::new(
+                hub::Hub::new(head, config.ws.send_queue, config.ws.max_subscriptions),
+            ),
+            feed_healthy: Arc::new(AtomicBool::new(false)),
+            shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
             decoding_key: Arc::new(auth::decoding_key(config.secret())),
             config: Arc::new(config),
         })
@@ -94,6 +113,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(resources::routes())
         .route("/health", get(health))
+        .route("/ws", get(ws::endpoint))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
@@ -107,13 +127,42 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 async fn health(State(app): State<App>) -> impl IntoResponse {
+    let feed = if app.feed_healthy.load(Ordering::Acquire) {
+        "ok"
+    } else {
+        "catching_up"
+    };
     match app.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status" : "ok" }))),
+        Ok(()) if feed == "ok" => {
+            (
+                StatusCode::OK,
+                Json(
+                    serde_json::json!(
+                        { "status" : "ok", "database" : "ok", "events" : feed }
+                    ),
+                ),
+            )
+        }
+        Ok(()) => {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!(
+                        { "status" : "unavailable", "database" : "ok", "events" : feed }
+                    ),
+                ),
+            )
+        }
         Err(e) => {
             tracing::warn!(error = % e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status" : "unavailable" })),
+                Json(
+                    serde_json::json!(
+                        { "status" : "unavailable", "database" : "unavailable", "events"
+                        : feed }
+                    ),
+                ),
             )
         }
     }
@@ -130,16 +179,27 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     let bind = config.bind;
     let app = App::new(config).await?;
+    feed::start(&app).await;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("binding {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     tracing::info!(% addr, "serving");
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown())
+    let shutting_down = app.shutting_down.clone();
+    let hub = app.hub.clone();
+    let served = axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            shutting_down.send_replace(true);
+        })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while hub.counts().0 > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    served
 }
 async fn shutdown() {
     let interrupt = async {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::db::{Dialect, Param, SqlWriter, ToParam};
 use super::error::{ApiError, WriteError};
+use super::hub::Visibility;
 use super::events::{self, Event, EventKind};
 use super::{App, Db};
 use crate::query::SortOrder;
@@ -68,7 +69,13 @@ pub trait Resource: Serialize + Send + Sync + Sized + 'static {
     /// The record's columns, in the order `from_sqlite` and `from_postgres` read them.
     const SELECT: &'static str;
     const ACCESS: Access;
-    type Id: DeserializeOwned + ToParam + Display + Send + Sync + 'static;
+    type Id: DeserializeOwned
+        + std::str::FromStr
+        + ToParam
+        + Display
+        + Send
+        + Sync
+        + 'static;
     type Create: DeserializeOwned + Send + 'static;
     type Update: DeserializeOwned + Send + 'static;
     type Patch: DeserializeOwned + Send + 'static;
@@ -228,13 +235,19 @@ fn number(name: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError>
         }
     }
 }
+/// A list query, from the REST query string or a WebSocket `request`.
+pub struct ListQuery<R: Resource> {
+    pub filter: Option<R::Filter>,
+    pub order: Vec<R::OrderBy>,
+    pub skip: Option<i64>,
+    pub take: Option<i64>,
+}
 async fn list<R: Resource>(
     State(app): State<App>,
     caller: Caller,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListResponse<R>>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let scope = scope::<R>(&R::ACCESS.read, &caller)?;
     let filter: Option<R::Filter> = params
         .filter
         .as_deref()
@@ -247,16 +260,53 @@ async fn list<R: Resource>(
         }
         Some(text) => parse_param("orderBy", text)?,
     };
-    let skip = number("skip", params.skip.as_deref(), 0)?;
-    let take = number("take", params.take.as_deref(), app.config.default_take.into())?
-        .min(app.config.max_take.into());
+    let skip = Some(number("skip", params.skip.as_deref(), 0)?);
+    let take = params.take.as_deref().map(|t| number("take", Some(t), 0)).transpose()?;
+    let (page, _) = fetch_list::<
+        R,
+    >(
+            &app,
+            &caller,
+            ListQuery {
+                filter,
+                order,
+                skip,
+                take,
+            },
+            false,
+        )
+        .await?;
+    Ok(Json(page))
+}
+/// On PostgreSQL one snapshot for the page and the head; sequence numbers commit in order (see
+/// `events::POSTGRES_OUTBOX_LOCK`), so the snapshot holds exactly the events up to the head it reads.
+const SNAPSHOT_POSTGRES: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+/// One page of the rows the caller may read. With `at_seq`, also the sequence number of the last event the page
+/// reflects (read in the same snapshot), so that a live client can stitch the page to the event stream.
+pub async fn fetch_list<R: Resource>(
+    app: &App,
+    caller: &Caller,
+    query: ListQuery<R>,
+    at_seq: bool,
+) -> Result<(ListResponse<R>, Option<i64>), ApiError> {
+    let scope = scope::<R>(&R::ACCESS.read, caller)?;
+    let skip = query.skip.unwrap_or(0).max(0);
+    let take = query
+        .take
+        .unwrap_or(app.config.default_take.into())
+        .clamp(0, app.config.max_take.into());
     let mut w = SqlWriter::new(app.db.dialect());
-    let mut condition = filter
+    let mut condition = query
+        .filter
         .as_ref()
         .map_or_else(|| "1 = 1".to_owned(), |f| where_sql::<R>(f, &mut w));
     condition = format!("{condition} AND {}", scope_sql(& scope, & mut w));
     let condition_params = w.params.len();
-    let keys: Vec<(&'static str, SortOrder)> = order.iter().map(R::order_key).collect();
+    let keys: Vec<(&'static str, SortOrder)> = query
+        .order
+        .iter()
+        .map(R::order_key)
+        .collect();
     let order_sql = w.order_by(&keys, R::ID_COLUMN);
     let limit = w.bind(Param::I64(Some(take)));
     let offset = w.bind(Param::I64(Some(skip)));
@@ -265,9 +315,14 @@ async fn list<R: Resource>(
         "SELECT {} FROM {} WHERE {condition} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}",
         R::SELECT, R::TABLE
     );
-    let (total, items) = match &app.db {
+    let (total, items, seq) = match &app.db {
         Db::Sqlite(db) => {
             db.read(|conn| {
+                    let snapshot = if at_seq {
+                        Some(conn.unchecked_transaction()?)
+                    } else {
+                        None
+                    };
                     let all = rusqlite::params_from_iter(&w.params[..condition_params]);
                     let total: i64 = conn
                         .prepare_cached(&count_sql)?
@@ -279,38 +334,62 @@ async fn list<R: Resource>(
                             R::from_sqlite,
                         )?
                         .collect::<Result<Vec<R>, _>>()?;
-                    Ok((total, items))
+                    let seq = if snapshot.is_some() {
+                        Some(super::outbox::head_sqlite(conn)?)
+                    } else {
+                        None
+                    };
+                    Ok((total, items, seq))
                 })
                 .map_err(ApiError::internal)?
         }
         Db::Postgres(db) => {
-            let count = super::postgres::query(
-                &count_sql,
-                &w.params[..condition_params],
-            );
-            let total: i64 = sqlx::Row::try_get(
-                    &count.fetch_one(&db.pool).await.map_err(ApiError::internal)?,
-                    0,
-                )
-                .map_err(ApiError::internal)?;
-            let select = super::postgres::query(&select_sql, &w.params);
-            let rows = select.fetch_all(&db.pool).await.map_err(ApiError::internal)?;
-            let items = rows
-                .iter()
-                .map(R::from_postgres)
-                .collect::<Result<Vec<R>, _>>()
-                .map_err(ApiError::internal)?;
-            (total, items)
+            async {
+                let params = (
+                    count_sql.as_str(),
+                    select_sql.as_str(),
+                    &w.params[..],
+                    condition_params,
+                );
+                if !at_seq {
+                    let (total, items) = page_postgres::<
+                        R,
+                    >(&mut *db.pool.acquire().await?, params)
+                        .await?;
+                    return Ok((total, items, None));
+                }
+                let mut tx = db.pool.begin().await?;
+                sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
+                let (total, items) = page_postgres::<R>(&mut tx, params).await?;
+                let seq = super::outbox::head_postgres(&mut tx).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>((total, items, Some(seq)))
+            }
+                .await
+                .map_err(ApiError::internal)?
         }
     };
-    Ok(
-        Json(ListResponse {
+    Ok((
+        ListResponse {
             items,
             total,
             skip,
             take,
-        }),
-    )
+        },
+        seq,
+    ))
+}
+/// The count and the page on one PostgreSQL connection: (count SQL, page SQL, parameters, how many of them the
+/// count takes).
+async fn page_postgres<R: Resource>(
+    conn: &mut sqlx::PgConnection,
+    (count_sql, select_sql, params, condition_params): (&str, &str, &[Param], usize),
+) -> Result<(i64, Vec<R>), sqlx::Error> {
+    let count = super::postgres::query(count_sql, &params[..condition_params]);
+    let total: i64 = sqlx::Row::try_get(&count.fetch_one(&mut *conn).await?, 0)?;
+    let rows = super::postgres::query(select_sql, params).fetch_all(&mut *conn).await?;
+    let items = rows.iter().map(R::from_postgres).collect::<Result<Vec<R>, _>>()?;
+    Ok((total, items))
 }
 fn path_id<I>(id: Result<Path<I>, PathRejection>) -> Result<I, ApiError> {
     id.map(|Path(id)| id)
@@ -345,31 +424,212 @@ async fn get_one<R: Resource>(
     id: Result<Path<R::Id>, PathRejection>,
 ) -> Result<Json<R>, ApiError> {
     let id = path_id(id)?;
-    let scope = scope::<R>(&R::ACCESS.read, &caller)?;
-    let (sql, params) = select_one::<R>(app.db.dialect(), &id, &scope, false);
-    let row = match &app.db {
+    let (row, _) = fetch_one::<R>(&app, &caller, &id, false).await?;
+    row.map(Json).ok_or_else(|| not_found::<R>(&id))
+}
+/// The row if the caller may read it; with `at_seq`, also the sequence number the answer reflects.
+pub async fn fetch_one<R: Resource>(
+    app: &App,
+    caller: &Caller,
+    id: &R::Id,
+    at_seq: bool,
+) -> Result<(Option<R>, Option<i64>), ApiError> {
+    let scope = scope::<R>(&R::ACCESS.read, caller)?;
+    let (sql, params) = select_one::<R>(app.db.dialect(), id, &scope, false);
+    match &app.db {
         Db::Sqlite(db) => {
             db.read(|conn| {
                     use rusqlite::OptionalExtension;
-                    conn.prepare_cached(&sql)?
+                    let snapshot = if at_seq {
+                        Some(conn.unchecked_transaction()?)
+                    } else {
+                        None
+                    };
+                    let row = conn
+                        .prepare_cached(&sql)?
                         .query_row(rusqlite::params_from_iter(&params), R::from_sqlite)
-                        .optional()
+                        .optional()?;
+                    let seq = if snapshot.is_some() {
+                        Some(super::outbox::head_sqlite(conn)?)
+                    } else {
+                        None
+                    };
+                    Ok((row, seq))
                 })
-                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)
         }
-        Db::Postgres(db) => {
+        Db::Postgres(db) if !at_seq => {
             let query = super::postgres::query(&sql, &params);
             let row = query.fetch_optional(&db.pool).await.map_err(ApiError::internal)?;
-            row.as_ref().map(R::from_postgres).transpose().map_err(ApiError::internal)?
+            Ok((
+                row
+                    .as_ref()
+                    .map(R::from_postgres)
+                    .transpose()
+                    .map_err(ApiError::internal)?,
+                None,
+            ))
         }
+        Db::Postgres(db) => {
+            async {
+                let mut tx = db.pool.begin().await?;
+                sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
+                let row = super::postgres::query(&sql, &params)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let row = row.as_ref().map(R::from_postgres).transpose()?;
+                let seq = super::outbox::head_postgres(&mut tx).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>((row, Some(seq)))
+            }
+                .await
+                .map_err(ApiError::internal)
+        }
+    }
+}
+/// Which of the model's events the caller may receive on a list channel (401/403 when none could ever pass).
+pub fn visibility<R: Resource>(caller: &Caller) -> Result<Visibility, ApiError> {
+    let rule = R::ACCESS.read;
+    match scope::<R>(&rule, caller)? {
+        Scope::All => {
+            Ok(Visibility {
+                all: true,
+                ..Visibility::default()
+            })
+        }
+        Scope::Rows(_) => {
+            let subject = caller.subject().unwrap_or_default();
+            Ok(Visibility {
+                all: false,
+                owner: if rule.owner {
+                    R::owner_param(subject).and_then(|p| p.as_key())
+                } else {
+                    None
+                },
+                own_row: if rule.self_ {
+                    R::id_param(subject).and_then(|p| p.as_key())
+                } else {
+                    None
+                },
+            })
+        }
+    }
+}
+/// An item channel may be subscribed only by a caller who may read that row.
+pub async fn check_item<R: Resource>(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    let parsed: R::Id = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(
+            format!("{id:?} is not a valid {} id", R::NAME),
+        ))?;
+    match fetch_one::<R>(app, caller, &parsed, false).await?.0 {
+        Some(_) => Ok(()),
+        None => Err(not_found::<R>(&parsed)),
+    }
+}
+/// `params` of a WebSocket list request: the REST list's query parameters as JSON values.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, bound = "")]
+struct RequestListParams<R: Resource> {
+    #[serde(rename = "where", default)]
+    filter: Option<R::Filter>,
+    #[serde(rename = "orderBy", default)]
+    order_by: Option<OneOrMany<R::OrderBy>>,
+    #[serde(default)]
+    skip: Option<i64>,
+    #[serde(default)]
+    take: Option<i64>,
+}
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestGetParams {
+    id: serde_json::Value,
+}
+fn request_params<T: DeserializeOwned>(
+    params: serde_json::Value,
+) -> Result<T, ApiError> {
+    let params = if params.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        params
     };
-    row.map(Json).ok_or_else(|| not_found::<R>(&id))
+    serde_path_to_error::deserialize(params)
+        .map_err(|e| ApiError::bad_request(
+            format!("invalid `params`: {}: {}", e.path(), e.inner()),
+        ))
+}
+/// A WebSocket `request`: the data and the sequence number it reflects.
+pub async fn request<R: Resource>(
+    app: &App,
+    caller: &Caller,
+    action: crate::protocol::Action,
+    params: serde_json::Value,
+) -> Result<(serde_json::Value, i64), ApiError> {
+    match action {
+        crate::protocol::Action::List => {
+            let p: RequestListParams<R> = request_params(params)?;
+            if p.skip.is_some_and(|n| n < 0) || p.take.is_some_and(|n| n < 0) {
+                return Err(ApiError::bad_request("`skip` and `take` must be 0 or more"));
+            }
+            let order = match p.order_by {
+                None => Vec::new(),
+                Some(OneOrMany::One(key)) => vec![key],
+                Some(OneOrMany::Many(keys)) => keys,
+            };
+            let (page, seq) = fetch_list::<
+                R,
+            >(
+                    app,
+                    caller,
+                    ListQuery {
+                        filter: p.filter,
+                        order,
+                        skip: p.skip,
+                        take: p.take,
+                    },
+                    true,
+                )
+                .await?;
+            Ok((
+                serde_json::to_value(page).map_err(ApiError::internal)?,
+                seq.unwrap_or(0),
+            ))
+        }
+        crate::protocol::Action::Get => {
+            let p: RequestGetParams = request_params(params)?;
+            let text = match &p.id {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let id: R::Id = text
+                .parse()
+                .map_err(|_| ApiError::bad_request(
+                    format!("{text:?} is not a valid {} id", R::NAME),
+                ))?;
+            let (row, seq) = fetch_one::<R>(app, caller, &id, true).await?;
+            let row = row.ok_or_else(|| not_found::<R>(&id))?;
+            Ok((
+                serde_json::to_value(row).map_err(ApiError::internal)?,
+                seq.unwrap_or(0),
+            ))
+        }
+    }
 }
 /// A committed change's answer: the status, the record, and the `Event-Seq` header (plus `Location` on create).
 fn committed<R: Resource>(
     status: StatusCode,
     record: Option<R>,
-    event: &Event,
+    event: Option<&Event>,
     location: Option<String>,
 ) -> Response {
     let mut response = match record {
@@ -377,7 +637,10 @@ fn committed<R: Resource>(
         None => status.into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(HeaderName::from_static("event-seq"), HeaderValue::from(event.seq));
+    if let Some(event) = event {
+        headers
+            .insert(HeaderName::from_static("event-seq"), HeaderValue::from(event.seq));
+    }
     if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         headers.insert(header::LOCATION, location);
     }
@@ -395,29 +658,41 @@ fn event_of<R: Resource>(
         kind,
         data: serde_json::to_value(record).map_err(ApiError::internal)?,
         owner: record.owner(),
+        timestamp: chrono::Utc::now(),
     })
+}
+/// Models with `realtime: false` have no channels, and their changes write no events.
+fn is_live<R: Resource>() -> bool {
+    crate::channels::MODELS.contains(&R::NAME)
 }
 fn outbox_sqlite<R: Resource>(
     tx: &rusqlite::Transaction,
     record: &R,
     kind: EventKind,
-) -> Result<Event, WriteError> {
+) -> Result<Option<Event>, WriteError> {
+    if !is_live::<R>() {
+        return Ok(None);
+    }
     let event = event_of(record, kind, 0)?;
     let seq: i64 = tx
         .prepare_cached(events::INSERT_SQLITE)?
         .query_row(
             rusqlite::params![
-                event.model, event.id, kind.as_str(), event.data.to_string(), event.owner
+                event.model, event.id, kind.as_str(), event.data.to_string(), event
+                .owner, super::db::sqlite_time(& event.timestamp)
             ],
             |row| row.get(0),
         )?;
-    Ok(Event { seq, ..event })
+    Ok(Some(Event { seq, ..event }))
 }
 async fn outbox_postgres<R: Resource>(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     record: &R,
     kind: EventKind,
-) -> Result<Event, WriteError> {
+) -> Result<Option<Event>, WriteError> {
+    if !is_live::<R>() {
+        return Ok(None);
+    }
     let event = event_of(record, kind, 0)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(events::POSTGRES_OUTBOX_LOCK)
@@ -429,9 +704,10 @@ async fn outbox_postgres<R: Resource>(
         .bind(kind.as_str())
         .bind(&event.data)
         .bind(&event.owner)
+        .bind(event.timestamp)
         .fetch_one(&mut **tx)
         .await?;
-    Ok(Event { seq, ..event })
+    Ok(Some(Event { seq, ..event }))
 }
 fn insert_sql<R: Resource>(
     dialect: Dialect,
@@ -494,10 +770,12 @@ async fn create<R: Resource>(
                 .map_err(|e| e.into_api(false))?
         }
     };
-    app.events.publish(event.clone());
-    R::after_commit(&event);
+    if let Some(event) = &event {
+        app.events.publish(event.clone());
+        R::after_commit(event);
+    }
     let location = format!("{}/{}", R::ROUTE, record.id());
-    Ok(committed(StatusCode::CREATED, Some(record), &event, Some(location)))
+    Ok(committed(StatusCode::CREATED, Some(record), event.as_ref(), Some(location)))
 }
 /// What a change does once the stored row is found and allowed: update columns, or delete the row.
 enum Change {
@@ -617,13 +895,15 @@ async fn change<R: Resource>(
                 .map_err(|e| e.into_api(deleting))?
         }
     };
-    app.events.publish(event.clone());
-    R::after_commit(&event);
+    if let Some(event) = &event {
+        app.events.publish(event.clone());
+        R::after_commit(event);
+    }
     Ok(
         if deleting {
-            committed::<R>(StatusCode::NO_CONTENT, None, &event, None)
+            committed::<R>(StatusCode::NO_CONTENT, None, event.as_ref(), None)
         } else {
-            committed(StatusCode::OK, Some(record), &event, None)
+            committed(StatusCode::OK, Some(record), event.as_ref(), None)
         },
     )
 }
