@@ -30,11 +30,24 @@ fn generated_crates_build_without_warnings_and_pass_their_wire_tests() {
                 cargo(dir.path(), &["build", "--quiet"]);
             }
         }
+        // The typed clients, beside the server (their names must not clash with the schema's).
+        cargo(dir.path(), &["build", "--quiet", "--features", "client"]);
         if *example == "chat" {
-            // The models alone, as a client-only user builds them: no server dependencies.
+            // The models alone, and the clients alone, as a client-only user builds them: no server dependencies.
             cargo(
                 dir.path(),
                 &["build", "--quiet", "--no-default-features", "--lib"],
+            );
+            let client_only = cargo(
+                dir.path(),
+                &["tree", "--no-default-features", "--features", "client", "--edges", "normal"],
+            );
+            for server_crate in ["axum ", "sqlx ", "rusqlite "] {
+                assert!(!client_only.contains(server_crate), "a client-only build pulls in {server_crate}:\n{client_only}");
+            }
+            cargo(
+                dir.path(),
+                &["build", "--quiet", "--no-default-features", "--features", "client", "--lib"],
             );
         }
     }

@@ -7,6 +7,8 @@
 //! SQL migrations for SQLite and PostgreSQL are in `migrations/`.
 pub mod enums;
 pub mod channels;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "server")]
 pub mod hooks;
 pub mod models;

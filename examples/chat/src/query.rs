@@ -55,6 +55,189 @@ pub struct StringFilter {
     #[serde(rename = "endsWith", skip_serializing_if = "::std::option::Option::is_none")]
     pub ends_with: ::std::option::Option<::std::string::String>,
 }
+/// One-operator constructors: `StringFilter::equals(...)`; set further operators on the fields.
+impl StringFilter {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `in`
+    pub fn r#in(
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        Self {
+            r#in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `notIn`
+    pub fn not_in(
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        Self {
+            not_in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `lt`
+    pub fn lt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            lt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `lte`
+    pub fn lte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            lte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `gt`
+    pub fn gt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            gt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `gte`
+    pub fn gte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            gte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `contains`
+    pub fn contains(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            contains: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `startsWith`
+    pub fn starts_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            starts_with: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+        }
+    }
+    /// `endsWith`
+    pub fn ends_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            ends_with: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+        }
+    }
+}
 /// Operators for a number, date or time field.
 #[derive(
     ::std::fmt::Debug,
@@ -83,6 +266,113 @@ pub struct OrderedFilter<T> {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<T>,
 }
+/// One-operator constructors: `OrderedFilter::equals(...)`; set further operators on the fields.
+impl<T> OrderedFilter<T> {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `in`
+    pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            r#in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `notIn`
+    pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            not_in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `lt`
+    pub fn lt(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            lt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `lte`
+    pub fn lte(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            lte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `gt`
+    pub fn gt(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            gt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+        }
+    }
+    /// `gte`
+    pub fn gte(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            gte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+        }
+    }
+}
 /// Operators for a uuid or enum field.
 #[derive(
     ::std::fmt::Debug,
@@ -103,6 +393,45 @@ pub struct EqualityFilter<T> {
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
 }
+/// One-operator constructors: `EqualityFilter::equals(...)`; set further operators on the fields.
+impl<T> EqualityFilter<T> {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+        }
+    }
+    /// `in`
+    pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            r#in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+        }
+    }
+    /// `notIn`
+    pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            not_in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+        }
+    }
+}
 /// Operators for a boolean field.
 #[derive(
     ::std::fmt::Debug,
@@ -118,6 +447,23 @@ pub struct BoolFilter {
     pub equals: ::std::option::Option<bool>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<bool>,
+}
+/// One-operator constructors: `BoolFilter::equals(...)`; set further operators on the fields.
+impl BoolFilter {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<bool>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<bool>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+        }
+    }
 }
 /// Operators for a text field: comparison is by the database's text order. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
@@ -158,6 +504,217 @@ pub struct NullableStringFilter {
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
+/// One-operator constructors: `NullableStringFilter::equals(...)`; set further operators on the fields.
+impl NullableStringFilter {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `in`
+    pub fn r#in(
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        Self {
+            r#in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `notIn`
+    pub fn not_in(
+        value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+    ) -> Self {
+        Self {
+            not_in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `lt`
+    pub fn lt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            lt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `lte`
+    pub fn lte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            lte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `gt`
+    pub fn gt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            gt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `gte`
+    pub fn gte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            gte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `contains`
+    pub fn contains(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            contains: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `startsWith`
+    pub fn starts_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            starts_with: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `endsWith`
+    pub fn ends_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            ends_with: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `isNull`
+    pub fn is_null(value: bool) -> Self {
+        Self {
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            contains: ::std::option::Option::None,
+            starts_with: ::std::option::Option::None,
+            ends_with: ::std::option::Option::None,
+            is_null: ::std::option::Option::Some(value),
+        }
+    }
+}
 /// Operators for a number, date or time field. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
     ::std::fmt::Debug,
@@ -188,6 +745,135 @@ pub struct NullableOrderedFilter<T> {
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
+/// One-operator constructors: `NullableOrderedFilter::equals(...)`; set further operators on the fields.
+impl<T> NullableOrderedFilter<T> {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `in`
+    pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            r#in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `notIn`
+    pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            not_in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `lt`
+    pub fn lt(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            lt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `lte`
+    pub fn lte(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            lte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `gt`
+    pub fn gt(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            gt: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `gte`
+    pub fn gte(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            gte: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `isNull`
+    pub fn is_null(value: bool) -> Self {
+        Self {
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            lt: ::std::option::Option::None,
+            lte: ::std::option::Option::None,
+            gt: ::std::option::Option::None,
+            gte: ::std::option::Option::None,
+            is_null: ::std::option::Option::Some(value),
+        }
+    }
+}
 /// Operators for a uuid or enum field. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
     ::std::fmt::Debug,
@@ -210,6 +896,59 @@ pub struct NullableEqualityFilter<T> {
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
+/// One-operator constructors: `NullableEqualityFilter::equals(...)`; set further operators on the fields.
+impl<T> NullableEqualityFilter<T> {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<T>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `in`
+    pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            r#in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `notIn`
+    pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
+        Self {
+            not_in: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `isNull`
+    pub fn is_null(value: bool) -> Self {
+        Self {
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            r#in: ::std::option::Option::None,
+            not_in: ::std::option::Option::None,
+            is_null: ::std::option::Option::Some(value),
+        }
+    }
+}
 /// Operators for a boolean field. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
     ::std::fmt::Debug,
@@ -228,6 +967,33 @@ pub struct NullableBoolFilter {
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
+/// One-operator constructors: `NullableBoolFilter::equals(...)`; set further operators on the fields.
+impl NullableBoolFilter {
+    /// `equals`
+    pub fn equals(value: impl ::std::convert::Into<bool>) -> Self {
+        Self {
+            equals: ::std::option::Option::Some(value.into()),
+            not: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `not`
+    pub fn not(value: impl ::std::convert::Into<bool>) -> Self {
+        Self {
+            not: ::std::option::Option::Some(value.into()),
+            equals: ::std::option::Option::None,
+            is_null: ::std::option::Option::None,
+        }
+    }
+    /// `isNull`
+    pub fn is_null(value: bool) -> Self {
+        Self {
+            equals: ::std::option::Option::None,
+            not: ::std::option::Option::None,
+            is_null: ::std::option::Option::Some(value),
+        }
+    }
+}
 /// Operators for an optional json field, which can only be tested for null. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
     ::std::fmt::Debug,
@@ -241,4 +1007,346 @@ pub struct NullableBoolFilter {
 pub struct NullFilter {
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
+}
+/// One-operator constructors: `NullFilter::is_null(...)`; set further operators on the fields.
+impl NullFilter {
+    /// `isNull`
+    pub fn is_null(value: bool) -> Self {
+        Self {
+            is_null: ::std::option::Option::Some(value),
+        }
+    }
+}
+/// SQL's three-valued truth: `None` is unknown, the outcome of comparing with NULL. A row is selected only when its
+/// filter is `Some(true)`, exactly as the database selects it.
+pub type Truth = ::std::option::Option<bool>;
+/// `a AND b` in SQL.
+pub fn and(a: Truth, b: Truth) -> Truth {
+    match (a, b) {
+        (::std::option::Option::Some(false), _)
+        | (_, ::std::option::Option::Some(false)) => ::std::option::Option::Some(false),
+        (::std::option::Option::Some(true), ::std::option::Option::Some(true)) => {
+            ::std::option::Option::Some(true)
+        }
+        _ => ::std::option::Option::None,
+    }
+}
+/// `a OR b` in SQL.
+pub fn or(a: Truth, b: Truth) -> Truth {
+    match (a, b) {
+        (::std::option::Option::Some(true), _)
+        | (_, ::std::option::Option::Some(true)) => ::std::option::Option::Some(true),
+        (::std::option::Option::Some(false), ::std::option::Option::Some(false)) => {
+            ::std::option::Option::Some(false)
+        }
+        _ => ::std::option::Option::None,
+    }
+}
+/// `NOT a` in SQL.
+pub fn not(a: Truth) -> Truth {
+    a.map(|b| !b)
+}
+/// One field's operators applied to a record's value (`None`: the field is null), as the server's SQL evaluates
+/// them: a comparison with NULL is unknown, `in []` is false and `notIn []` true.
+pub trait Test<V: ?::std::marker::Sized> {
+    fn test(&self, value: ::std::option::Option<&V>) -> Truth;
+}
+/// The comparison operators shared by every filter type, borrowed.
+struct Comparisons<'a, V> {
+    equals: ::std::option::Option<&'a V>,
+    not: ::std::option::Option<&'a V>,
+    in_: ::std::option::Option<&'a [V]>,
+    not_in: ::std::option::Option<&'a [V]>,
+    lt: ::std::option::Option<&'a V>,
+    lte: ::std::option::Option<&'a V>,
+    gt: ::std::option::Option<&'a V>,
+    gte: ::std::option::Option<&'a V>,
+    is_null: ::std::option::Option<bool>,
+}
+impl<V: ::std::cmp::PartialOrd> Comparisons<'_, V> {
+    fn test(&self, value: ::std::option::Option<&V>) -> Truth {
+        use ::std::cmp::Ordering::{Equal, Greater, Less};
+        let mut truth = ::std::option::Option::Some(true);
+        let compare = |operand: &V, accept: &[::std::cmp::Ordering]| -> Truth {
+            value.map(|v| v.partial_cmp(operand).is_some_and(|o| accept.contains(&o)))
+        };
+        if let ::std::option::Option::Some(operand) = self.equals {
+            truth = and(truth, compare(operand, &[Equal]));
+        }
+        if let ::std::option::Option::Some(operand) = self.not {
+            truth = and(truth, compare(operand, &[Less, Greater]));
+        }
+        if let ::std::option::Option::Some(list) = self.in_ {
+            truth = and(
+                truth,
+                if list.is_empty() {
+                    ::std::option::Option::Some(false)
+                } else {
+                    value.map(|v| list.iter().any(|x| x == v))
+                },
+            );
+        }
+        if let ::std::option::Option::Some(list) = self.not_in {
+            truth = and(
+                truth,
+                if list.is_empty() {
+                    ::std::option::Option::Some(true)
+                } else {
+                    value.map(|v| !list.iter().any(|x| x == v))
+                },
+            );
+        }
+        for (operand, accept) in [
+            (self.lt, &[Less][..]),
+            (self.lte, &[Less, Equal][..]),
+            (self.gt, &[Greater][..]),
+            (self.gte, &[Greater, Equal][..]),
+        ] {
+            if let ::std::option::Option::Some(operand) = operand {
+                truth = and(truth, compare(operand, accept));
+            }
+        }
+        if let ::std::option::Option::Some(is_null) = self.is_null {
+            truth = and(truth, ::std::option::Option::Some(value.is_none() == is_null));
+        }
+        truth
+    }
+}
+/// `contains`, `startsWith` and `endsWith`: case-sensitive, as on the server.
+fn text_test(
+    value: ::std::option::Option<&::std::string::String>,
+    contains: ::std::option::Option<&::std::string::String>,
+    starts_with: ::std::option::Option<&::std::string::String>,
+    ends_with: ::std::option::Option<&::std::string::String>,
+) -> Truth {
+    let mut truth = ::std::option::Option::Some(true);
+    if let ::std::option::Option::Some(needle) = contains {
+        truth = and(truth, value.map(|v| v.contains(needle.as_str())));
+    }
+    if let ::std::option::Option::Some(prefix) = starts_with {
+        truth = and(truth, value.map(|v| v.starts_with(prefix.as_str())));
+    }
+    if let ::std::option::Option::Some(suffix) = ends_with {
+        truth = and(truth, value.map(|v| v.ends_with(suffix.as_str())));
+    }
+    truth
+}
+impl Test<::std::string::String> for StringFilter {
+    fn test(&self, value: ::std::option::Option<&::std::string::String>) -> Truth {
+        let comparisons = Comparisons {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: self.r#in.as_deref(),
+            not_in: self.not_in.as_deref(),
+            lt: self.lt.as_ref(),
+            lte: self.lte.as_ref(),
+            gt: self.gt.as_ref(),
+            gte: self.gte.as_ref(),
+            is_null: ::std::option::Option::None,
+        };
+        and(
+            comparisons.test(value),
+            text_test(
+                value,
+                self.contains.as_ref(),
+                self.starts_with.as_ref(),
+                self.ends_with.as_ref(),
+            ),
+        )
+    }
+}
+impl<T: ::std::cmp::PartialOrd> Test<T> for OrderedFilter<T> {
+    fn test(&self, value: ::std::option::Option<&T>) -> Truth {
+        Comparisons {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: self.r#in.as_deref(),
+            not_in: self.not_in.as_deref(),
+            lt: self.lt.as_ref(),
+            lte: self.lte.as_ref(),
+            gt: self.gt.as_ref(),
+            gte: self.gte.as_ref(),
+            is_null: ::std::option::Option::None,
+        }
+            .test(value)
+    }
+}
+impl<T: ::std::cmp::PartialEq> Test<T> for EqualityFilter<T> {
+    fn test(&self, value: ::std::option::Option<&T>) -> Truth {
+        let in_: ::std::option::Option<::std::vec::Vec<Unordered<'_, T>>> = self
+            .r#in
+            .as_ref()
+            .map(|l| l.iter().map(Unordered).collect());
+        let not_in: ::std::option::Option<::std::vec::Vec<Unordered<'_, T>>> = self
+            .not_in
+            .as_ref()
+            .map(|l| l.iter().map(Unordered).collect());
+        let (equals, not) = (
+            self.equals.as_ref().map(Unordered),
+            self.not.as_ref().map(Unordered),
+        );
+        let value = value.map(Unordered);
+        Comparisons {
+            equals: equals.as_ref(),
+            not: not.as_ref(),
+            in_: in_.as_deref(),
+            not_in: not_in.as_deref(),
+            lt: None,
+            lte: None,
+            gt: None,
+            gte: None,
+            is_null: ::std::option::Option::None,
+        }
+            .test(value.as_ref())
+    }
+}
+impl Test<bool> for BoolFilter {
+    fn test(&self, value: ::std::option::Option<&bool>) -> Truth {
+        Comparisons {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: None,
+            not_in: None,
+            lt: None,
+            lte: None,
+            gt: None,
+            gte: None,
+            is_null: ::std::option::Option::None,
+        }
+            .test(value)
+    }
+}
+impl Test<::std::string::String> for NullableStringFilter {
+    fn test(&self, value: ::std::option::Option<&::std::string::String>) -> Truth {
+        let comparisons = Comparisons {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: self.r#in.as_deref(),
+            not_in: self.not_in.as_deref(),
+            lt: self.lt.as_ref(),
+            lte: self.lte.as_ref(),
+            gt: self.gt.as_ref(),
+            gte: self.gte.as_ref(),
+            is_null: self.is_null,
+        };
+        and(
+            comparisons.test(value),
+            text_test(
+                value,
+                self.contains.as_ref(),
+                self.starts_with.as_ref(),
+                self.ends_with.as_ref(),
+            ),
+        )
+    }
+}
+impl<T: ::std::cmp::PartialOrd> Test<T> for NullableOrderedFilter<T> {
+    fn test(&self, value: ::std::option::Option<&T>) -> Truth {
+        Comparisons {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: self.r#in.as_deref(),
+            not_in: self.not_in.as_deref(),
+            lt: self.lt.as_ref(),
+            lte: self.lte.as_ref(),
+            gt: self.gt.as_ref(),
+            gte: self.gte.as_ref(),
+            is_null: self.is_null,
+        }
+            .test(value)
+    }
+}
+impl<T: ::std::cmp::PartialEq> Test<T> for NullableEqualityFilter<T> {
+    fn test(&self, value: ::std::option::Option<&T>) -> Truth {
+        let in_: ::std::option::Option<::std::vec::Vec<Unordered<'_, T>>> = self
+            .r#in
+            .as_ref()
+            .map(|l| l.iter().map(Unordered).collect());
+        let not_in: ::std::option::Option<::std::vec::Vec<Unordered<'_, T>>> = self
+            .not_in
+            .as_ref()
+            .map(|l| l.iter().map(Unordered).collect());
+        let (equals, not) = (
+            self.equals.as_ref().map(Unordered),
+            self.not.as_ref().map(Unordered),
+        );
+        let value = value.map(Unordered);
+        Comparisons {
+            equals: equals.as_ref(),
+            not: not.as_ref(),
+            in_: in_.as_deref(),
+            not_in: not_in.as_deref(),
+            lt: None,
+            lte: None,
+            gt: None,
+            gte: None,
+            is_null: self.is_null,
+        }
+            .test(value.as_ref())
+    }
+}
+impl Test<bool> for NullableBoolFilter {
+    fn test(&self, value: ::std::option::Option<&bool>) -> Truth {
+        Comparisons {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: None,
+            not_in: None,
+            lt: None,
+            lte: None,
+            gt: None,
+            gte: None,
+            is_null: self.is_null,
+        }
+            .test(value)
+    }
+}
+impl<V: ?::std::marker::Sized> Test<V> for NullFilter {
+    fn test(&self, value: ::std::option::Option<&V>) -> Truth {
+        match self.is_null {
+            ::std::option::Option::Some(is_null) => {
+                ::std::option::Option::Some(value.is_none() == is_null)
+            }
+            ::std::option::Option::None => ::std::option::Option::Some(true),
+        }
+    }
+}
+/// A value compared only for equality (uuids, enums).
+struct Unordered<'a, T>(&'a T);
+impl<T: ::std::cmp::PartialEq> ::std::cmp::PartialEq for Unordered<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<T: ::std::cmp::PartialEq> ::std::cmp::PartialOrd for Unordered<'_, T> {
+    fn partial_cmp(&self, other: &Self) -> ::std::option::Option<::std::cmp::Ordering> {
+        (self.0 == other.0)
+            .then_some(::std::cmp::Ordering::Equal)
+            .or(::std::option::Option::Some(::std::cmp::Ordering::Less))
+    }
+}
+/// Orders two values of a sort key as the server does: NULLs first ascending and last descending.
+pub fn compare_key<T: ::std::cmp::PartialOrd>(
+    a: ::std::option::Option<&T>,
+    b: ::std::option::Option<&T>,
+    order: SortOrder,
+) -> ::std::cmp::Ordering {
+    let ascending = match (a, b) {
+        (::std::option::Option::None, ::std::option::Option::None) => {
+            ::std::cmp::Ordering::Equal
+        }
+        (::std::option::Option::None, ::std::option::Option::Some(_)) => {
+            ::std::cmp::Ordering::Less
+        }
+        (::std::option::Option::Some(_), ::std::option::Option::None) => {
+            ::std::cmp::Ordering::Greater
+        }
+        (::std::option::Option::Some(a), ::std::option::Option::Some(b)) => {
+            a.partial_cmp(b).unwrap_or(::std::cmp::Ordering::Equal)
+        }
+    };
+    match order {
+        SortOrder::Asc => ascending,
+        SortOrder::Desc => ascending.reverse(),
+    }
 }

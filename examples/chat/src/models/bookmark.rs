@@ -146,6 +146,66 @@ pub struct BookmarkFilter {
     #[serde(rename = "NOT", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub not: ::std::vec::Vec<BookmarkFilter>,
 }
+impl BookmarkFilter {
+    /// Whether the server's list would include this record: the filter evaluated with SQL's semantics (a comparison
+    /// with null is unknown, and only a true filter selects).
+    pub fn matches(&self, record: &Bookmark) -> bool {
+        self.truth(record) == ::std::option::Option::Some(true)
+    }
+    /// The filter's three-valued truth for this record.
+    pub fn truth(&self, record: &Bookmark) -> crate::query::Truth {
+        #[allow(unused_imports)]
+        use crate::query::Test as _;
+        let mut truth = ::std::option::Option::Some(true);
+        if let ::std::option::Option::Some(filter) = &self.id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.message_id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.message_id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.owner_id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.owner_id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.color {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.color)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.pinned {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.pinned)),
+            );
+        }
+        for filter in &self.and {
+            truth = crate::query::and(truth, filter.truth(record));
+        }
+        if !self.or.is_empty() {
+            let any = self
+                .or
+                .iter()
+                .fold(
+                    ::std::option::Option::Some(false),
+                    |any, filter| crate::query::or(any, filter.truth(record)),
+                );
+            truth = crate::query::and(truth, any);
+        }
+        for filter in &self.not {
+            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
+        }
+        truth
+    }
+}
 /// One sort key of a `Bookmark` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
 /// so that pages are stable.
 #[derive(
@@ -161,4 +221,31 @@ pub struct BookmarkFilter {
 pub enum BookmarkOrderBy {
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
+}
+impl BookmarkOrderBy {
+    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
+    /// descending), then by id, ascending unless a key on the id says otherwise.
+    pub fn compare(
+        keys: &[BookmarkOrderBy],
+        a: &Bookmark,
+        b: &Bookmark,
+    ) -> ::std::cmp::Ordering {
+        let mut id_order = crate::query::SortOrder::Asc;
+        for key in keys {
+            let ordering = match *key {
+                BookmarkOrderBy::Id(order) => {
+                    id_order = order;
+                    ::std::cmp::Ordering::Equal
+                }
+            };
+            if ordering != ::std::cmp::Ordering::Equal {
+                return ordering;
+            }
+        }
+        crate::query::compare_key(
+            ::std::option::Option::Some(&a.id),
+            ::std::option::Option::Some(&b.id),
+            id_order,
+        )
+    }
 }

@@ -190,6 +190,69 @@ pub struct MessageFilter {
     #[serde(rename = "NOT", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub not: ::std::vec::Vec<MessageFilter>,
 }
+impl MessageFilter {
+    /// Whether the server's list would include this record: the filter evaluated with SQL's semantics (a comparison
+    /// with null is unknown, and only a true filter selects).
+    pub fn matches(&self, record: &Message) -> bool {
+        self.truth(record) == ::std::option::Option::Some(true)
+    }
+    /// The filter's three-valued truth for this record.
+    pub fn truth(&self, record: &Message) -> crate::query::Truth {
+        #[allow(unused_imports)]
+        use crate::query::Test as _;
+        let mut truth = ::std::option::Option::Some(true);
+        if let ::std::option::Option::Some(filter) = &self.id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.room_id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.room_id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.author_id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.author_id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.text {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.text)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.edited_at {
+            truth = crate::query::and(truth, filter.test(record.edited_at.as_ref()));
+        }
+        if let ::std::option::Option::Some(filter) = &self.created_at {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.created_at)),
+            );
+        }
+        for filter in &self.and {
+            truth = crate::query::and(truth, filter.truth(record));
+        }
+        if !self.or.is_empty() {
+            let any = self
+                .or
+                .iter()
+                .fold(
+                    ::std::option::Option::Some(false),
+                    |any, filter| crate::query::or(any, filter.truth(record)),
+                );
+            truth = crate::query::and(truth, any);
+        }
+        for filter in &self.not {
+            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
+        }
+        truth
+    }
+}
 /// One sort key of a `Message` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
 /// so that pages are stable.
 #[derive(
@@ -211,4 +274,55 @@ pub enum MessageOrderBy {
     EditedAt(crate::query::SortOrder),
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
+}
+impl MessageOrderBy {
+    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
+    /// descending), then by id, ascending unless a key on the id says otherwise.
+    pub fn compare(
+        keys: &[MessageOrderBy],
+        a: &Message,
+        b: &Message,
+    ) -> ::std::cmp::Ordering {
+        let id_order = crate::query::SortOrder::Asc;
+        for key in keys {
+            let ordering = match *key {
+                MessageOrderBy::RoomId(order) => {
+                    crate::query::compare_key(
+                        ::std::option::Option::Some(&a.room_id),
+                        ::std::option::Option::Some(&b.room_id),
+                        order,
+                    )
+                }
+                MessageOrderBy::Text(order) => {
+                    crate::query::compare_key(
+                        ::std::option::Option::Some(&a.text),
+                        ::std::option::Option::Some(&b.text),
+                        order,
+                    )
+                }
+                MessageOrderBy::EditedAt(order) => {
+                    crate::query::compare_key(
+                        a.edited_at.as_ref(),
+                        b.edited_at.as_ref(),
+                        order,
+                    )
+                }
+                MessageOrderBy::CreatedAt(order) => {
+                    crate::query::compare_key(
+                        ::std::option::Option::Some(&a.created_at),
+                        ::std::option::Option::Some(&b.created_at),
+                        order,
+                    )
+                }
+            };
+            if ordering != ::std::cmp::Ordering::Equal {
+                return ordering;
+            }
+        }
+        crate::query::compare_key(
+            ::std::option::Option::Some(&a.id),
+            ::std::option::Option::Some(&b.id),
+            id_order,
+        )
+    }
 }

@@ -205,6 +205,60 @@ pub struct UserFilter {
     #[serde(rename = "NOT", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub not: ::std::vec::Vec<UserFilter>,
 }
+impl UserFilter {
+    /// Whether the server's list would include this record: the filter evaluated with SQL's semantics (a comparison
+    /// with null is unknown, and only a true filter selects).
+    pub fn matches(&self, record: &User) -> bool {
+        self.truth(record) == ::std::option::Option::Some(true)
+    }
+    /// The filter's three-valued truth for this record.
+    pub fn truth(&self, record: &User) -> crate::query::Truth {
+        #[allow(unused_imports)]
+        use crate::query::Test as _;
+        let mut truth = ::std::option::Option::Some(true);
+        if let ::std::option::Option::Some(filter) = &self.id {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.id)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.email {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.email)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.name {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.name)),
+            );
+        }
+        if let ::std::option::Option::Some(filter) = &self.created_at {
+            truth = crate::query::and(
+                truth,
+                filter.test(::std::option::Option::Some(&record.created_at)),
+            );
+        }
+        for filter in &self.and {
+            truth = crate::query::and(truth, filter.truth(record));
+        }
+        if !self.or.is_empty() {
+            let any = self
+                .or
+                .iter()
+                .fold(
+                    ::std::option::Option::Some(false),
+                    |any, filter| crate::query::or(any, filter.truth(record)),
+                );
+            truth = crate::query::and(truth, any);
+        }
+        for filter in &self.not {
+            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
+        }
+        truth
+    }
+}
 /// One sort key of a `User` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
 /// so that pages are stable.
 #[derive(
@@ -224,4 +278,44 @@ pub enum UserOrderBy {
     Name(crate::query::SortOrder),
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
+}
+impl UserOrderBy {
+    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
+    /// descending), then by id, ascending unless a key on the id says otherwise.
+    pub fn compare(keys: &[UserOrderBy], a: &User, b: &User) -> ::std::cmp::Ordering {
+        let id_order = crate::query::SortOrder::Asc;
+        for key in keys {
+            let ordering = match *key {
+                UserOrderBy::Email(order) => {
+                    crate::query::compare_key(
+                        ::std::option::Option::Some(&a.email),
+                        ::std::option::Option::Some(&b.email),
+                        order,
+                    )
+                }
+                UserOrderBy::Name(order) => {
+                    crate::query::compare_key(
+                        ::std::option::Option::Some(&a.name),
+                        ::std::option::Option::Some(&b.name),
+                        order,
+                    )
+                }
+                UserOrderBy::CreatedAt(order) => {
+                    crate::query::compare_key(
+                        ::std::option::Option::Some(&a.created_at),
+                        ::std::option::Option::Some(&b.created_at),
+                        order,
+                    )
+                }
+            };
+            if ordering != ::std::cmp::Ordering::Equal {
+                return ordering;
+            }
+        }
+        crate::query::compare_key(
+            ::std::option::Option::Some(&a.id),
+            ::std::option::Option::Some(&b.id),
+            id_order,
+        )
+    }
 }

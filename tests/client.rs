@@ -1,0 +1,62 @@
+//! End-to-end tests of the generated typed clients (`docs/client.md`): `tests/fixtures/chat_client.rs` is copied
+//! into the generated chat crate and run there with `--features client`, against the generated server binary, which
+//! it starts, cuts off and restarts itself.
+
+mod common;
+#[path = "common/server.rs"]
+mod server_harness;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{generate_example, shared_target_dir};
+
+#[test]
+fn generated_clients_against_the_generated_server() {
+    let server = server_harness::server_binary();
+    let crate_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("client-tests/chat-api");
+    let lock = std::fs::read(crate_dir.join("Cargo.lock")).ok();
+    let _ = std::fs::remove_dir_all(&crate_dir);
+    ssot_gen::output::write(&generate_example("chat"), &crate_dir).unwrap();
+    if let Some(lock) = lock {
+        std::fs::write(crate_dir.join("Cargo.lock"), lock).unwrap();
+    }
+    std::fs::create_dir_all(crate_dir.join("tests/support")).unwrap();
+    std::fs::write(
+        crate_dir.join("tests/client.rs"),
+        include_str!("fixtures/chat_client.rs"),
+    )
+    .unwrap();
+    std::fs::write(
+        crate_dir.join("tests/support/proxy.rs"),
+        include_str!("common/proxy.rs"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "test",
+            "--quiet",
+            "--features",
+            "client",
+            "--test",
+            "client",
+        ])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("RUSTFLAGS", "-D warnings")
+        .env("SSOT_SERVER_BIN", server)
+        .env_remove("CARGO_MANIFEST_DIR")
+        .output()
+        .expect("cargo runs");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the client tests failed in {}:\n{text}",
+        crate_dir.display()
+    );
+    eprintln!("{text}");
+}
