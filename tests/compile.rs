@@ -31,7 +31,7 @@ fn generated_crates_build_without_warnings_and_pass_their_wire_tests() {
             }
         }
         // The typed clients, beside the server (their names must not clash with the schema's).
-        cargo(dir.path(), &["build", "--quiet", "--features", "client"]);
+        cargo(dir.path(), &["build", "--quiet", "--features", "client", "--all-targets"]);
         if *example == "chat" {
             // The models alone, and the clients alone, as a client-only user builds them: no server dependencies.
             cargo(
@@ -48,6 +48,11 @@ fn generated_crates_build_without_warnings_and_pass_their_wire_tests() {
             cargo(
                 dir.path(),
                 &["build", "--quiet", "--no-default-features", "--features", "client", "--lib"],
+            );
+            // HTTPS and WSS (rustls).
+            cargo(
+                dir.path(),
+                &["build", "--quiet", "--no-default-features", "--features", "tls", "--lib"],
             );
         }
     }
