@@ -5,6 +5,7 @@
 //! `render` (minijinja templates) -> `format` (syn + prettyplease, `@generated` headers) -> `output` (write or
 //! compare). This crate does no I/O except in `output`; the CLI in `main.rs` reads files and calls it.
 
+pub mod admin;
 pub mod diagnostics;
 pub mod format;
 pub mod model;
@@ -85,6 +86,7 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     let openapi = serde_json::to_string_pretty(&openapi::document(graph))
         .expect("JSON values always serialize");
     files.insert("openapi.json".to_owned(), format!("{openapi}\n"));
+    files.insert(admin::MODELS_JSON.to_owned(), admin::render(graph));
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);
     Ok(Generated { files, user_files })

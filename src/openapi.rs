@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the generated REST server, built from the model graph. It describes exactly the
 //! contract in `docs/rest.md`: per model a collection path (list, create) and an item path (get, replace, update,
 //! delete), the one list shape, the filter and order query parameters, bearer authentication and the one error
-//! shape; plus `/health` and `/openapi.json`.
+//! shape; plus `/health`, `/ws`, `/admin` (the admin page, HTML) and `/openapi.json`.
 //!
 //! Names on the wire are the schema's own names (`field.name`). Component schemas are named after the schema's
 //! model and enum names (`Message`, `MessageCreate`, ..., `MessageList`) and `Error`. Names the schema validator
@@ -38,7 +38,7 @@ pub const ERROR_CODES: &[&str] = &[
 ];
 /// Name of the bearer security scheme.
 pub const SECURITY_SCHEME: &str = "bearerAuth";
-/// Tag of the operations that belong to no model (`/health`, `/openapi.json`).
+/// Tag of the operations that belong to no model (`/health`, `/ws`, `/admin`, `/openapi.json`).
 pub const SERVER_TAG: &str = "server";
 
 const HTTP_JSON: &str = "application/json";
@@ -248,6 +248,27 @@ fn paths(graph: &Graph, names: &Names) -> Value {
                 "responses": {
                     "101": { "description": "Switching to the WebSocket protocol." },
                     "400": { "description": "Not a WebSocket upgrade request." },
+                },
+            }
+        }),
+    );
+    paths.insert(
+        "/admin".into(),
+        json!({
+            "get": {
+                "operationId": "adminPage",
+                "tags": [SERVER_TAG],
+                "summary": "The admin page",
+                "description": "A live admin page for people, in plain HTML: a table per model with sorting, filters \
+                    and paging, and create / edit / delete forms, updated live over `/ws`. Its script, style sheet \
+                    and the description of the models it works with are served beside it (`/admin/admin.js`, \
+                    `/admin/admin.css`, `/admin/models.json`); nothing is loaded from elsewhere. It reads and writes \
+                    through this API with the token entered on the page.",
+                "responses": {
+                    "200": {
+                        "description": "The page.",
+                        "content": { "text/html": { "schema": { "type": "string" } } },
+                    },
                 },
             }
         }),

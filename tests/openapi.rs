@@ -79,6 +79,7 @@ fn every_model_has_its_six_operations_and_nothing_else() {
         let (g, d) = doc(name);
         let paths = d["paths"].as_object().unwrap();
         let mut expected_paths: BTreeSet<String> = [
+            "/admin".to_owned(),
             "/health".to_owned(),
             "/openapi.json".to_owned(),
             "/ws".to_owned(),
@@ -828,5 +829,17 @@ fn valid_openapi_31_when_the_validator_is_available() {
             "{name}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+#[test]
+fn the_admin_page_is_an_html_page() {
+    for name in EXAMPLES {
+        let (_, d) = doc(name);
+        let get = &d["paths"]["/admin"]["get"];
+        assert_eq!(get["tags"], serde_json::json!(["server"]), "{name}");
+        let ok = &get["responses"]["200"]["content"];
+        assert_eq!(keys(ok), ["text/html"], "{name}");
+        assert_eq!(ok["text/html"]["schema"]["type"], "string", "{name}");
     }
 }

@@ -38,6 +38,9 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("Cargo.toml", "Cargo.toml.jinja"),
     ("README.md", "README.md.jinja"),
     (".gitignore", "gitignore.jinja"),
+    ("admin/admin.css", "admin/admin.css.jinja"),
+    ("admin/admin.js", "admin/admin.js.jinja"),
+    ("admin/index.html", "admin/index.html.jinja"),
     ("src/channels.rs", "src/channels.rs.jinja"),
     ("src/client/error.rs", "src/client/error.rs.jinja"),
     ("src/client/http.rs", "src/client/http.rs.jinja"),
@@ -53,6 +56,7 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("src/validation.rs", "src/validation.rs.jinja"),
     ("src/models/mod.rs", "src/models/mod.rs.jinja"),
     ("src/server/mod.rs", "src/server/mod.rs.jinja"),
+    ("src/server/admin.rs", "src/server/admin.rs.jinja"),
     ("src/server/auth.rs", "src/server/auth.rs.jinja"),
     ("src/server/config.rs", "src/server/config.rs.jinja"),
     ("src/server/db.rs", "src/server/db.rs.jinja"),
@@ -71,7 +75,8 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("src/server/ws.rs", "src/server/ws.rs.jinja"),
 ];
 
-/// The files of the generated crate, sorted by path. (`openapi.json` and the manifest are built in code.)
+/// The files of the generated crate, sorted by path. (`openapi.json`, `admin/models.json` and the manifest are built
+/// in code.)
 pub fn plan(graph: &Graph) -> Vec<Planned> {
     let none = || minijinja::context! {};
     let mut files: Vec<Planned> = CRATE_FILES
@@ -79,7 +84,11 @@ pub fn plan(graph: &Graph) -> Vec<Planned> {
         .map(|(path, template)| Planned::new(*path, template, none()))
         .collect();
     if graph.models.iter().any(|m| m.realtime) {
-        files.push(Planned::new("examples/live.rs", "examples/live.rs.jinja", none()));
+        files.push(Planned::new(
+            "examples/live.rs",
+            "examples/live.rs.jinja",
+            none(),
+        ));
     }
     if !graph.enums.is_empty() {
         files.push(Planned::new("src/enums.rs", "src/enums.rs.jinja", none()));

@@ -177,6 +177,8 @@ pub struct Server {
     agent: ureq::Agent,
     /// Whether dropping this server drops its PostgreSQL database (not for a second instance on it).
     owns_database: bool,
+    /// The extra environment it was started with (kept for `restart`).
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -239,97 +241,67 @@ impl Server {
         env: &[(&str, &str)],
         owns_database: bool,
     ) -> Server {
-        let binary = server_binary();
-        let mut child = Command::new(binary)
-            .current_dir(dir.path())
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("DATABASE_URL", database_url(&backend))
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("MAX_TAKE")
-            .env_remove("DEFAULT_TAKE")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let log = Arc::new(Mutex::new(String::new()));
-        {
-            let log = log.clone();
-            let mut stderr = child.stderr.take().unwrap();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stderr.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    log.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        let (tx, rx) = mpsc::channel();
-        {
-            let stdout = child.stdout.take().unwrap();
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut lines = BufReader::new(stdout).lines();
-                if let Some(Ok(line)) = lines.next() {
-                    let _ = tx.send(line);
-                }
-                // Anything else on stdout breaks the contract ("exactly one line"); keep it for the log.
-                for line in lines.map_while(Result::ok) {
-                    log.lock()
-                        .unwrap()
-                        .push_str(&format!("[unexpected stdout] {line}\n"));
-                }
-            });
-        }
+        let (child, base) = spawn(&backend, dir.path(), &env, "127.0.0.1:0", &log)
+            .unwrap_or_else(|e| panic!("{e}"));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        let mut server = Server {
-            base: String::new(),
+        Server {
+            base,
             backend,
             child,
             log,
             agent,
             owns_database,
+            env,
             _dir: dir,
-        };
-        let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
-            Ok(line) => line,
-            Err(e) => {
-                std::thread::sleep(Duration::from_millis(200));
-                let status = server.child.try_wait();
-                panic!(
-                    "the server did not print its address within {STARTUP_TIMEOUT:?} ({e}; exit status {status:?}); log:\n{}",
-                    server.log()
-                );
+        }
+    }
+
+    /// Kills the process at once (SIGKILL: no graceful shutdown, connections just drop) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again (killing it first if it still runs) on the same address and database, with the
+    /// environment it was started with and `env` on top. The log goes on in the same `log()`.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        let mut merged = self.env.clone();
+        merged.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let bind = self.base.trim_start_matches("http://").to_owned();
+        self.log
+            .lock()
+            .unwrap()
+            .push_str(&format!("===== restarted on {bind} =====\n"));
+        // The port was just released; retry briefly in case binding it again races with the old socket's close.
+        let mut attempt = 0;
+        let (child, base) = loop {
+            match spawn(&self.backend, self._dir.path(), &merged, &bind, &self.log) {
+                Ok(started) => break started,
+                Err(e) if attempt < 20 => {
+                    attempt += 1;
+                    eprintln!("restarting on {bind} failed ({e}); retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("{e}"),
             }
         };
-        let base = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "first stdout line should be `listening on http://127.0.0.1:<port>`, is {line:?}; log:\n{}",
-                    server.log()
-                )
-            })
-            .trim_end_matches('/')
-            .to_owned();
-        assert!(
-            base.starts_with("http://127.0.0.1:")
-                && base["http://127.0.0.1:".len()..].parse::<u16>().is_ok(),
-            "bad address line {line:?}"
-        );
-        server.base = base;
-        server
+        assert_eq!(base, self.base, "the restarted server listens elsewhere");
+        self.child = child;
+    }
+
+    /// `restart_with` without extra environment.
+    pub fn restart(&mut self) {
+        self.restart_with(&[]);
     }
 
     /// What the server has logged so far.
@@ -428,6 +400,94 @@ impl Server {
             Backend::Postgres(_) => "postgres",
         }
     }
+}
+
+/// Starts the server binary on `bind` and waits for its address line; the process and its base URL. Its standard
+/// error (and any unexpected standard output) is appended to `log`.
+fn spawn(
+    backend: &Backend,
+    dir: &Path,
+    env: &[(String, String)],
+    bind: &str,
+    log: &Arc<Mutex<String>>,
+) -> Result<(Child, String), String> {
+    let binary = server_binary();
+    let mut child = Command::new(binary)
+        .current_dir(dir)
+        .env("BIND_ADDR", bind)
+        .env("DATABASE_URL", database_url(backend))
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("MAX_TAKE")
+        .env_remove("DEFAULT_TAKE")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    {
+        let log = log.clone();
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    {
+        let stdout = child.stdout.take().unwrap();
+        let log = log.clone();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Anything else on stdout breaks the contract ("exactly one line"); keep it for the log.
+            for line in lines.map_while(Result::ok) {
+                log.lock()
+                    .unwrap()
+                    .push_str(&format!("[unexpected stdout] {line}\n"));
+            }
+        });
+    }
+    let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
+        Ok(line) => line,
+        Err(e) => {
+            std::thread::sleep(Duration::from_millis(200));
+            let status = child.try_wait();
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "the server did not print its address within {STARTUP_TIMEOUT:?} ({e}; exit status {status:?}); log:\n{}",
+                log.lock().unwrap()
+            ));
+        }
+    };
+    let base = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "first stdout line should be `listening on http://127.0.0.1:<port>`, is {line:?}; log:\n{}",
+                log.lock().unwrap()
+            )
+        })
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(
+        base.starts_with("http://127.0.0.1:")
+            && base["http://127.0.0.1:".len()..].parse::<u16>().is_ok(),
+        "bad address line {line:?}"
+    );
+    Ok((child, base))
 }
 
 fn database_url(backend: &Backend) -> String {

@@ -2,6 +2,7 @@
 
 //! The REST server (feature `server`): axum over SQLite (the embedded default) or PostgreSQL (`DATABASE_URL`).
 //! Every committed mutation writes an event to the outbox in its transaction and is then published on `events`.
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -115,6 +116,7 @@ pub fn router(app: App) -> Router {
         .route("/health", get(health))
         .route("/ws", get(ws::endpoint))
         .route("/openapi.json", get(openapi))
+        .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
