@@ -91,9 +91,10 @@ fn every_file_has_a_generated_header_and_rust_parses() {
                 "{example}/{path}: {first}"
             );
             let prefix = match path.rsplit('.').next() {
-                Some("rs") => "// ",
+                Some("rs" | "js") => "// ",
                 Some("sql") => "-- ",
-                Some("md") => "<!-- ",
+                Some("md" | "html") => "<!-- ",
+                Some("css") => "/* ",
                 _ => "# ",
             };
             assert!(

@@ -47,8 +47,8 @@ async function rest(method, route, token, body) {
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
 
-async function createRoom(title) {
-  const { status, json } = await rest("POST", "/api/rooms", bob, { title });
+async function createRoom(title, token = bob) {
+  const { status, json } = await rest("POST", "/api/rooms", token, { title });
   check(status === 201, `creating room ${title}: ${status} ${JSON.stringify(json)}`);
   return json.id;
 }
@@ -212,7 +212,8 @@ try {
   await row(`${tag} alice edited`).waitFor({ state: "detached" });
 
   step("filtering, paging and sorting");
-  for (let i = 1; i <= 12; i++) await createRoom(`${tag} p${String(i).padStart(2, "0")}`);
+  // Alice owns every third room: the screenshots show rows with and without actions.
+  for (let i = 1; i <= 12; i++) await createRoom(`${tag} p${String(i).padStart(2, "0")}`, i % 3 === 0 ? alice : bob);
   await page.getByLabel("Field", { exact: true }).selectOption("title");
   await page.getByLabel("Condition", { exact: true }).selectOption("startsWith");
   await page.getByLabel("Value", { exact: true }).fill(`${tag} p`);
@@ -237,11 +238,13 @@ try {
     step("screenshots");
     await page.getByLabel("Rows per page").selectOption("20");
     await until("all matches", async () => (await page.locator("#page-range").innerText()) === "1–12 of 12");
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, "admin-desktop.png") });
     await page.setViewportSize({ width: 390, height: 844 });
     const phoneMissing = await unlabelled();
     check(phoneMissing.length === 0, `controls without a label at phone width: ${phoneMissing.join(" | ")}`);
     check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "the page scrolls sideways at phone width");
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, "admin-phone.png") });
     await page.setViewportSize({ width: 1280, height: 900 });
   }
@@ -280,6 +283,19 @@ try {
   step("kill and restart where the server cannot replay that far: the page refetches");
   log = await restart("refetch", "r2");
   check(/could not resume Room:list after event \d+; refetched/.test(log), `the page did not refetch:\n${log}`);
+
+  step("a token the server refuses: the WebSocket is closed with 4401 and the page says so");
+  await page.getByLabel("Access token").fill("not.a.token");
+  await page.getByRole("button", { name: "Use token" }).click();
+  await until("the unauthorized state", async () => (await connection()) === "unauthorized");
+  check((await page.locator("#identity").innerText()).includes("not a JWT"), "the identity does not flag the token");
+  await until("the REST error", async () => (await page.locator("#list-error").innerText()).includes("unauthorized"));
+
+  step("forgetting the token: anonymous, not live, nothing kept");
+  await page.getByRole("button", { name: "Forget token" }).click();
+  await until("the offline state", async () => (await connection()) === "offline");
+  check((await page.evaluate(() => localStorage.getItem("ssot-admin-token"))) === null, "the token is still stored");
+  await until("rooms for anonymous readers", async () => (await rows().count()) > 1);
 
   check(pageErrors.length === 0, `errors in the page: ${pageErrors.join(" | ")}`);
   check(foreign.length === 0, `requests to elsewhere: ${foreign.join(" ")}`);
