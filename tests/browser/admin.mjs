@@ -199,7 +199,8 @@ try {
   await page.getByLabel("Show actions the rules deny").check();
   await row(`${tag} bob owns`).getByRole("button", { name: /^Delete/ }).click();
   await page.locator("#confirm-dialog").getByRole("button", { name: "Delete" }).click();
-  await until("the forbidden error", async () => (await page.locator("#list-error").innerText()).includes("forbidden"));
+  await until("the forbidden error", async () => (await page.locator("#list-error").innerText()).includes("forbidden: you may not do this"));
+  check(!(await page.locator("#list-error").innerText()).includes("null"), "the error block shows a null");
   await page.getByLabel("Show actions the rules deny").uncheck();
   check((await rest("GET", `/api/rooms/${bobsId}`, bob)).status === 200, "Bob's room survived");
 

@@ -127,12 +127,11 @@
 
   /** The server's error body as a block: code, message and details. */
   function errorBlock(error) {
-    return [
-      h("p", {}, h("code", {}, error.code || "error"), ": ", error.message || ""),
-      Array.isArray(error.details) && error.details.length
-        ? h("ul", {}, error.details.map((d) => h("li", {}, `${d.field}: ${d.message}`, d.code ? ` (${d.code})` : "")))
-        : null,
-    ];
+    const block = [h("p", {}, h("code", {}, error.code || "error"), ": ", error.message || "")];
+    if (Array.isArray(error.details) && error.details.length) {
+      block.push(h("ul", {}, error.details.map((d) => h("li", {}, `${d.field}: ${d.message}`, d.code ? ` (${d.code})` : ""))));
+    }
+    return block;
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -321,8 +320,8 @@
       if (field.hidden && mode === "edit") return undefined; // a write-only field left empty keeps its value
       if (mode === "create" && field.create === "optional") return undefined;
       if (optional) return null;
-      if (["integer", "number", "bool", "json", "select", "date"].includes(field.input)) return undefined;
-      return "";
+      if (field.input === "text" || field.input === "textarea") return ""; // the server says what it needs
+      throw "is required";
     }
     switch (field.input) {
       case "integer": {
