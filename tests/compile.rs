@@ -31,7 +31,10 @@ fn generated_crates_build_without_warnings_and_pass_their_wire_tests() {
             }
         }
         // The typed clients, beside the server (their names must not clash with the schema's).
-        cargo(dir.path(), &["build", "--quiet", "--features", "client", "--all-targets"]);
+        cargo(
+            dir.path(),
+            &["build", "--quiet", "--features", "client", "--all-targets"],
+        );
         if *example == "chat" {
             // The models alone, and the clients alone, as a client-only user builds them: no server dependencies.
             cargo(
@@ -40,19 +43,43 @@ fn generated_crates_build_without_warnings_and_pass_their_wire_tests() {
             );
             let client_only = cargo(
                 dir.path(),
-                &["tree", "--no-default-features", "--features", "client", "--edges", "normal"],
+                &[
+                    "tree",
+                    "--no-default-features",
+                    "--features",
+                    "client",
+                    "--edges",
+                    "normal",
+                ],
             );
             for server_crate in ["axum ", "sqlx ", "rusqlite "] {
-                assert!(!client_only.contains(server_crate), "a client-only build pulls in {server_crate}:\n{client_only}");
+                assert!(
+                    !client_only.contains(server_crate),
+                    "a client-only build pulls in {server_crate}:\n{client_only}"
+                );
             }
             cargo(
                 dir.path(),
-                &["build", "--quiet", "--no-default-features", "--features", "client", "--lib"],
+                &[
+                    "build",
+                    "--quiet",
+                    "--no-default-features",
+                    "--features",
+                    "client",
+                    "--lib",
+                ],
             );
             // HTTPS and WSS (rustls).
             cargo(
                 dir.path(),
-                &["build", "--quiet", "--no-default-features", "--features", "tls", "--lib"],
+                &[
+                    "build",
+                    "--quiet",
+                    "--no-default-features",
+                    "--features",
+                    "tls",
+                    "--lib",
+                ],
             );
         }
     }

@@ -79,7 +79,11 @@ pub fn plan(graph: &Graph) -> Vec<Planned> {
         .map(|(path, template)| Planned::new(*path, template, none()))
         .collect();
     if graph.models.iter().any(|m| m.realtime) {
-        files.push(Planned::new("examples/live.rs", "examples/live.rs.jinja", none()));
+        files.push(Planned::new(
+            "examples/live.rs",
+            "examples/live.rs.jinja",
+            none(),
+        ));
     }
     if !graph.enums.is_empty() {
         files.push(Planned::new("src/enums.rs", "src/enums.rs.jinja", none()));
