@@ -63,14 +63,22 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     let graph_value = render::Templates::graph_value(graph);
     let planned = render::plan(graph);
     // Rendering and formatting dominate generation time and each file is independent: spread them over the
-    // cores. Results are kept in plan order, so output and the error reported are the same on every run.
-    let results = parallel::map(&planned, |p| {
-        let text = templates.render(p, &graph_value).map_err(Error::Template)?;
-        if p.user_owned {
-            format::user_file(&p.path, p.template, text).map_err(Error::Format)
-        } else {
-            format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
-        }
+    // cores. Results are kept in plan order, so output and the error reported are the same on every run. The
+    // OpenAPI document, built in code, is written meanwhile on a thread of its own.
+    let (results, openapi) = std::thread::scope(|scope| {
+        let openapi = scope.spawn(|| openapi_json(graph));
+        let results = parallel::map(&planned, |p| {
+            let text = templates.render(p, &graph_value).map_err(Error::Template)?;
+            if p.user_owned {
+                format::user_file(&p.path, p.template, text).map_err(Error::Format)
+            } else {
+                format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
+            }
+        });
+        let openapi = openapi
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (results, openapi)
     });
     let mut files = BTreeMap::new();
     let mut user_files = BTreeMap::new();
@@ -82,12 +90,18 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
         };
         target.insert(p.path.clone(), contents?);
     }
-    let openapi = serde_json::to_string_pretty(&openapi::document(graph))
-        .expect("JSON values always serialize");
-    files.insert("openapi.json".to_owned(), format!("{openapi}\n"));
+    files.insert("openapi.json".to_owned(), openapi);
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);
     Ok(Generated { files, user_files })
+}
+
+/// `openapi.json`: the document, pretty-printed, with a final newline.
+fn openapi_json(graph: &Graph) -> String {
+    let mut text = serde_json::to_string_pretty(&openapi::document(graph))
+        .expect("JSON values always serialize");
+    text.push('\n');
+    text
 }
 
 /// `load` then `generate`.

@@ -6,12 +6,15 @@
 //! Names on the wire are the schema's own names (`field.name`). Component schemas are named after the schema's
 //! model and enum names (`Message`, `MessageCreate`, ..., `MessageList`) and `Error`. Names the schema validator
 //! does not reserve (`<Model>List`, `Error`) are given a fallback when a model or enum already uses them (the
-//! kitchen-sink schema has a model called `Error`), so every component name is unique.
+//! kitchen-sink schema has a model called `Error`), so every component name is unique. What is the same for many
+//! models is written once and referenced: the operators of a field filter, one schema per operand type and
+//! nullability (`StringFilter`, `NullableDateTimeFilter`, `<Enum>Filter`); the sort direction (`SortOrder`); and the
+//! `skip` and `take` query parameters (`#/components/parameters/...`).
 //!
 //! The output is deterministic: models and enums come sorted from the graph, fields in schema order, and every
 //! object is built with keys in a fixed order (`serde_json` keeps insertion order).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
@@ -73,6 +76,49 @@ struct Names {
     /// Parallel to `graph.models`.
     models: Vec<ModelNames>,
     error: String,
+    /// One shared operator schema per operand type and nullability (`StringFilter`, `NullableDateTimeFilter`,
+    /// `StatusFilter`), referenced by every filterable field of that type instead of repeated per field.
+    filters: BTreeMap<FilterOperand, String>,
+    /// The direction of a sort key (`asc`, `desc`).
+    sort_order: String,
+}
+
+/// What decides a field filter's operator schema: the operand's type (a scalar with the same JSON schema, or an
+/// enum by name) and whether the field is optional (`isNull`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct FilterOperand {
+    label: String,
+    is_enum: bool,
+    nullable: bool,
+}
+
+impl FilterOperand {
+    fn of(f: &Field) -> Option<FilterOperand> {
+        f.filter_type.as_ref()?;
+        FilterKind::for_scalar(f.scalar, f.optional)?;
+        let label = match f.scalar {
+            Scalar::String | Scalar::Text => "String",
+            Scalar::Int => "Int",
+            Scalar::BigInt => "BigInt",
+            Scalar::Float => "Float",
+            Scalar::Bool => "Bool",
+            Scalar::Uuid => "Uuid",
+            Scalar::DateTime => "DateTime",
+            Scalar::Date => "Date",
+            Scalar::Json => "Json",
+            Scalar::Enum => f.type_name.as_str(),
+        };
+        Some(FilterOperand {
+            label: label.to_owned(),
+            is_enum: f.scalar == Scalar::Enum,
+            nullable: f.optional,
+        })
+    }
+
+    fn component_name(&self) -> String {
+        let nullable = if self.nullable { "Nullable" } else { "" };
+        format!("{nullable}{}Filter", self.label)
+    }
 }
 
 impl Names {
@@ -114,7 +160,27 @@ impl Names {
             names.list = claim(&mut taken, &[format!("{}List", m.name)]);
         }
         let error = claim(&mut taken, &["Error".to_owned(), "ApiError".to_owned()]);
-        Names { models, error }
+        // Sorted by operand, so the fallback a clash gets is the same on every run.
+        let operands: BTreeSet<FilterOperand> = graph
+            .models
+            .iter()
+            .flat_map(|m| &m.fields)
+            .filter_map(FilterOperand::of)
+            .collect();
+        let filters = operands
+            .into_iter()
+            .map(|o| {
+                let name = claim(&mut taken, &[o.component_name()]);
+                (o, name)
+            })
+            .collect();
+        let sort_order = claim(&mut taken, &["SortOrder".to_owned()]);
+        Names {
+            models,
+            error,
+            filters,
+            sort_order,
+        }
     }
 }
 
@@ -141,6 +207,10 @@ fn schema_ref(name: &str) -> Value {
 
 fn response_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/responses/{name}") })
+}
+
+fn parameter_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{name}") })
 }
 
 fn header_ref(name: &str) -> Value {
@@ -386,26 +456,8 @@ fn list_operation(m: &Model, n: &ModelNames) -> Value {
                 { "type": "array", "items": schema_ref(&n.order_by) },
             ] }),
         ),
-        json!({
-            "name": "skip",
-            "in": "query",
-            "required": false,
-            "description": "Rows to skip.",
-            "schema": { "type": "integer", "format": "int64", "minimum": 0, "default": 0 },
-        }),
-        json!({
-            "name": "take",
-            "in": "query",
-            "required": false,
-            "description": format!("Rows to return, at most `MAX_TAKE` ({DEFAULT_MAX_TAKE} unless the server is configured otherwise)."),
-            "schema": {
-                "type": "integer",
-                "format": "int64",
-                "minimum": 0,
-                "maximum": DEFAULT_MAX_TAKE,
-                "default": DEFAULT_TAKE,
-            },
-        }),
+        parameter_ref("skip"),
+        parameter_ref("take"),
     ];
     Operation {
         id: format!("list{plural}"),
@@ -624,11 +676,18 @@ fn components(graph: &Graph, names: &Names) -> Value {
         schemas.insert(n.create.clone(), create_schema(m));
         schemas.insert(n.update.clone(), update_schema(m));
         schemas.insert(n.patch.clone(), patch_schema(m));
-        schemas.insert(n.filter.clone(), filter_schema(m, n));
-        schemas.insert(n.order_by.clone(), order_by_schema(m));
+        schemas.insert(n.filter.clone(), filter_schema(m, n, names));
+        schemas.insert(n.order_by.clone(), order_by_schema(m, names));
         schemas.insert(n.list.clone(), list_schema(m, n));
     }
     schemas.insert(names.error.clone(), error_schema());
+    for (operand, name) in &names.filters {
+        schemas.insert(name.clone(), operand_filter_schema(graph, operand));
+    }
+    schemas.insert(
+        names.sort_order.clone(),
+        json!({ "type": "string", "enum": ["asc", "desc"] }),
+    );
 
     let error = |description: &str| {
         json!({
@@ -655,6 +714,28 @@ fn components(graph: &Graph, names: &Names) -> Value {
     json!({
         "schemas": schemas,
         "responses": responses,
+        "parameters": {
+            "skip": {
+                "name": "skip",
+                "in": "query",
+                "required": false,
+                "description": "Rows to skip.",
+                "schema": { "type": "integer", "format": "int64", "minimum": 0, "default": 0 },
+            },
+            "take": {
+                "name": "take",
+                "in": "query",
+                "required": false,
+                "description": format!("Rows to return, at most `MAX_TAKE` ({DEFAULT_MAX_TAKE} unless the server is configured otherwise)."),
+                "schema": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 0,
+                    "maximum": DEFAULT_MAX_TAKE,
+                    "default": DEFAULT_TAKE,
+                },
+            },
+        },
         "headers": {
             "EventSeq": {
                 "description": "Sequence number of the event this mutation wrote, so a client can tell when its \
@@ -945,18 +1026,23 @@ pub fn filter_operators(kind: FilterKind) -> &'static [(&'static str, bool)] {
     }
 }
 
-fn field_filter(f: &Field) -> Option<Value> {
-    // The graph decides whether a field is filterable (`filter_type`); the operator set follows from the type
-    // exactly as the graph chose it.
-    f.filter_type.as_ref()?;
-    let kind = FilterKind::for_scalar(f.scalar, f.optional)?;
-    let operand = base_schema(f, false);
+/// The operator schema shared by every filterable field with this operand (`names.filters`).
+fn operand_filter_schema(graph: &Graph, operand: &FilterOperand) -> Value {
+    // Any field with this operand describes it: the operand schema depends only on its type.
+    let f = graph
+        .models
+        .iter()
+        .flat_map(|m| &m.fields)
+        .find(|f| FilterOperand::of(f).as_ref() == Some(operand))
+        .expect("every operand comes from a field");
+    let kind = FilterKind::for_scalar(f.scalar, f.optional).expect("the field is filterable");
+    let operand_schema = base_schema(f, false);
     let mut operators = Map::new();
     for (op, list) in filter_operators(kind) {
         let schema = if *list {
-            json!({ "type": "array", "items": operand.clone() })
+            json!({ "type": "array", "items": operand_schema.clone() })
         } else {
-            operand.clone()
+            operand_schema.clone()
         };
         operators.insert((*op).into(), schema);
     }
@@ -969,18 +1055,27 @@ fn field_filter(f: &Field) -> Option<Value> {
             }),
         );
     }
-    Some(json!({
+    let what = if operand.is_enum {
+        format!("the enum `{}`", operand.label)
+    } else {
+        format!("type `{}`", f.scalar.name())
+    };
+    json!({
         "type": "object",
+        "description": format!(
+            "Operators on a{} field of {what}; every one given must match.",
+            if operand.nullable { "n optional" } else { " required" }
+        ),
         "properties": operators,
         "additionalProperties": false,
-    }))
+    })
 }
 
-fn filter_schema(m: &Model, n: &ModelNames) -> Value {
+fn filter_schema(m: &Model, n: &ModelNames, names: &Names) -> Value {
     let mut properties = Map::new();
     for f in &m.fields {
-        if let Some(filter) = field_filter(f) {
-            properties.insert(f.name.clone(), filter);
+        if let Some(operand) = FilterOperand::of(f) {
+            properties.insert(f.name.clone(), schema_ref(&names.filters[&operand]));
         }
     }
     for (key, description) in [
@@ -1010,17 +1105,14 @@ fn filter_schema(m: &Model, n: &ModelNames) -> Value {
     })
 }
 
-fn order_by_schema(m: &Model) -> Value {
+fn order_by_schema(m: &Model, names: &Names) -> Value {
     let keys: Vec<Value> = m
         .fields
         .iter()
         .filter(|f| f.orderable)
         .map(|f| {
             let mut properties = Map::new();
-            properties.insert(
-                f.name.clone(),
-                json!({ "type": "string", "enum": ["asc", "desc"] }),
-            );
+            properties.insert(f.name.clone(), schema_ref(&names.sort_order));
             json!({
                 "type": "object",
                 "required": [f.name],
