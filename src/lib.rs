@@ -28,6 +28,9 @@ pub const STARTER_SCHEMA: &str = include_str!("../schemas/examples/starter.yaml"
 pub struct Options {
     /// Template path -> replacement source, from `--templates DIR`.
     pub template_overrides: BTreeMap<String, String>,
+    /// Format all Rust with syn and prettyplease, also the output of the built-in templates that is laid out
+    /// already (`render::PREFORMATTED`). The result is the same, only slower; tests compare the two.
+    pub format_all_rust: bool,
 }
 
 #[derive(Debug)]
@@ -69,10 +72,16 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
         let openapi = scope.spawn(|| openapi_json(graph));
         let results = parallel::map(&planned, |p| {
             let text = templates.render(p, &graph_value).map_err(Error::Template)?;
-            if p.user_owned {
-                format::user_file(&p.path, p.template, text).map_err(Error::Format)
+            let rust = if templates.preformatted(p.template) && !options.format_all_rust {
+                format::Rust::Preformatted
             } else {
-                format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
+                format::Rust::Format
+            };
+            if p.user_owned {
+                format::user_file(&p.path, p.template, text, rust).map_err(Error::Format)
+            } else {
+                format::finish(&p.path, p.template, text, &graph.generator, rust)
+                    .map_err(Error::Format)
             }
         });
         let openapi = openapi

@@ -146,6 +146,7 @@ fn generate(args: &GenerateArgs) -> Result<(ssot_gen::Generated, PathBuf)> {
     let graph = load(&args.schema)?;
     let options = Options {
         template_overrides: read_overrides(args.templates.as_deref())?,
+        ..Options::default()
     };
     let generated = ssot_gen::generate(&graph, &options)?;
     let out = args

@@ -45,7 +45,7 @@ impl BookmarkCreate {
     pub fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ::std::result::Result::Ok(())
+        Ok(())
     }
 }
 /// Input to replace a `Bookmark`'s writable fields (`PUT`): every field is set; an absent optional field
@@ -69,7 +69,7 @@ impl BookmarkUpdate {
     pub fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ::std::result::Result::Ok(())
+        Ok(())
     }
 }
 /// Input to change some of a `Bookmark`'s writable fields (`PATCH`): absent fields are left as they are;
@@ -109,7 +109,7 @@ impl BookmarkPatch {
     pub fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ::std::result::Result::Ok(())
+        Ok(())
     }
 }
 /// Which `Bookmark` rows a list returns. Fields combine with AND; `AND`, `OR` and `NOT` nest filters.

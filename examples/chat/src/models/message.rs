@@ -48,16 +48,7 @@ impl MessageCreate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.text;
-            errors
-                .check_length(
-                    "text",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(2000),
-                );
-        }
+        errors.check_length("text", &self.text, Some(1), Some(2000));
         errors.into_result()
     }
 }
@@ -84,16 +75,7 @@ impl MessageUpdate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.text;
-            errors
-                .check_length(
-                    "text",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(2000),
-                );
-        }
+        errors.check_length("text", &self.text, Some(1), Some(2000));
         errors.into_result()
     }
 }
@@ -138,14 +120,8 @@ impl MessagePatch {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        if let ::std::option::Option::Some(value) = &self.text {
-            errors
-                .check_length(
-                    "text",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(2000),
-                );
+        if let Some(value) = &self.text {
+            errors.check_length("text", value, Some(1), Some(2000));
         }
         errors.into_result()
     }

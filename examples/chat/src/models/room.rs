@@ -38,16 +38,7 @@ impl RoomCreate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.title;
-            errors
-                .check_length(
-                    "title",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("title", &self.title, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -70,16 +61,7 @@ impl RoomUpdate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.title;
-            errors
-                .check_length(
-                    "title",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("title", &self.title, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -108,14 +90,8 @@ impl RoomPatch {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        if let ::std::option::Option::Some(value) = &self.title {
-            errors
-                .check_length(
-                    "title",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
+        if let Some(value) = &self.title {
+            errors.check_length("title", value, Some(1), Some(100));
         }
         errors.into_result()
     }

@@ -44,26 +44,8 @@ impl UserCreate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.email;
-            errors
-                .check_length(
-                    "email",
-                    value,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254),
-                );
-        }
-        {
-            let value = &self.name;
-            errors
-                .check_length(
-                    "name",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("email", &self.email, None, Some(254));
+        errors.check_length("name", &self.name, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -89,26 +71,8 @@ impl UserUpdate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.email;
-            errors
-                .check_length(
-                    "email",
-                    value,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254),
-                );
-        }
-        {
-            let value = &self.name;
-            errors
-                .check_length(
-                    "name",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("email", &self.email, None, Some(254));
+        errors.check_length("name", &self.name, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -150,23 +114,11 @@ impl UserPatch {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        if let ::std::option::Option::Some(value) = &self.email {
-            errors
-                .check_length(
-                    "email",
-                    value,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254),
-                );
+        if let Some(value) = &self.email {
+            errors.check_length("email", value, None, Some(254));
         }
-        if let ::std::option::Option::Some(value) = &self.name {
-            errors
-                .check_length(
-                    "name",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
+        if let Some(value) = &self.name {
+            errors.check_length("name", value, Some(1), Some(100));
         }
         errors.into_result()
     }
