@@ -69,7 +69,7 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     // cores. Results are kept in plan order, so output and the error reported are the same on every run. The
     // OpenAPI document, built in code, is written meanwhile on a thread of its own.
     let (results, openapi) = std::thread::scope(|scope| {
-        let openapi = scope.spawn(|| openapi_json(graph));
+        let openapi = scope.spawn(|| openapi::json(graph));
         let results = parallel::map(&planned, |p| {
             let text = templates.render(p, &graph_value).map_err(Error::Template)?;
             let rust = if templates.preformatted(p.template) && !options.format_all_rust {
@@ -103,14 +103,6 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);
     Ok(Generated { files, user_files })
-}
-
-/// `openapi.json`: the document, pretty-printed, with a final newline.
-fn openapi_json(graph: &Graph) -> String {
-    let mut text = serde_json::to_string_pretty(&openapi::document(graph))
-        .expect("JSON values always serialize");
-    text.push('\n');
-    text
 }
 
 /// `load` then `generate`.

@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::model::types::{BoundKind, FilterKind, Scalar};
@@ -48,14 +49,82 @@ const HTTP_JSON: &str = "application/json";
 
 /// The whole OpenAPI 3.1 document for the server generated from `graph`.
 pub fn document(graph: &Graph) -> Value {
-    let names = Names::new(graph);
-    let mut doc = Map::new();
-    doc.insert("openapi".into(), json!(OPENAPI_VERSION));
-    doc.insert("info".into(), info(graph));
-    doc.insert("tags".into(), tags(graph));
-    doc.insert("paths".into(), paths(graph, &names));
-    doc.insert("components".into(), components(graph, &names));
-    Value::Object(doc)
+    serde_json::to_value(Document::new(graph)).expect("the document always serializes")
+}
+
+/// `openapi.json`: the document pretty-printed, with a final newline; the same text as `document` pretty-printed.
+/// It is written as it is built, one model at a time, so the whole tree of JSON values (several times the size
+/// of the text for a large schema) never exists at once.
+pub fn json(graph: &Graph) -> String {
+    let mut out = Vec::new();
+    serde_json::to_writer_pretty(&mut out, &Document::new(graph))
+        .expect("writing to memory never fails");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// The document, serialized piece by piece (`Serialize` walks the graph and builds each model's part only when it
+/// is written).
+struct Document<'g> {
+    graph: &'g Graph,
+    names: Names,
+}
+
+impl<'g> Document<'g> {
+    fn new(graph: &'g Graph) -> Document<'g> {
+        Document {
+            graph,
+            names: Names::new(graph),
+        }
+    }
+}
+
+/// A JSON object whose entries are produced by `entries` as it is serialized.
+struct LazyObject<F>(F);
+
+impl<F, I> Serialize for LazyObject<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (String, Value)>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in (self.0)() {
+            map.serialize_entry(&key, &value)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (graph, names) = (self.graph, &self.names);
+        let mut doc = serializer.serialize_map(Some(5))?;
+        doc.serialize_entry("openapi", OPENAPI_VERSION)?;
+        doc.serialize_entry("info", &info(graph))?;
+        doc.serialize_entry("tags", &tags(graph))?;
+        doc.serialize_entry("paths", &LazyObject(|| paths(graph, names)))?;
+        doc.serialize_entry("components", &Components { graph, names })?;
+        doc.end()
+    }
+}
+
+/// `components`: the schemas, written one model at a time, then the few shared responses, parameters and so on.
+struct Components<'a> {
+    graph: &'a Graph,
+    names: &'a Names,
+}
+
+impl Serialize for Components<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (graph, names) = (self.graph, self.names);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("schemas", &LazyObject(|| component_schemas(graph, names)))?;
+        for (key, value) in other_components(names) {
+            map.serialize_entry(&key, &value)?;
+        }
+        map.end()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -266,13 +335,12 @@ fn tags(graph: &Graph) -> Value {
 // ---------------------------------------------------------------------------------------------------------------
 // Paths
 
-fn paths(graph: &Graph, names: &Names) -> Value {
-    let mut paths = Map::new();
-    for (m, n) in graph.models.iter().zip(&names.models) {
+/// The entries of `paths`: each model's collection and item paths, then the server's own.
+fn paths<'a>(graph: &'a Graph, names: &'a Names) -> impl Iterator<Item = (String, Value)> + 'a {
+    let models = graph.models.iter().zip(&names.models).flat_map(|(m, n)| {
         let mut collection = Map::new();
         collection.insert("get".into(), list_operation(m, n));
         collection.insert("post".into(), create_operation(m, n));
-        paths.insert(m.route.clone(), Value::Object(collection));
 
         let mut item = Map::new();
         item.insert("parameters".into(), json!([id_parameter(m)]));
@@ -280,47 +348,55 @@ fn paths(graph: &Graph, names: &Names) -> Value {
         item.insert("put".into(), replace_operation(m, n));
         item.insert("patch".into(), patch_operation(m, n));
         item.insert("delete".into(), delete_operation(m));
-        paths.insert(format!("{}/{{id}}", m.route), Value::Object(item));
-    }
-    paths.insert(
-        "/health".into(),
-        json!({
-            "get": {
-                "operationId": "checkHealth",
-                "tags": [SERVER_TAG],
-                "summary": "Health check",
-                "description": "Answers `200` when the database answers, `503` otherwise.",
-                "responses": {
-                    "200": {
-                        "description": "The server and its database are up.",
-                        "content": { HTTP_JSON: { "schema": {
-                            "type": "object",
-                            "required": ["status"],
-                            "properties": { "status": { "type": "string", "const": "ok" } },
-                        } } },
+        [
+            (m.route.clone(), Value::Object(collection)),
+            (format!("{}/{{id}}", m.route), Value::Object(item)),
+        ]
+    });
+    models.chain(server_paths())
+}
+
+fn server_paths() -> [(String, Value); 2] {
+    [
+        (
+            "/health".into(),
+            json!({
+                "get": {
+                    "operationId": "checkHealth",
+                    "tags": [SERVER_TAG],
+                    "summary": "Health check",
+                    "description": "Answers `200` when the database answers, `503` otherwise.",
+                    "responses": {
+                        "200": {
+                            "description": "The server and its database are up.",
+                            "content": { HTTP_JSON: { "schema": {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": { "status": { "type": "string", "const": "ok" } },
+                            } } },
+                        },
+                        "503": { "description": "The database does not answer." },
                     },
-                    "503": { "description": "The database does not answer." },
-                },
-            }
-        }),
-    );
-    paths.insert(
-        "/openapi.json".into(),
-        json!({
-            "get": {
-                "operationId": "openapiDocument",
-                "tags": [SERVER_TAG],
-                "summary": "This OpenAPI document",
-                "responses": {
-                    "200": {
-                        "description": "The OpenAPI 3.1 document of this server.",
-                        "content": { HTTP_JSON: { "schema": { "type": "object" } } },
+                }
+            }),
+        ),
+        (
+            "/openapi.json".into(),
+            json!({
+                "get": {
+                    "operationId": "openapiDocument",
+                    "tags": [SERVER_TAG],
+                    "summary": "This OpenAPI document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document of this server.",
+                            "content": { HTTP_JSON: { "schema": { "type": "object" } } },
+                        },
                     },
-                },
-            }
-        }),
-    );
-    Value::Object(paths)
+                }
+            }),
+        ),
+    ]
 }
 
 /// What an operation can fail with, besides `400` (bad request) and `500` (internal), which every operation has.
@@ -666,29 +742,43 @@ fn delete_operation(m: &Model) -> Value {
 // ---------------------------------------------------------------------------------------------------------------
 // Components
 
-fn components(graph: &Graph, names: &Names) -> Value {
-    let mut schemas = Map::new();
-    for e in &graph.enums {
-        schemas.insert(e.name.clone(), enum_schema(e));
-    }
-    for (m, n) in graph.models.iter().zip(&names.models) {
-        schemas.insert(n.record.clone(), record_schema(m));
-        schemas.insert(n.create.clone(), create_schema(m));
-        schemas.insert(n.update.clone(), update_schema(m));
-        schemas.insert(n.patch.clone(), patch_schema(m));
-        schemas.insert(n.filter.clone(), filter_schema(m, n, names));
-        schemas.insert(n.order_by.clone(), order_by_schema(m, names));
-        schemas.insert(n.list.clone(), list_schema(m, n));
-    }
-    schemas.insert(names.error.clone(), error_schema());
-    for (operand, name) in &names.filters {
-        schemas.insert(name.clone(), operand_filter_schema(graph, operand));
-    }
-    schemas.insert(
-        names.sort_order.clone(),
-        json!({ "type": "string", "enum": ["asc", "desc"] }),
-    );
+/// The entries of `components.schemas`: enums, each model's schemas, then the shared ones.
+fn component_schemas<'a>(
+    graph: &'a Graph,
+    names: &'a Names,
+) -> impl Iterator<Item = (String, Value)> + 'a {
+    let enums = graph.enums.iter().map(|e| (e.name.clone(), enum_schema(e)));
+    let models = graph
+        .models
+        .iter()
+        .zip(&names.models)
+        .flat_map(move |(m, n)| {
+            [
+                (n.record.clone(), record_schema(m)),
+                (n.create.clone(), create_schema(m)),
+                (n.update.clone(), update_schema(m)),
+                (n.patch.clone(), patch_schema(m)),
+                (n.filter.clone(), filter_schema(m, n, names)),
+                (n.order_by.clone(), order_by_schema(m, names)),
+                (n.list.clone(), list_schema(m, n)),
+            ]
+        });
+    let shared = std::iter::once((names.error.clone(), error_schema()))
+        .chain(
+            names
+                .filters
+                .iter()
+                .map(|(operand, name)| (name.clone(), operand_filter_schema(graph, operand))),
+        )
+        .chain(std::iter::once((
+            names.sort_order.clone(),
+            json!({ "type": "string", "enum": ["asc", "desc"] }),
+        )));
+    enums.chain(models).chain(shared)
+}
 
+/// The rest of `components`, after the schemas.
+fn other_components(names: &Names) -> Map<String, Value> {
     let error = |description: &str| {
         json!({
             "description": description,
@@ -711,8 +801,7 @@ fn components(graph: &Graph, names: &Names) -> Value {
         responses.insert(name.into(), error(description));
     }
 
-    json!({
-        "schemas": schemas,
+    let rest = json!({
         "responses": responses,
         "parameters": {
             "skip": {
@@ -754,7 +843,11 @@ fn components(graph: &Graph, names: &Names) -> Value {
                                 header the caller is anonymous.",
             },
         },
-    })
+    });
+    match rest {
+        Value::Object(map) => map,
+        _ => unreachable!("an object literal"),
+    }
 }
 
 fn enum_schema(e: &Enum) -> Value {

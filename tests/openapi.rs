@@ -664,6 +664,21 @@ fn every_reference_resolves() {
     }
 }
 
+/// `openapi.json` is written as the document is built; it is the document, pretty-printed.
+#[test]
+fn json_text_is_the_document() {
+    for name in EXAMPLES {
+        let (g, d) = doc(name);
+        let pretty = serde_json::to_string_pretty(&d).unwrap() + "\n";
+        assert_eq!(ssot_gen::openapi::json(&g), pretty, "{name}");
+    }
+    let edge_graph = ssot_gen::load("edge.yaml", EDGE).unwrap();
+    assert_eq!(
+        ssot_gen::openapi::json(&edge_graph),
+        serde_json::to_string_pretty(&edge()).unwrap() + "\n"
+    );
+}
+
 #[test]
 fn deterministic() {
     for name in EXAMPLES {
