@@ -63,7 +63,12 @@ pub fn finish(
     let header = header(generator);
     let extension = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     Ok(match extension {
-        "rs" => format!("// {header}\n\n{}", rust_file(path, template, text, rust)?),
+        "rs" => {
+            // Usually in place: the rendered text has room to spare for the header line.
+            let mut text = rust_file(path, template, text, rust)?;
+            text.insert_str(0, &format!("// {header}\n\n"));
+            text
+        }
         "toml" | "gitignore" => format!("# {header}\n\n{}", tidy(&text)),
         "sql" => format!("-- {header}\n\n{}", tidy(&text)),
         "md" => format!("<!-- {header} -->\n\n{}", tidy(&text)),

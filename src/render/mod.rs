@@ -109,7 +109,16 @@ impl Templates {
             .env
             .get_template(planned.template)
             .map_err(|e| template_error(planned.template, &e))?;
-        let ctx = minijinja::context! { graph => graph.clone(), ..planned.context.clone() };
+        let ctx = match planned.model {
+            Some(index) => {
+                let model = graph
+                    .get_attr("models")
+                    .and_then(|models| models.get_item_by_index(index))
+                    .map_err(|e| template_error(planned.template, &e))?;
+                minijinja::context! { graph => graph.clone(), model => model, ..planned.context.clone() }
+            }
+            None => minijinja::context! { graph => graph.clone(), ..planned.context.clone() },
+        };
         template
             .render(ctx)
             .map_err(|e| template_error(planned.template, &e))
