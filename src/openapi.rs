@@ -56,7 +56,9 @@ pub fn document(graph: &Graph) -> Value {
 /// It is written as it is built, one model at a time, so the whole tree of JSON values (several times the size
 /// of the text for a large schema) never exists at once.
 pub fn json(graph: &Graph) -> String {
-    let mut out = Vec::new();
+    // Room for the usual size (about 30 KB a model), so that the text is not copied each time it outgrows its
+    // buffer; memory reserved and never written costs nothing.
+    let mut out = Vec::with_capacity(64 * 1024 + 40 * 1024 * graph.models.len());
     serde_json::to_writer_pretty(&mut out, &Document::new(graph))
         .expect("writing to memory never fails");
     out.push(b'\n');
