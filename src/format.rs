@@ -109,13 +109,17 @@ const MARGIN: usize = 89;
 /// doc comments and `const NAME: &'static str = "...";`, which it never breaks; no blank line, no trailing
 /// whitespace, no tab or carriage return; and a final newline.
 pub fn trusted_layout(text: &str) -> bool {
-    text.ends_with('\n')
-        && text.lines().all(|line| {
+    // Whole-text scans first (memchr), then one pass over the lines.
+    let Some(body) = text.strip_suffix('\n') else {
+        return false;
+    };
+    !text.contains('\t')
+        && !text.contains('\r')
+        && body.split('\n').all(|line| {
             let trimmed = line.trim_start_matches(' ');
             !trimmed.is_empty()
                 && !trimmed.starts_with("////")
                 && !line.ends_with(' ')
-                && !line.contains(['\t', '\r'])
                 && (line.len() <= MARGIN
                     || trimmed.starts_with("///")
                     || trimmed.starts_with("//!")

@@ -4,6 +4,8 @@
 //! four columns further in. `tests/preformatted.rs` checks these rules against prettyplease for names of every
 //! length.
 
+use minijinja::{Error, Value};
+
 /// prettyplease's margin.
 const MARGIN: usize = 89;
 /// Indentation of a struct field.
@@ -39,6 +41,41 @@ pub fn field(serde: Vec<String>, declaration: String, ty: String) -> String {
     let prefix = format!("{pad}{declaration}: ");
     layout_type(&mut out, &prefix, FIELD_INDENT, &ty, ",", true);
     out
+}
+
+/// A field of the schema in a model struct: its doc comment (unless `doc` is false), its `#[serde(...)]` (the
+/// schema's name when Rust had to rename the field, then `serde`), and `pub <name>: <ty>`, laid out by `field`.
+pub fn model_field(
+    f: Value,
+    ty: String,
+    serde: Option<Vec<String>>,
+    doc: Option<bool>,
+) -> Result<String, Error> {
+    let text = |key: &str| -> Result<Option<String>, Error> {
+        let value = f.get_attr(key)?;
+        Ok(value.as_str().map(str::to_owned))
+    };
+    let mut options = Vec::new();
+    if f.get_attr("renamed")?.is_true() {
+        let name = text("name")?.unwrap_or_default();
+        options.push(format!("rename = {}", super::rust_str(&name)));
+    }
+    options.extend(serde.unwrap_or_default());
+    let name = text("rust_name")?.unwrap_or_default();
+    let declared = field(options, format!("pub {name}"), ty);
+    match text("doc")? {
+        Some(comment) if doc.unwrap_or(true) => {
+            let mut out = String::new();
+            for line in super::doc_comment(&comment, None).lines() {
+                out.push_str(&" ".repeat(FIELD_INDENT));
+                out.push_str(line);
+                out.push('\n');
+            }
+            out.push_str(&declared);
+            Ok(out)
+        }
+        _ => Ok(declared),
+    }
 }
 
 /// Writes `prefix`, then `ty` followed by `suffix`, breaking the type's generic arguments (outermost first) when

@@ -62,6 +62,7 @@ impl Templates {
         env.add_filter("rust_str", rust_str);
         env.add_filter("doc", doc_comment);
         env.add_function("field", layout::field);
+        env.add_function("model_field", layout::model_field);
         minijinja_embed::load_templates!(&mut env);
         let known = Self::names_of(&env);
         for (name, source) in overrides {
