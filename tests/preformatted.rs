@@ -119,12 +119,21 @@ fn sweep_schema() -> String {
         let model = format!("M{}", "m".repeat(len));
         let f = format!("f{}X", "x".repeat(len));
         let e = format!("E{}", "e".repeat(1 + (len % 14) * 3));
-        writeln!(s, "  {model}:\n    fields:").unwrap();
+        writeln!(s, "  {model}:").unwrap();
+        // Doc comments are never broken, however long.
+        writeln!(
+            s,
+            "    doc: \"Model {model}, {}.\"",
+            "described at length ".repeat(len % 7)
+        )
+        .unwrap();
+        writeln!(s, "    fields:").unwrap();
         writeln!(s, "      id: {}", ids[len % ids.len()]).unwrap();
         writeln!(s, "      {f}S: {{ type: string, min: 1, max: 20 }}").unwrap();
         writeln!(
             s,
-            "      {f}T: {{ type: text?, max: 300, doc: \"Doc of {f}.\" }}"
+            "      {f}T: {{ type: text?, max: 300, doc: \"Doc of {f}, {}.\" }}",
+            "with more words ".repeat(len % 9)
         )
         .unwrap();
         writeln!(
