@@ -1,6 +1,14 @@
 //! Rendered text -> final file contents: Rust is parsed by syn and printed by prettyplease, so output is valid
 //! and formatted whatever the template's whitespace; every file gets the `@generated` header in its own comment
 //! syntax.
+//!
+//! The one exception is the Rust of the built-in per-model templates (`render::PREFORMATTED`), which are written
+//! so that their output already is what prettyplease prints: parsing and printing 30 MB of Rust for a large
+//! schema would be most of the generator's time, to print it unchanged. That contract is checked, not assumed:
+//! `tests/preformatted.rs` asserts, over the example schemas, the benchmark's synthetic ones and a schema of
+//! long and short names, that such output is byte-identical to formatting it; and at run time the text is
+//! trusted only when `trusted_layout` accepts it (no line that prettyplease could break or trim), otherwise it is
+//! formatted like any other file. Overridden templates are always formatted.
 
 use std::fmt;
 
@@ -33,6 +41,16 @@ pub fn header(generator: &str) -> String {
     )
 }
 
+/// What to do with rendered Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rust {
+    /// Parse with syn and print with prettyplease.
+    Format,
+    /// The template promises prettyplease's layout (`render::PREFORMATTED`): kept as it is when
+    /// `trusted_layout` accepts it, formatted otherwise.
+    Preformatted,
+}
+
 /// Formats one file by its extension and prepends the header. Files without a comment syntax (JSON) are returned
 /// as they are; the manifest records that they are generated.
 pub fn finish(
@@ -40,11 +58,17 @@ pub fn finish(
     template: &str,
     text: String,
     generator: &str,
+    rust: Rust,
 ) -> Result<String, FormatError> {
     let header = header(generator);
     let extension = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     Ok(match extension {
-        "rs" => format!("// {header}\n\n{}", format_rust(path, template, &text)?),
+        "rs" => {
+            // Usually in place: the rendered text has room to spare for the header line.
+            let mut text = rust_file(path, template, text, rust)?;
+            text.insert_str(0, &format!("// {header}\n\n"));
+            text
+        }
         "toml" | "gitignore" => format!("# {header}\n\n{}", tidy(&text)),
         "sql" => format!("-- {header}\n\n{}", tidy(&text)),
         "md" | "html" => format!("<!-- {header} -->\n\n{}", tidy(&text)),
@@ -56,12 +80,81 @@ pub fn finish(
 
 /// Formats a file the user owns (a hook): like `finish`, but without the `@generated` header, since it is meant
 /// to be edited.
-pub fn user_file(path: &str, template: &str, text: String) -> Result<String, FormatError> {
+pub fn user_file(
+    path: &str,
+    template: &str,
+    text: String,
+    rust: Rust,
+) -> Result<String, FormatError> {
     if path.ends_with(".rs") {
-        format_rust(path, template, &text)
+        rust_file(path, template, text, rust)
     } else {
         Ok(tidy(&text))
     }
+}
+
+fn rust_file(path: &str, template: &str, text: String, rust: Rust) -> Result<String, FormatError> {
+    if rust == Rust::Preformatted && trusted_layout(&text) {
+        Ok(text)
+    } else {
+        format_rust(path, template, &text)
+    }
+}
+
+/// prettyplease's line width: a group that fits within it stays on one line.
+const MARGIN: usize = 89;
+
+/// Whether rendered Rust from a `PREFORMATTED` template can be kept as it is. The templates lay out what does not
+/// depend on the schema as prettyplease does, and write everything else on one line (or, for struct fields,
+/// through `layout`); what the schema can still change is the length of a line, so a text is accepted only if
+/// prettyplease would leave every line alone: none longer than its margin (bytes, as prettyplease counts), except
+/// doc comments and `const NAME: &'static str = "...";`, which it never breaks; no blank line, no trailing
+/// whitespace, no tab or carriage return; and a final newline.
+pub fn trusted_layout(text: &str) -> bool {
+    // Whole-text scans first (memchr), then one pass over the lines.
+    let Some(body) = text.strip_suffix('\n') else {
+        return false;
+    };
+    !text.contains('\t')
+        && !text.contains('\r')
+        && body.split('\n').all(|line| {
+            let trimmed = line.trim_start_matches(' ');
+            !trimmed.is_empty()
+                && !trimmed.starts_with("////")
+                && !line.ends_with(' ')
+                && (line.len() <= MARGIN
+                    || trimmed.starts_with("///")
+                    || trimmed.starts_with("//!")
+                    || is_string_const(trimmed))
+        })
+}
+
+/// `const NAME: &'static str = "...";` with one plain string literal: prettyplease prints it on one line however
+/// long it is (a const item has no break, and neither has a literal).
+fn is_string_const(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("const ") else {
+        return false;
+    };
+    let Some((name, literal)) = rest.split_once(": &'static str = \"") else {
+        return false;
+    };
+    if !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        return false;
+    }
+    let Some(body) = literal.strip_suffix("\";") else {
+        return false;
+    };
+    // One literal: every quote inside is escaped, and the closing one is not.
+    let mut escaped = false;
+    for b in body.bytes() {
+        match (escaped, b) {
+            (true, _) => escaped = false,
+            (false, b'\\') => escaped = true,
+            (false, b'"') => return false,
+            _ => {}
+        }
+    }
+    !escaped
 }
 
 fn format_rust(path: &str, template: &str, text: &str) -> Result<String, FormatError> {
@@ -137,6 +230,7 @@ mod tests {
             "a.jinja",
             "pub struct   A{x:i32}".into(),
             "ssot-gen 9",
+            Rust::Format,
         )
         .unwrap();
         assert_eq!(
@@ -152,6 +246,7 @@ mod tests {
             "src/a.rs.jinja",
             "pub struct A {\n  x: \n}\nfn".into(),
             "g",
+            Rust::Format,
         )
         .unwrap_err();
         let shown = err.to_string();
@@ -163,39 +258,91 @@ mod tests {
     }
 
     #[test]
-    fn other_files_get_their_comment_syntax() {
-        assert!(
-            finish("m/x.sql", "t", "SELECT 1;\n\n\n\nSELECT 2;  \n".into(), "g")
-                .unwrap()
-                .ends_with("SELECT 1;\n\nSELECT 2;\n")
+    fn preformatted_rust_is_kept_only_when_prettyplease_would_keep_it() {
+        let kept = "pub struct A {\n    x: i32,\n}\n";
+        let out = finish("src/a.rs", "t", kept.into(), "g", Rust::Preformatted).unwrap();
+        assert!(out.ends_with(&format!("\n\n{kept}")));
+        let long = format!(
+            "pub fn f(x: i32) -> i32 {{\n    x + {}\n}}\n",
+            "1 + ".repeat(30) + "1"
         );
-        assert!(finish("README.md", "t", "# Hi".into(), "g")
+        assert!(!trusted_layout(&long));
+        let out = finish("src/a.rs", "t", long, "g", Rust::Preformatted).unwrap();
+        assert!(out.lines().all(|l| l.len() <= MARGIN), "{out}");
+        assert!(!trusted_layout("pub struct A {\n\n}\n"));
+        assert!(!trusted_layout("pub struct A {} \n"));
+        assert!(!trusted_layout("pub struct A {}"));
+        let select = format!(
+            "    const SELECT: &'static str = \"{}\";\n",
+            "\\\"id\\\", ".repeat(20)
+        );
+        assert!(trusted_layout(&select), "{select}");
+        assert!(!trusted_layout(&select.replace("SELECT", "select")));
+        let two = format!("    const A: &'static str = \"{}\" ;\n", "x".repeat(90));
+        assert!(!trusted_layout(&two));
+        let quote = format!(
+            "    const A: &'static str = \"{}\" + \"\";\n",
+            "x".repeat(90)
+        );
+        assert!(!trusted_layout(&quote));
+        let doc = format!("/// {}\npub struct A;\n", "word ".repeat(30).trim_end());
+        assert!(trusted_layout(&doc));
+        assert!(!trusted_layout(&format!("{doc} ")));
+        assert!(!trusted_layout("//// not a doc comment\npub struct A;\n"));
+    }
+
+    #[test]
+    fn other_files_get_their_comment_syntax() {
+        assert!(finish(
+            "m/x.sql",
+            "t",
+            "SELECT 1;\n\n\n\nSELECT 2;  \n".into(),
+            "g",
+            Rust::Format
+        )
+        .unwrap()
+        .ends_with("SELECT 1;\n\nSELECT 2;\n"));
+        assert!(finish("README.md", "t", "# Hi".into(), "g", Rust::Format)
             .unwrap()
             .starts_with("<!-- @generated by g."));
-        assert!(finish("Cargo.toml", "t", "[package]".into(), "g")
-            .unwrap()
-            .starts_with("# @generated by g."));
-        assert!(finish(".gitignore", "t", "/target".into(), "g")
-            .unwrap()
-            .starts_with("# @generated by g."));
+        assert!(
+            finish("Cargo.toml", "t", "[package]".into(), "g", Rust::Format)
+                .unwrap()
+                .starts_with("# @generated by g.")
+        );
+        assert!(
+            finish(".gitignore", "t", "/target".into(), "g", Rust::Format)
+                .unwrap()
+                .starts_with("# @generated by g.")
+        );
     }
 
     #[test]
     fn web_files_get_their_comment_syntax() {
-        assert!(
-            finish("admin/index.html", "t", "<!doctype html>".into(), "g")
-                .unwrap()
-                .starts_with("<!-- @generated by g.")
-        );
-        assert!(finish("admin/admin.js", "t", "let a = 1;".into(), "g")
-            .unwrap()
-            .starts_with("// @generated by g."));
-        let css = finish("admin/admin.css", "t", "a {}".into(), "g").unwrap();
+        assert!(finish(
+            "admin/index.html",
+            "t",
+            "<!doctype html>".into(),
+            "g",
+            Rust::Format
+        )
+        .unwrap()
+        .starts_with("<!-- @generated by g."));
+        assert!(finish(
+            "admin/admin.js",
+            "t",
+            "let a = 1;".into(),
+            "g",
+            Rust::Format
+        )
+        .unwrap()
+        .starts_with("// @generated by g."));
+        let css = finish("admin/admin.css", "t", "a {}".into(), "g", Rust::Format).unwrap();
         assert!(css.starts_with("/* @generated by g."), "{css}");
         assert!(css.lines().next().unwrap().ends_with("*/"), "{css}");
         // JSON has no comments: the manifest records that it is generated.
         assert_eq!(
-            finish("admin/models.json", "t", "{}".into(), "g").unwrap(),
+            finish("admin/models.json", "t", "{}".into(), "g", Rust::Format).unwrap(),
             "{}\n"
         );
     }

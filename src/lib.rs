@@ -29,6 +29,9 @@ pub const STARTER_SCHEMA: &str = include_str!("../schemas/examples/starter.yaml"
 pub struct Options {
     /// Template path -> replacement source, from `--templates DIR`.
     pub template_overrides: BTreeMap<String, String>,
+    /// Format all Rust with syn and prettyplease, also the output of the built-in templates that is laid out
+    /// already (`render::PREFORMATTED`). The result is the same, only slower; tests compare the two.
+    pub format_all_rust: bool,
 }
 
 #[derive(Debug)]
@@ -64,14 +67,28 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
     let graph_value = render::Templates::graph_value(graph);
     let planned = render::plan(graph);
     // Rendering and formatting dominate generation time and each file is independent: spread them over the
-    // cores. Results are kept in plan order, so output and the error reported are the same on every run.
-    let results = parallel::map(&planned, |p| {
-        let text = templates.render(p, &graph_value).map_err(Error::Template)?;
-        if p.user_owned {
-            format::user_file(&p.path, p.template, text).map_err(Error::Format)
-        } else {
-            format::finish(&p.path, p.template, text, &graph.generator).map_err(Error::Format)
-        }
+    // cores. Results are kept in plan order, so output and the error reported are the same on every run. The
+    // OpenAPI document, built in code, is written meanwhile on a thread of its own.
+    let (results, openapi) = std::thread::scope(|scope| {
+        let openapi = scope.spawn(|| openapi::json(graph));
+        let results = parallel::map(&planned, |p| {
+            let text = templates.render(p, &graph_value).map_err(Error::Template)?;
+            let rust = if templates.preformatted(p.template) && !options.format_all_rust {
+                format::Rust::Preformatted
+            } else {
+                format::Rust::Format
+            };
+            if p.user_owned {
+                format::user_file(&p.path, p.template, text, rust).map_err(Error::Format)
+            } else {
+                format::finish(&p.path, p.template, text, &graph.generator, rust)
+                    .map_err(Error::Format)
+            }
+        });
+        let openapi = openapi
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (results, openapi)
     });
     let mut files = BTreeMap::new();
     let mut user_files = BTreeMap::new();
@@ -83,9 +100,7 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
         };
         target.insert(p.path.clone(), contents?);
     }
-    let openapi = serde_json::to_string_pretty(&openapi::document(graph))
-        .expect("JSON values always serialize");
-    files.insert("openapi.json".to_owned(), format!("{openapi}\n"));
+    files.insert("openapi.json".to_owned(), openapi);
     files.insert(admin::MODELS_JSON.to_owned(), admin::render(graph));
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);

@@ -6,13 +6,17 @@
 //! Names on the wire are the schema's own names (`field.name`). Component schemas are named after the schema's
 //! model and enum names (`Message`, `MessageCreate`, ..., `MessageList`) and `Error`. Names the schema validator
 //! does not reserve (`<Model>List`, `Error`) are given a fallback when a model or enum already uses them (the
-//! kitchen-sink schema has a model called `Error`), so every component name is unique.
+//! kitchen-sink schema has a model called `Error`), so every component name is unique. What is the same for many
+//! models is written once and referenced: the operators of a field filter, one schema per operand type and
+//! nullability (`StringFilter`, `NullableDateTimeFilter`, `<Enum>Filter`); the sort direction (`SortOrder`); and the
+//! `skip` and `take` query parameters (`#/components/parameters/...`).
 //!
 //! The output is deterministic: models and enums come sorted from the graph, fields in schema order, and every
 //! object is built with keys in a fixed order (`serde_json` keeps insertion order).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::model::types::{BoundKind, FilterKind, Scalar};
@@ -45,14 +49,84 @@ const HTTP_JSON: &str = "application/json";
 
 /// The whole OpenAPI 3.1 document for the server generated from `graph`.
 pub fn document(graph: &Graph) -> Value {
-    let names = Names::new(graph);
-    let mut doc = Map::new();
-    doc.insert("openapi".into(), json!(OPENAPI_VERSION));
-    doc.insert("info".into(), info(graph));
-    doc.insert("tags".into(), tags(graph));
-    doc.insert("paths".into(), paths(graph, &names));
-    doc.insert("components".into(), components(graph, &names));
-    Value::Object(doc)
+    serde_json::to_value(Document::new(graph)).expect("the document always serializes")
+}
+
+/// `openapi.json`: the document pretty-printed, with a final newline; the same text as `document` pretty-printed.
+/// It is written as it is built, one model at a time, so the whole tree of JSON values (several times the size
+/// of the text for a large schema) never exists at once.
+pub fn json(graph: &Graph) -> String {
+    // Room for the usual size (about 30 KB a model), so that the text is not copied each time it outgrows its
+    // buffer; memory reserved and never written costs nothing.
+    let mut out = Vec::with_capacity(64 * 1024 + 40 * 1024 * graph.models.len());
+    serde_json::to_writer_pretty(&mut out, &Document::new(graph))
+        .expect("writing to memory never fails");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// The document, serialized piece by piece (`Serialize` walks the graph and builds each model's part only when it
+/// is written).
+struct Document<'g> {
+    graph: &'g Graph,
+    names: Names,
+}
+
+impl<'g> Document<'g> {
+    fn new(graph: &'g Graph) -> Document<'g> {
+        Document {
+            graph,
+            names: Names::new(graph),
+        }
+    }
+}
+
+/// A JSON object whose entries are produced by `entries` as it is serialized.
+struct LazyObject<F>(F);
+
+impl<F, I> Serialize for LazyObject<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (String, Value)>,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in (self.0)() {
+            map.serialize_entry(&key, &value)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (graph, names) = (self.graph, &self.names);
+        let mut doc = serializer.serialize_map(Some(5))?;
+        doc.serialize_entry("openapi", OPENAPI_VERSION)?;
+        doc.serialize_entry("info", &info(graph))?;
+        doc.serialize_entry("tags", &tags(graph))?;
+        doc.serialize_entry("paths", &LazyObject(|| paths(graph, names)))?;
+        doc.serialize_entry("components", &Components { graph, names })?;
+        doc.end()
+    }
+}
+
+/// `components`: the schemas, written one model at a time, then the few shared responses, parameters and so on.
+struct Components<'a> {
+    graph: &'a Graph,
+    names: &'a Names,
+}
+
+impl Serialize for Components<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (graph, names) = (self.graph, self.names);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("schemas", &LazyObject(|| component_schemas(graph, names)))?;
+        for (key, value) in other_components(names) {
+            map.serialize_entry(&key, &value)?;
+        }
+        map.end()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -73,6 +147,49 @@ struct Names {
     /// Parallel to `graph.models`.
     models: Vec<ModelNames>,
     error: String,
+    /// One shared operator schema per operand type and nullability (`StringFilter`, `NullableDateTimeFilter`,
+    /// `StatusFilter`), referenced by every filterable field of that type instead of repeated per field.
+    filters: BTreeMap<FilterOperand, String>,
+    /// The direction of a sort key (`asc`, `desc`).
+    sort_order: String,
+}
+
+/// What decides a field filter's operator schema: the operand's type (a scalar with the same JSON schema, or an
+/// enum by name) and whether the field is optional (`isNull`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct FilterOperand {
+    label: String,
+    is_enum: bool,
+    nullable: bool,
+}
+
+impl FilterOperand {
+    fn of(f: &Field) -> Option<FilterOperand> {
+        f.filter_type.as_ref()?;
+        FilterKind::for_scalar(f.scalar, f.optional)?;
+        let label = match f.scalar {
+            Scalar::String | Scalar::Text => "String",
+            Scalar::Int => "Int",
+            Scalar::BigInt => "BigInt",
+            Scalar::Float => "Float",
+            Scalar::Bool => "Bool",
+            Scalar::Uuid => "Uuid",
+            Scalar::DateTime => "DateTime",
+            Scalar::Date => "Date",
+            Scalar::Json => "Json",
+            Scalar::Enum => f.type_name.as_str(),
+        };
+        Some(FilterOperand {
+            label: label.to_owned(),
+            is_enum: f.scalar == Scalar::Enum,
+            nullable: f.optional,
+        })
+    }
+
+    fn component_name(&self) -> String {
+        let nullable = if self.nullable { "Nullable" } else { "" };
+        format!("{nullable}{}Filter", self.label)
+    }
 }
 
 impl Names {
@@ -114,7 +231,27 @@ impl Names {
             names.list = claim(&mut taken, &[format!("{}List", m.name)]);
         }
         let error = claim(&mut taken, &["Error".to_owned(), "ApiError".to_owned()]);
-        Names { models, error }
+        // Sorted by operand, so the fallback a clash gets is the same on every run.
+        let operands: BTreeSet<FilterOperand> = graph
+            .models
+            .iter()
+            .flat_map(|m| &m.fields)
+            .filter_map(FilterOperand::of)
+            .collect();
+        let filters = operands
+            .into_iter()
+            .map(|o| {
+                let name = claim(&mut taken, &[o.component_name()]);
+                (o, name)
+            })
+            .collect();
+        let sort_order = claim(&mut taken, &["SortOrder".to_owned()]);
+        Names {
+            models,
+            error,
+            filters,
+            sort_order,
+        }
     }
 }
 
@@ -141,6 +278,10 @@ fn schema_ref(name: &str) -> Value {
 
 fn response_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/responses/{name}") })
+}
+
+fn parameter_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{name}") })
 }
 
 fn header_ref(name: &str) -> Value {
@@ -196,13 +337,12 @@ fn tags(graph: &Graph) -> Value {
 // ---------------------------------------------------------------------------------------------------------------
 // Paths
 
-fn paths(graph: &Graph, names: &Names) -> Value {
-    let mut paths = Map::new();
-    for (m, n) in graph.models.iter().zip(&names.models) {
+/// The entries of `paths`: each model's collection and item paths, then the server's own.
+fn paths<'a>(graph: &'a Graph, names: &'a Names) -> impl Iterator<Item = (String, Value)> + 'a {
+    let models = graph.models.iter().zip(&names.models).flat_map(|(m, n)| {
         let mut collection = Map::new();
         collection.insert("get".into(), list_operation(m, n));
         collection.insert("post".into(), create_operation(m, n));
-        paths.insert(m.route.clone(), Value::Object(collection));
 
         let mut item = Map::new();
         item.insert("parameters".into(), json!([id_parameter(m)]));
@@ -210,86 +350,94 @@ fn paths(graph: &Graph, names: &Names) -> Value {
         item.insert("put".into(), replace_operation(m, n));
         item.insert("patch".into(), patch_operation(m, n));
         item.insert("delete".into(), delete_operation(m));
-        paths.insert(format!("{}/{{id}}", m.route), Value::Object(item));
-    }
-    paths.insert(
-        "/health".into(),
-        json!({
-            "get": {
-                "operationId": "checkHealth",
-                "tags": [SERVER_TAG],
-                "summary": "Health check",
-                "description": "Answers `200` when the database answers and the server receives every committed event \
-                    (on PostgreSQL: its LISTEN connection is up), `503` otherwise.",
-                "responses": {
-                    "200": {
-                        "description": "The server, its database and its event feed are up.",
-                        "content": { HTTP_JSON: { "schema": health_schema("ok") } },
+        [
+            (m.route.clone(), Value::Object(collection)),
+            (format!("{}/{{id}}", m.route), Value::Object(item)),
+        ]
+    });
+    models.chain(server_paths())
+}
+
+fn server_paths() -> [(String, Value); 4] {
+    [
+        (
+            "/health".into(),
+            json!({
+                "get": {
+                    "operationId": "checkHealth",
+                    "tags": [SERVER_TAG],
+                    "summary": "Health check",
+                    "description": "Answers `200` when the database answers and the server receives every committed \
+                        event (on PostgreSQL: its LISTEN connection is up), `503` otherwise.",
+                    "responses": {
+                        "200": {
+                            "description": "The server, its database and its event feed are up.",
+                            "content": { HTTP_JSON: { "schema": health_schema("ok") } },
+                        },
+                        "503": {
+                            "description": "The database does not answer, or the server is catching up with events.",
+                            "content": { HTTP_JSON: { "schema": health_schema("unavailable") } },
+                        },
                     },
-                    "503": {
-                        "description": "The database does not answer, or the server is catching up with events.",
-                        "content": { HTTP_JSON: { "schema": health_schema("unavailable") } },
+                }
+            }),
+        ),
+        (
+            "/ws".into(),
+            json!({
+                "get": {
+                    "operationId": "openWebSocket",
+                    "tags": [SERVER_TAG],
+                    "summary": "The WebSocket gateway",
+                    "description": "Upgrades to a WebSocket (subprotocol `ssot.v1`): subscriptions to `<Model>:list` \
+                        and `<Model>:item:<id>` channels with resume, and reads. A token goes in `Authorization: \
+                        Bearer`, a `bearer.<token>` subprotocol, or a first `auth` frame. The messages are described \
+                        in the generated crate's `protocol` module.",
+                    "responses": {
+                        "101": { "description": "Switching to the WebSocket protocol." },
+                        "400": { "description": "Not a WebSocket upgrade request." },
                     },
-                },
-            }
-        }),
-    );
-    paths.insert(
-        "/ws".into(),
-        json!({
-            "get": {
-                "operationId": "openWebSocket",
-                "tags": [SERVER_TAG],
-                "summary": "The WebSocket gateway",
-                "description": "Upgrades to a WebSocket (subprotocol `ssot.v1`): subscriptions to `<Model>:list` and \
-                    `<Model>:item:<id>` channels with resume, and reads. A token goes in `Authorization: Bearer`, a \
-                    `bearer.<token>` subprotocol, or a first `auth` frame. The messages are described in the \
-                    generated crate's `protocol` module.",
-                "responses": {
-                    "101": { "description": "Switching to the WebSocket protocol." },
-                    "400": { "description": "Not a WebSocket upgrade request." },
-                },
-            }
-        }),
-    );
-    paths.insert(
-        "/admin".into(),
-        json!({
-            "get": {
-                "operationId": "adminPage",
-                "tags": [SERVER_TAG],
-                "summary": "The admin page",
-                "description": "A live admin page for people, in plain HTML: a table per model with sorting, filters \
-                    and paging, and create / edit / delete forms, updated live over `/ws`. Its script, style sheet \
-                    and the description of the models it works with are served beside it (`/admin/admin.js`, \
-                    `/admin/admin.css`, `/admin/models.json`); nothing is loaded from elsewhere. It reads and writes \
-                    through this API with the token entered on the page.",
-                "responses": {
-                    "200": {
-                        "description": "The page.",
-                        "content": { "text/html": { "schema": { "type": "string" } } },
+                }
+            }),
+        ),
+        (
+            "/admin".into(),
+            json!({
+                "get": {
+                    "operationId": "adminPage",
+                    "tags": [SERVER_TAG],
+                    "summary": "The admin page",
+                    "description": "A live admin page for people, in plain HTML: a table per model with sorting, \
+                        filters and paging, and create / edit / delete forms, updated live over `/ws`. Its script, \
+                        style sheet and the description of the models it works with are served beside it \
+                        (`/admin/admin.js`, `/admin/admin.css`, `/admin/models.json`); nothing is loaded from \
+                        elsewhere. It reads and writes through this API with the token entered on the page.",
+                    "responses": {
+                        "200": {
+                            "description": "The page.",
+                            "content": { "text/html": { "schema": { "type": "string" } } },
+                        },
                     },
-                },
-            }
-        }),
-    );
-    paths.insert(
-        "/openapi.json".into(),
-        json!({
-            "get": {
-                "operationId": "openapiDocument",
-                "tags": [SERVER_TAG],
-                "summary": "This OpenAPI document",
-                "responses": {
-                    "200": {
-                        "description": "The OpenAPI 3.1 document of this server.",
-                        "content": { HTTP_JSON: { "schema": { "type": "object" } } },
+                }
+            }),
+        ),
+        (
+            "/openapi.json".into(),
+            json!({
+                "get": {
+                    "operationId": "openapiDocument",
+                    "tags": [SERVER_TAG],
+                    "summary": "This OpenAPI document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document of this server.",
+                            "content": { HTTP_JSON: { "schema": { "type": "object" } } },
+                        },
                     },
-                },
-            }
-        }),
-    );
-    Value::Object(paths)
+                }
+            }),
+        ),
+    ]
 }
 
 /// What an operation can fail with, besides `400` (bad request) and `500` (internal), which every operation has.
@@ -425,26 +573,8 @@ fn list_operation(m: &Model, n: &ModelNames) -> Value {
                 { "type": "array", "items": schema_ref(&n.order_by) },
             ] }),
         ),
-        json!({
-            "name": "skip",
-            "in": "query",
-            "required": false,
-            "description": "Rows to skip.",
-            "schema": { "type": "integer", "format": "int64", "minimum": 0, "default": 0 },
-        }),
-        json!({
-            "name": "take",
-            "in": "query",
-            "required": false,
-            "description": format!("Rows to return, at most `MAX_TAKE` ({DEFAULT_MAX_TAKE} unless the server is configured otherwise)."),
-            "schema": {
-                "type": "integer",
-                "format": "int64",
-                "minimum": 0,
-                "maximum": DEFAULT_MAX_TAKE,
-                "default": DEFAULT_TAKE,
-            },
-        }),
+        parameter_ref("skip"),
+        parameter_ref("take"),
     ];
     Operation {
         id: format!("list{plural}"),
@@ -653,22 +783,43 @@ fn delete_operation(m: &Model) -> Value {
 // ---------------------------------------------------------------------------------------------------------------
 // Components
 
-fn components(graph: &Graph, names: &Names) -> Value {
-    let mut schemas = Map::new();
-    for e in &graph.enums {
-        schemas.insert(e.name.clone(), enum_schema(e));
-    }
-    for (m, n) in graph.models.iter().zip(&names.models) {
-        schemas.insert(n.record.clone(), record_schema(m));
-        schemas.insert(n.create.clone(), create_schema(m));
-        schemas.insert(n.update.clone(), update_schema(m));
-        schemas.insert(n.patch.clone(), patch_schema(m));
-        schemas.insert(n.filter.clone(), filter_schema(m, n));
-        schemas.insert(n.order_by.clone(), order_by_schema(m));
-        schemas.insert(n.list.clone(), list_schema(m, n));
-    }
-    schemas.insert(names.error.clone(), error_schema());
+/// The entries of `components.schemas`: enums, each model's schemas, then the shared ones.
+fn component_schemas<'a>(
+    graph: &'a Graph,
+    names: &'a Names,
+) -> impl Iterator<Item = (String, Value)> + 'a {
+    let enums = graph.enums.iter().map(|e| (e.name.clone(), enum_schema(e)));
+    let models = graph
+        .models
+        .iter()
+        .zip(&names.models)
+        .flat_map(move |(m, n)| {
+            [
+                (n.record.clone(), record_schema(m)),
+                (n.create.clone(), create_schema(m)),
+                (n.update.clone(), update_schema(m)),
+                (n.patch.clone(), patch_schema(m)),
+                (n.filter.clone(), filter_schema(m, n, names)),
+                (n.order_by.clone(), order_by_schema(m, names)),
+                (n.list.clone(), list_schema(m, n)),
+            ]
+        });
+    let shared = std::iter::once((names.error.clone(), error_schema()))
+        .chain(
+            names
+                .filters
+                .iter()
+                .map(|(operand, name)| (name.clone(), operand_filter_schema(graph, operand))),
+        )
+        .chain(std::iter::once((
+            names.sort_order.clone(),
+            json!({ "type": "string", "enum": ["asc", "desc"] }),
+        )));
+    enums.chain(models).chain(shared)
+}
 
+/// The rest of `components`, after the schemas.
+fn other_components(names: &Names) -> Map<String, Value> {
     let error = |description: &str| {
         json!({
             "description": description,
@@ -691,9 +842,30 @@ fn components(graph: &Graph, names: &Names) -> Value {
         responses.insert(name.into(), error(description));
     }
 
-    json!({
-        "schemas": schemas,
+    let rest = json!({
         "responses": responses,
+        "parameters": {
+            "skip": {
+                "name": "skip",
+                "in": "query",
+                "required": false,
+                "description": "Rows to skip.",
+                "schema": { "type": "integer", "format": "int64", "minimum": 0, "default": 0 },
+            },
+            "take": {
+                "name": "take",
+                "in": "query",
+                "required": false,
+                "description": format!("Rows to return, at most `MAX_TAKE` ({DEFAULT_MAX_TAKE} unless the server is configured otherwise)."),
+                "schema": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 0,
+                    "maximum": DEFAULT_MAX_TAKE,
+                    "default": DEFAULT_TAKE,
+                },
+            },
+        },
         "headers": {
             "EventSeq": {
                 "description": "Sequence number of the event this mutation wrote, so a client can tell when its \
@@ -712,7 +884,11 @@ fn components(graph: &Graph, names: &Names) -> Value {
                                 header the caller is anonymous.",
             },
         },
-    })
+    });
+    match rest {
+        Value::Object(map) => map,
+        _ => unreachable!("an object literal"),
+    }
 }
 
 fn enum_schema(e: &Enum) -> Value {
@@ -984,18 +1160,23 @@ pub fn filter_operators(kind: FilterKind) -> &'static [(&'static str, bool)] {
     }
 }
 
-fn field_filter(f: &Field) -> Option<Value> {
-    // The graph decides whether a field is filterable (`filter_type`); the operator set follows from the type
-    // exactly as the graph chose it.
-    f.filter_type.as_ref()?;
-    let kind = FilterKind::for_scalar(f.scalar, f.optional)?;
-    let operand = base_schema(f, false);
+/// The operator schema shared by every filterable field with this operand (`names.filters`).
+fn operand_filter_schema(graph: &Graph, operand: &FilterOperand) -> Value {
+    // Any field with this operand describes it: the operand schema depends only on its type.
+    let f = graph
+        .models
+        .iter()
+        .flat_map(|m| &m.fields)
+        .find(|f| FilterOperand::of(f).as_ref() == Some(operand))
+        .expect("every operand comes from a field");
+    let kind = FilterKind::for_scalar(f.scalar, f.optional).expect("the field is filterable");
+    let operand_schema = base_schema(f, false);
     let mut operators = Map::new();
     for (op, list) in filter_operators(kind) {
         let schema = if *list {
-            json!({ "type": "array", "items": operand.clone() })
+            json!({ "type": "array", "items": operand_schema.clone() })
         } else {
-            operand.clone()
+            operand_schema.clone()
         };
         operators.insert((*op).into(), schema);
     }
@@ -1008,18 +1189,27 @@ fn field_filter(f: &Field) -> Option<Value> {
             }),
         );
     }
-    Some(json!({
+    let what = if operand.is_enum {
+        format!("the enum `{}`", operand.label)
+    } else {
+        format!("type `{}`", f.scalar.name())
+    };
+    json!({
         "type": "object",
+        "description": format!(
+            "Operators on a{} field of {what}; every one given must match.",
+            if operand.nullable { "n optional" } else { " required" }
+        ),
         "properties": operators,
         "additionalProperties": false,
-    }))
+    })
 }
 
-fn filter_schema(m: &Model, n: &ModelNames) -> Value {
+fn filter_schema(m: &Model, n: &ModelNames, names: &Names) -> Value {
     let mut properties = Map::new();
     for f in &m.fields {
-        if let Some(filter) = field_filter(f) {
-            properties.insert(f.name.clone(), filter);
+        if let Some(operand) = FilterOperand::of(f) {
+            properties.insert(f.name.clone(), schema_ref(&names.filters[&operand]));
         }
     }
     for (key, description) in [
@@ -1049,17 +1239,14 @@ fn filter_schema(m: &Model, n: &ModelNames) -> Value {
     })
 }
 
-fn order_by_schema(m: &Model) -> Value {
+fn order_by_schema(m: &Model, names: &Names) -> Value {
     let keys: Vec<Value> = m
         .fields
         .iter()
         .filter(|f| f.orderable)
         .map(|f| {
             let mut properties = Map::new();
-            properties.insert(
-                f.name.clone(),
-                json!({ "type": "string", "enum": ["asc", "desc"] }),
-            );
+            properties.insert(f.name.clone(), schema_ref(&names.sort_order));
             json!({
                 "type": "object",
                 "required": [f.name],

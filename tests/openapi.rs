@@ -136,7 +136,13 @@ fn every_model_has_its_six_operations_and_nothing_else() {
             assert_eq!(id_param["schema"]["type"], id_type, "{name} {n}");
             // Collection: where/orderBy as JSON, skip/take with defaults.
             let params = collection["get"]["parameters"].as_array().unwrap();
-            let param = |p: &str| params.iter().find(|x| x["name"] == p).unwrap();
+            let param = |p: &str| {
+                params
+                    .iter()
+                    .map(|x| resolve(&d, x))
+                    .find(|x| x["name"] == p)
+                    .unwrap()
+            };
             assert_eq!(
                 param("where")["content"]["application/json"]["schema"]["$ref"],
                 format!("#/components/schemas/{n}Filter").as_str()
@@ -443,7 +449,9 @@ fn filter_operators_follow_the_field_type() {
     let (_, d) = doc("chat");
     let filter = schema(&d, "MessageFilter");
     assert_eq!(filter["additionalProperties"], false);
-    let ops = |field: &str| -> Vec<&str> { keys(&filter["properties"][field]["properties"]) };
+    // Each field refers to the operator schema shared by every field of its type.
+    let operators = |field: &str| resolve(&d, &filter["properties"][field]);
+    let ops = |field: &str| -> Vec<&str> { keys(&operators(field)["properties"]) };
     assert_eq!(
         ops("text"),
         [
@@ -476,11 +484,19 @@ fn filter_operators_follow_the_field_type() {
     );
     assert!(!ops("createdAt").contains(&"isNull"));
     assert_eq!(
-        filter["properties"]["roomId"]["properties"]["in"],
+        filter["properties"]["roomId"],
+        serde_json::json!({ "$ref": "#/components/schemas/IntFilter" })
+    );
+    assert_eq!(
+        filter["properties"]["editedAt"],
+        serde_json::json!({ "$ref": "#/components/schemas/NullableDateTimeFilter" })
+    );
+    assert_eq!(
+        operators("roomId")["properties"]["in"],
         serde_json::json!({ "type": "array", "items": { "type": "integer", "format": "int32" } })
     );
     // Operands carry no bounds: `contains: "a"` is fine on a field of at least 3 characters.
-    assert!(filter["properties"]["text"]["properties"]["contains"]
+    assert!(operators("text")["properties"]["contains"]
         .get("minLength")
         .is_none());
     for combinator in ["AND", "OR", "NOT"] {
@@ -500,10 +516,15 @@ fn filter_operators_follow_the_field_type() {
 
     let (_, d) = doc("kitchen-sink");
     let ops = |model: &str, field: &str| -> Vec<String> {
-        keys(&schema(&d, &format!("{model}Filter"))["properties"][field]["properties"])
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
+        keys(
+            &resolve(
+                &d,
+                &schema(&d, &format!("{model}Filter"))["properties"][field],
+            )["properties"],
+        )
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
     };
     assert_eq!(ops("Client", "async"), ["equals", "not"]);
     assert_eq!(
@@ -517,7 +538,8 @@ fn filter_operators_follow_the_field_type() {
     );
     assert_eq!(ops("Error", "status"), ["equals", "not", "in", "notIn"]);
     assert_eq!(
-        schema(&d, "ErrorFilter")["properties"]["status"]["properties"]["equals"]["$ref"],
+        resolve(&d, &schema(&d, "ErrorFilter")["properties"]["status"])["properties"]["equals"]
+            ["$ref"],
         "#/components/schemas/Status"
     );
     assert!(
@@ -545,7 +567,7 @@ fn order_by_lists_orderable_fields() {
             assert_eq!(o["required"], serde_json::json!(k));
             assert_eq!(o["additionalProperties"], false);
             assert_eq!(
-                o["properties"][k[0]]["enum"],
+                resolve(&d, &o["properties"][k[0]])["enum"],
                 serde_json::json!(["asc", "desc"])
             );
             k[0]
@@ -647,6 +669,21 @@ fn every_reference_resolves() {
     }
 }
 
+/// `openapi.json` is written as the document is built; it is the document, pretty-printed.
+#[test]
+fn json_text_is_the_document() {
+    for name in EXAMPLES {
+        let (g, d) = doc(name);
+        let pretty = serde_json::to_string_pretty(&d).unwrap() + "\n";
+        assert_eq!(ssot_gen::openapi::json(&g), pretty, "{name}");
+    }
+    let edge_graph = ssot_gen::load("edge.yaml", EDGE).unwrap();
+    assert_eq!(
+        ssot_gen::openapi::json(&edge_graph),
+        serde_json::to_string_pretty(&edge()).unwrap() + "\n"
+    );
+}
+
 #[test]
 fn deterministic() {
     for name in EXAMPLES {
@@ -683,6 +720,12 @@ models:
   ApiError:
     fields:
       id: { type: int, id: true, default: autoincrement }
+  NullableColor:
+    fields:
+      id: { type: int, id: true, default: autoincrement }
+  SortOrder:
+    fields:
+      id: { type: int, id: true, default: autoincrement }
 "#;
 
 fn edge() -> Value {
@@ -716,8 +759,19 @@ fn names_the_validator_does_not_reserve_get_a_fallback() {
         schema(&d, "Tag")["properties"]["color"],
         serde_json::json!({ "oneOf": [{ "$ref": "#/components/schemas/Color" }, { "type": "null" }] })
     );
+    // The shared operator schemas and the sort direction also give way to model names.
     assert_eq!(
-        keys(&schema(&d, "TagFilter")["properties"]["color"]["properties"]),
+        schema(&d, "TagFilter")["properties"]["color"]["$ref"],
+        "#/components/schemas/NullableColorFilter2"
+    );
+    assert_eq!(props(&d, "NullableColorFilter"), ["id", "AND", "OR", "NOT"]);
+    assert_eq!(props(&d, "SortOrder"), ["id"]);
+    assert_eq!(
+        schema(&d, "SortOrder2"),
+        &serde_json::json!({ "type": "string", "enum": ["asc", "desc"] })
+    );
+    assert_eq!(
+        keys(&resolve(&d, &schema(&d, "TagFilter")["properties"]["color"])["properties"]),
         ["equals", "not", "in", "notIn", "isNull"]
     );
     // No sortable field: no sort key is valid.

@@ -20,17 +20,26 @@ pub fn write(generated: &Generated, dir: &Path) -> io::Result<WriteReport> {
         |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
     let previous = read_manifest(dir)?;
     let mut report = WriteReport::default();
-    for (path, contents) in &generated.files {
+    // Each file is compared and written on its own, so the work is spread over the cores; the report keeps path
+    // order.
+    let files: Vec<(&String, &String)> = generated.files.iter().collect();
+    let written = crate::parallel::map(&files, |(path, contents)| -> io::Result<bool> {
         let target = dir.join(path);
         if std::fs::read(&target).is_ok_and(|old| old == contents.as_bytes()) {
-            report.unchanged += 1;
-            continue;
+            return Ok(false);
         }
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| context(parent, e))?;
         }
         std::fs::write(&target, contents).map_err(|e| context(&target, e))?;
-        report.written.push(path.clone());
+        Ok(true)
+    });
+    for ((path, _), written) in files.iter().zip(written) {
+        if written? {
+            report.written.push((*path).clone());
+        } else {
+            report.unchanged += 1;
+        }
     }
     for (path, contents) in &generated.user_files {
         let target = dir.join(path);

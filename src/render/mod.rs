@@ -2,6 +2,7 @@
 //! any of them by its path (`src/models/model.rs.jinja`). What each output file is, and which template renders it,
 //! is decided by `plan`.
 
+mod layout;
 mod plan;
 
 pub use plan::{plan, Planned};
@@ -30,9 +31,19 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
+/// Built-in templates whose Rust output is already laid out as prettyplease prints it, so that formatting can
+/// be skipped (see `format`; checked by `tests/preformatted.rs`). They are the ones rendered once per model, which
+/// is where the time goes for a large schema. An override of one of them is formatted like any other template.
+pub const PREFORMATTED: &[&str] = &[
+    "src/hooks/model.rs.jinja",
+    "src/models/model.rs.jinja",
+    "src/server/resources/model.rs.jinja",
+];
+
 /// The template environment: embedded templates, then overrides on top.
 pub struct Templates {
     env: Environment<'static>,
+    overridden: Vec<String>,
 }
 
 impl Templates {
@@ -50,6 +61,8 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("rust_str", rust_str);
         env.add_filter("doc", doc_comment);
+        env.add_function("field", layout::field);
+        env.add_function("model_field", layout::model_field);
         minijinja_embed::load_templates!(&mut env);
         let known = Self::names_of(&env);
         for (name, source) in overrides {
@@ -64,7 +77,15 @@ impl Templates {
             env.add_template_owned(name.clone(), source.clone())
                 .map_err(|e| template_error(name, &e))?;
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            overridden: overrides.keys().cloned().collect(),
+        })
+    }
+
+    /// Whether `template` is a built-in `PREFORMATTED` one that was not overridden.
+    pub fn preformatted(&self, template: &str) -> bool {
+        PREFORMATTED.contains(&template) && !self.overridden.iter().any(|o| o == template)
     }
 
     fn names_of(env: &Environment) -> Vec<String> {
@@ -89,7 +110,16 @@ impl Templates {
             .env
             .get_template(planned.template)
             .map_err(|e| template_error(planned.template, &e))?;
-        let ctx = minijinja::context! { graph => graph.clone(), ..planned.context.clone() };
+        let ctx = match planned.model {
+            Some(index) => {
+                let model = graph
+                    .get_attr("models")
+                    .and_then(|models| models.get_item_by_index(index))
+                    .map_err(|e| template_error(planned.template, &e))?;
+                minijinja::context! { graph => graph.clone(), model => model, ..planned.context.clone() }
+            }
+            None => minijinja::context! { graph => graph.clone(), ..planned.context.clone() },
+        };
         template
             .render(ctx)
             .map_err(|e| template_error(planned.template, &e))

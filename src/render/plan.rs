@@ -1,6 +1,5 @@
 //! Which files the generated crate has, and which template renders each.
 
-use minijinja::value::Serde;
 use minijinja::Value;
 
 use crate::model::Graph;
@@ -11,6 +10,9 @@ pub struct Planned {
     pub path: String,
     pub template: &'static str,
     pub context: Value,
+    /// For a per-model file, the index of its model in `graph.models`: the template sees it as `model`, taken
+    /// from the graph's template value when rendering (so no second copy of every model is made).
+    pub model: Option<usize>,
     /// A starting point the user owns (written once, never overwritten), not a generated file.
     pub user_owned: bool,
 }
@@ -21,7 +23,15 @@ impl Planned {
             path: path.into(),
             template,
             context,
+            model: None,
             user_owned: false,
+        }
+    }
+
+    fn of_model(self, index: usize) -> Planned {
+        Planned {
+            model: Some(index),
+            ..self
         }
     }
 
@@ -93,24 +103,32 @@ pub fn plan(graph: &Graph) -> Vec<Planned> {
     if !graph.enums.is_empty() {
         files.push(Planned::new("src/enums.rs", "src/enums.rs.jinja", none()));
     }
-    for model in &graph.models {
-        let context = minijinja::context! { model => Value::from(Serde(model)) };
+    for (index, model) in graph.models.iter().enumerate() {
         let stem = &model.file_stem;
-        files.push(Planned::new(
-            format!("src/models/{stem}.rs"),
-            "src/models/model.rs.jinja",
-            context.clone(),
-        ));
-        files.push(Planned::new(
-            format!("src/server/resources/{stem}.rs"),
-            "src/server/resources/model.rs.jinja",
-            context.clone(),
-        ));
-        files.push(Planned::user_owned(
-            format!("src/hooks/{stem}.rs"),
-            "src/hooks/model.rs.jinja",
-            context,
-        ));
+        files.push(
+            Planned::new(
+                format!("src/models/{stem}.rs"),
+                "src/models/model.rs.jinja",
+                none(),
+            )
+            .of_model(index),
+        );
+        files.push(
+            Planned::new(
+                format!("src/server/resources/{stem}.rs"),
+                "src/server/resources/model.rs.jinja",
+                none(),
+            )
+            .of_model(index),
+        );
+        files.push(
+            Planned::user_owned(
+                format!("src/hooks/{stem}.rs"),
+                "src/hooks/model.rs.jinja",
+                none(),
+            )
+            .of_model(index),
+        );
     }
     for dialect in ["sqlite", "postgres"] {
         let context = minijinja::context! { dialect => dialect };

@@ -56,10 +56,16 @@ impl Ws {
 
     /// Connects without waiting for anything.
     pub fn open(server: &Server, auth: Auth) -> Ws {
-        Ws::open_with(server, auth, None)
+        Ws::open_with(server, auth, None, None)
     }
 
-    pub fn open_with(server: &Server, auth: Auth, config: Option<WebSocketConfig>) -> Ws {
+    /// `receive_buffer`: the socket's receive buffer size (small, for a reader that never reads).
+    pub fn open_with(
+        server: &Server,
+        auth: Auth,
+        config: Option<WebSocketConfig>,
+        receive_buffer: Option<usize>,
+    ) -> Ws {
         let mut request = ws_url(server).into_client_request().unwrap();
         match &auth {
             Auth::Header(token) => {
@@ -77,7 +83,7 @@ impl Ws {
             Auth::None | Auth::Frame(_) => {}
         }
         let host = server.base.trim_start_matches("http://").to_owned();
-        let stream = TcpStream::connect(&host).unwrap();
+        let stream = connect(&host, receive_buffer);
         stream.set_nodelay(true).unwrap();
         let (socket, response) =
             tungstenite::client::client_with_config(request, MaybeTlsStream::Plain(stream), config)
@@ -91,6 +97,16 @@ impl Ws {
             ws.send(json!({ "type": "auth", "token": token }));
         }
         ws
+    }
+
+    /// The next message that is not an `update` (which may arrive at any time on a subscribed channel).
+    pub fn reply(&mut self) -> Value {
+        loop {
+            let message = self.recv();
+            if message["type"] != "update" {
+                return message;
+            }
+        }
     }
 
     fn tcp(&self) -> &TcpStream {
@@ -213,7 +229,7 @@ impl Ws {
     /// A `request` and its `response`.
     pub fn request(&mut self, id: u64, model: &str, action: &str, params: Value) -> Value {
         self.send(json!({ "type": "request", "requestId": id, "model": model, "action": action, "params": params }));
-        let reply = self.recv();
+        let reply = self.reply();
         assert_eq!(reply["type"], "response", "{reply}");
         assert_eq!(reply["requestId"], id, "{reply}");
         reply
@@ -231,4 +247,20 @@ impl Ws {
     pub fn drop_connection(self) {
         let _ = self.tcp().shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// A TCP connection to `host`, with the receive buffer set before connecting (so the window starts small).
+fn connect(host: &str, receive_buffer: Option<usize>) -> TcpStream {
+    let address: std::net::SocketAddr = host.parse().unwrap();
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    if let Some(size) = receive_buffer {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    socket.connect(&address.into()).unwrap();
+    socket.into()
 }

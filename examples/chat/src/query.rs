@@ -1325,8 +1325,88 @@ impl<T: ::std::cmp::PartialEq> ::std::cmp::PartialOrd for Unordered<'_, T> {
             .or(::std::option::Option::Some(::std::cmp::Ordering::Less))
     }
 }
-/// Orders two values of a sort key as the server does: NULLs first ascending and last descending.
-pub fn compare_key<T: ::std::cmp::PartialOrd>(
+/// A field's filter, if it has one, ANDed into `truth`.
+pub fn field<V, F: Test<V>>(
+    truth: Truth,
+    filter: &::std::option::Option<F>,
+    value: &V,
+) -> Truth {
+    match filter {
+        ::std::option::Option::Some(filter) => {
+            and(truth, filter.test(::std::option::Option::Some(value)))
+        }
+        ::std::option::Option::None => truth,
+    }
+}
+/// An optional field's filter, if it has one, ANDed into `truth`.
+pub fn nullable<V, F: Test<V>>(
+    truth: Truth,
+    filter: &::std::option::Option<F>,
+    value: &::std::option::Option<V>,
+) -> Truth {
+    match filter {
+        ::std::option::Option::Some(filter) => and(truth, filter.test(value.as_ref())),
+        ::std::option::Option::None => truth,
+    }
+}
+/// `AND`: every nested filter holds.
+pub fn all<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth {
+    filters.iter().fold(truth, |truth, filter| and(truth, each(filter)))
+}
+/// `OR`: at least one nested filter holds (no nested filter: no condition).
+pub fn any<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth {
+    if filters.is_empty() {
+        return truth;
+    }
+    and(
+        truth,
+        filters
+            .iter()
+            .fold(
+                ::std::option::Option::Some(false),
+                |any, filter| or(any, each(filter)),
+            ),
+    )
+}
+/// `NOT`: no nested filter holds.
+pub fn none<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth {
+    filters.iter().fold(truth, |truth, filter| and(truth, not(each(filter))))
+}
+/// The sort keys of a model's lists (its `...OrderBy` enum).
+pub trait SortKey: ::std::marker::Sized {
+    /// The model's record.
+    type Record;
+    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
+    /// descending), then by id, ascending unless a key on the id says otherwise.
+    fn compare(
+        keys: &[Self],
+        a: &Self::Record,
+        b: &Self::Record,
+    ) -> ::std::cmp::Ordering;
+}
+impl SortOrder {
+    /// Orders two values of a sort key in this direction, as the server does.
+    pub fn compare<T: ::std::cmp::PartialOrd>(
+        self,
+        a: &T,
+        b: &T,
+    ) -> ::std::cmp::Ordering {
+        compare_nulls_first(
+            ::std::option::Option::Some(a),
+            ::std::option::Option::Some(b),
+            self,
+        )
+    }
+    /// Orders two values of an optional sort key as the server does: NULLs first ascending and last descending.
+    pub fn nullable<T: ::std::cmp::PartialOrd>(
+        self,
+        a: &::std::option::Option<T>,
+        b: &::std::option::Option<T>,
+    ) -> ::std::cmp::Ordering {
+        compare_nulls_first(a.as_ref(), b.as_ref(), self)
+    }
+}
+fn compare_nulls_first<T: ::std::cmp::PartialOrd>(
     a: ::std::option::Option<&T>,
     b: ::std::option::Option<&T>,
     order: SortOrder,

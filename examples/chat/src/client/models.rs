@@ -20,7 +20,7 @@ impl super::Model for crate::models::Bookmark {
         filter.matches(record)
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
-        crate::models::BookmarkOrderBy::compare(keys, a, b)
+        <crate::models::BookmarkOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
 }
 impl super::Model for crate::models::Message {
@@ -42,7 +42,7 @@ impl super::Model for crate::models::Message {
         filter.matches(record)
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
-        crate::models::MessageOrderBy::compare(keys, a, b)
+        <crate::models::MessageOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
 }
 impl super::Model for crate::models::Room {
@@ -64,7 +64,7 @@ impl super::Model for crate::models::Room {
         filter.matches(record)
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
-        crate::models::RoomOrderBy::compare(keys, a, b)
+        <crate::models::RoomOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
 }
 impl super::Model for crate::models::User {
@@ -86,6 +86,6 @@ impl super::Model for crate::models::User {
         filter.matches(record)
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
-        crate::models::UserOrderBy::compare(keys, a, b)
+        <crate::models::UserOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
 }

@@ -45,7 +45,7 @@ impl BookmarkCreate {
     pub fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ::std::result::Result::Ok(())
+        Ok(())
     }
 }
 /// Input to replace a `Bookmark`'s writable fields (`PUT`): every field is set; an absent optional field
@@ -69,7 +69,7 @@ impl BookmarkUpdate {
     pub fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ::std::result::Result::Ok(())
+        Ok(())
     }
 }
 /// Input to change some of a `Bookmark`'s writable fields (`PATCH`): absent fields are left as they are;
@@ -109,7 +109,7 @@ impl BookmarkPatch {
     pub fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        ::std::result::Result::Ok(())
+        Ok(())
     }
 }
 /// Which `Bookmark` rows a list returns. Fields combine with AND; `AND`, `OR` and `NOT` nest filters.
@@ -154,56 +154,16 @@ impl BookmarkFilter {
     }
     /// The filter's three-valued truth for this record.
     pub fn truth(&self, record: &Bookmark) -> crate::query::Truth {
-        #[allow(unused_imports)]
-        use crate::query::Test as _;
+        use crate::query::field;
         let mut truth = ::std::option::Option::Some(true);
-        if let ::std::option::Option::Some(filter) = &self.id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.message_id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.message_id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.owner_id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.owner_id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.color {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.color)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.pinned {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.pinned)),
-            );
-        }
-        for filter in &self.and {
-            truth = crate::query::and(truth, filter.truth(record));
-        }
-        if !self.or.is_empty() {
-            let any = self
-                .or
-                .iter()
-                .fold(
-                    ::std::option::Option::Some(false),
-                    |any, filter| crate::query::or(any, filter.truth(record)),
-                );
-            truth = crate::query::and(truth, any);
-        }
-        for filter in &self.not {
-            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
-        }
-        truth
+        truth = field(truth, &self.id, &record.id);
+        truth = field(truth, &self.message_id, &record.message_id);
+        truth = field(truth, &self.owner_id, &record.owner_id);
+        truth = field(truth, &self.color, &record.color);
+        truth = field(truth, &self.pinned, &record.pinned);
+        truth = crate::query::all(truth, &self.and, |f| f.truth(record));
+        truth = crate::query::any(truth, &self.or, |f| f.truth(record));
+        crate::query::none(truth, &self.not, |f| f.truth(record))
     }
 }
 /// One sort key of a `Bookmark` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
@@ -222,18 +182,17 @@ pub enum BookmarkOrderBy {
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
 }
-impl BookmarkOrderBy {
-    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
-    /// descending), then by id, ascending unless a key on the id says otherwise.
-    pub fn compare(
-        keys: &[BookmarkOrderBy],
-        a: &Bookmark,
-        b: &Bookmark,
+impl crate::query::SortKey for BookmarkOrderBy {
+    type Record = Bookmark;
+    fn compare(
+        keys: &[Self],
+        a: &Self::Record,
+        b: &Self::Record,
     ) -> ::std::cmp::Ordering {
         let mut id_order = crate::query::SortOrder::Asc;
         for key in keys {
             let ordering = match *key {
-                BookmarkOrderBy::Id(order) => {
+                Self::Id(order) => {
                     id_order = order;
                     ::std::cmp::Ordering::Equal
                 }
@@ -242,10 +201,6 @@ impl BookmarkOrderBy {
                 return ordering;
             }
         }
-        crate::query::compare_key(
-            ::std::option::Option::Some(&a.id),
-            ::std::option::Option::Some(&b.id),
-            id_order,
-        )
+        id_order.compare(&a.id, &b.id)
     }
 }

@@ -48,16 +48,7 @@ impl MessageCreate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.text;
-            errors
-                .check_length(
-                    "text",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(2000),
-                );
-        }
+        errors.check_length("text", &self.text, Some(1), Some(2000));
         errors.into_result()
     }
 }
@@ -84,16 +75,7 @@ impl MessageUpdate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.text;
-            errors
-                .check_length(
-                    "text",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(2000),
-                );
-        }
+        errors.check_length("text", &self.text, Some(1), Some(2000));
         errors.into_result()
     }
 }
@@ -138,14 +120,8 @@ impl MessagePatch {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        if let ::std::option::Option::Some(value) = &self.text {
-            errors
-                .check_length(
-                    "text",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(2000),
-                );
+        if let Some(value) = &self.text {
+            errors.check_length("text", value, Some(1), Some(2000));
         }
         errors.into_result()
     }
@@ -198,59 +174,17 @@ impl MessageFilter {
     }
     /// The filter's three-valued truth for this record.
     pub fn truth(&self, record: &Message) -> crate::query::Truth {
-        #[allow(unused_imports)]
-        use crate::query::Test as _;
+        use crate::query::{field, nullable};
         let mut truth = ::std::option::Option::Some(true);
-        if let ::std::option::Option::Some(filter) = &self.id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.room_id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.room_id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.author_id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.author_id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.text {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.text)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.edited_at {
-            truth = crate::query::and(truth, filter.test(record.edited_at.as_ref()));
-        }
-        if let ::std::option::Option::Some(filter) = &self.created_at {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.created_at)),
-            );
-        }
-        for filter in &self.and {
-            truth = crate::query::and(truth, filter.truth(record));
-        }
-        if !self.or.is_empty() {
-            let any = self
-                .or
-                .iter()
-                .fold(
-                    ::std::option::Option::Some(false),
-                    |any, filter| crate::query::or(any, filter.truth(record)),
-                );
-            truth = crate::query::and(truth, any);
-        }
-        for filter in &self.not {
-            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
-        }
-        truth
+        truth = field(truth, &self.id, &record.id);
+        truth = field(truth, &self.room_id, &record.room_id);
+        truth = field(truth, &self.author_id, &record.author_id);
+        truth = field(truth, &self.text, &record.text);
+        truth = nullable(truth, &self.edited_at, &record.edited_at);
+        truth = field(truth, &self.created_at, &record.created_at);
+        truth = crate::query::all(truth, &self.and, |f| f.truth(record));
+        truth = crate::query::any(truth, &self.or, |f| f.truth(record));
+        crate::query::none(truth, &self.not, |f| f.truth(record))
     }
 }
 /// One sort key of a `Message` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
@@ -275,54 +209,25 @@ pub enum MessageOrderBy {
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
 }
-impl MessageOrderBy {
-    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
-    /// descending), then by id, ascending unless a key on the id says otherwise.
-    pub fn compare(
-        keys: &[MessageOrderBy],
-        a: &Message,
-        b: &Message,
+impl crate::query::SortKey for MessageOrderBy {
+    type Record = Message;
+    fn compare(
+        keys: &[Self],
+        a: &Self::Record,
+        b: &Self::Record,
     ) -> ::std::cmp::Ordering {
         let id_order = crate::query::SortOrder::Asc;
         for key in keys {
             let ordering = match *key {
-                MessageOrderBy::RoomId(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.room_id),
-                        ::std::option::Option::Some(&b.room_id),
-                        order,
-                    )
-                }
-                MessageOrderBy::Text(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.text),
-                        ::std::option::Option::Some(&b.text),
-                        order,
-                    )
-                }
-                MessageOrderBy::EditedAt(order) => {
-                    crate::query::compare_key(
-                        a.edited_at.as_ref(),
-                        b.edited_at.as_ref(),
-                        order,
-                    )
-                }
-                MessageOrderBy::CreatedAt(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.created_at),
-                        ::std::option::Option::Some(&b.created_at),
-                        order,
-                    )
-                }
+                Self::RoomId(o) => o.compare(&a.room_id, &b.room_id),
+                Self::Text(o) => o.compare(&a.text, &b.text),
+                Self::EditedAt(o) => o.nullable(&a.edited_at, &b.edited_at),
+                Self::CreatedAt(o) => o.compare(&a.created_at, &b.created_at),
             };
             if ordering != ::std::cmp::Ordering::Equal {
                 return ordering;
             }
         }
-        crate::query::compare_key(
-            ::std::option::Option::Some(&a.id),
-            ::std::option::Option::Some(&b.id),
-            id_order,
-        )
+        id_order.compare(&a.id, &b.id)
     }
 }

@@ -38,16 +38,7 @@ impl RoomCreate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.title;
-            errors
-                .check_length(
-                    "title",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("title", &self.title, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -70,16 +61,7 @@ impl RoomUpdate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.title;
-            errors
-                .check_length(
-                    "title",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("title", &self.title, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -108,14 +90,8 @@ impl RoomPatch {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        if let ::std::option::Option::Some(value) = &self.title {
-            errors
-                .check_length(
-                    "title",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
+        if let Some(value) = &self.title {
+            errors.check_length("title", value, Some(1), Some(100));
         }
         errors.into_result()
     }
@@ -155,44 +131,14 @@ impl RoomFilter {
     }
     /// The filter's three-valued truth for this record.
     pub fn truth(&self, record: &Room) -> crate::query::Truth {
-        #[allow(unused_imports)]
-        use crate::query::Test as _;
+        use crate::query::field;
         let mut truth = ::std::option::Option::Some(true);
-        if let ::std::option::Option::Some(filter) = &self.id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.title {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.title)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.owner_id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.owner_id)),
-            );
-        }
-        for filter in &self.and {
-            truth = crate::query::and(truth, filter.truth(record));
-        }
-        if !self.or.is_empty() {
-            let any = self
-                .or
-                .iter()
-                .fold(
-                    ::std::option::Option::Some(false),
-                    |any, filter| crate::query::or(any, filter.truth(record)),
-                );
-            truth = crate::query::and(truth, any);
-        }
-        for filter in &self.not {
-            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
-        }
-        truth
+        truth = field(truth, &self.id, &record.id);
+        truth = field(truth, &self.title, &record.title);
+        truth = field(truth, &self.owner_id, &record.owner_id);
+        truth = crate::query::all(truth, &self.and, |f| f.truth(record));
+        truth = crate::query::any(truth, &self.or, |f| f.truth(record));
+        crate::query::none(truth, &self.not, |f| f.truth(record))
     }
 }
 /// One sort key of a `Room` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
@@ -213,33 +159,26 @@ pub enum RoomOrderBy {
     #[serde(rename = "title")]
     Title(crate::query::SortOrder),
 }
-impl RoomOrderBy {
-    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
-    /// descending), then by id, ascending unless a key on the id says otherwise.
-    pub fn compare(keys: &[RoomOrderBy], a: &Room, b: &Room) -> ::std::cmp::Ordering {
+impl crate::query::SortKey for RoomOrderBy {
+    type Record = Room;
+    fn compare(
+        keys: &[Self],
+        a: &Self::Record,
+        b: &Self::Record,
+    ) -> ::std::cmp::Ordering {
         let mut id_order = crate::query::SortOrder::Asc;
         for key in keys {
             let ordering = match *key {
-                RoomOrderBy::Id(order) => {
+                Self::Id(order) => {
                     id_order = order;
                     ::std::cmp::Ordering::Equal
                 }
-                RoomOrderBy::Title(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.title),
-                        ::std::option::Option::Some(&b.title),
-                        order,
-                    )
-                }
+                Self::Title(o) => o.compare(&a.title, &b.title),
             };
             if ordering != ::std::cmp::Ordering::Equal {
                 return ordering;
             }
         }
-        crate::query::compare_key(
-            ::std::option::Option::Some(&a.id),
-            ::std::option::Option::Some(&b.id),
-            id_order,
-        )
+        id_order.compare(&a.id, &b.id)
     }
 }

@@ -44,26 +44,8 @@ impl UserCreate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.email;
-            errors
-                .check_length(
-                    "email",
-                    value,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254),
-                );
-        }
-        {
-            let value = &self.name;
-            errors
-                .check_length(
-                    "name",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("email", &self.email, None, Some(254));
+        errors.check_length("name", &self.name, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -89,26 +71,8 @@ impl UserUpdate {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        {
-            let value = &self.email;
-            errors
-                .check_length(
-                    "email",
-                    value,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254),
-                );
-        }
-        {
-            let value = &self.name;
-            errors
-                .check_length(
-                    "name",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
-        }
+        errors.check_length("email", &self.email, None, Some(254));
+        errors.check_length("name", &self.name, Some(1), Some(100));
         errors.into_result()
     }
 }
@@ -150,23 +114,11 @@ impl UserPatch {
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
-        if let ::std::option::Option::Some(value) = &self.email {
-            errors
-                .check_length(
-                    "email",
-                    value,
-                    ::std::option::Option::None,
-                    ::std::option::Option::Some(254),
-                );
+        if let Some(value) = &self.email {
+            errors.check_length("email", value, None, Some(254));
         }
-        if let ::std::option::Option::Some(value) = &self.name {
-            errors
-                .check_length(
-                    "name",
-                    value,
-                    ::std::option::Option::Some(1),
-                    ::std::option::Option::Some(100),
-                );
+        if let Some(value) = &self.name {
+            errors.check_length("name", value, Some(1), Some(100));
         }
         errors.into_result()
     }
@@ -213,50 +165,15 @@ impl UserFilter {
     }
     /// The filter's three-valued truth for this record.
     pub fn truth(&self, record: &User) -> crate::query::Truth {
-        #[allow(unused_imports)]
-        use crate::query::Test as _;
+        use crate::query::field;
         let mut truth = ::std::option::Option::Some(true);
-        if let ::std::option::Option::Some(filter) = &self.id {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.id)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.email {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.email)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.name {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.name)),
-            );
-        }
-        if let ::std::option::Option::Some(filter) = &self.created_at {
-            truth = crate::query::and(
-                truth,
-                filter.test(::std::option::Option::Some(&record.created_at)),
-            );
-        }
-        for filter in &self.and {
-            truth = crate::query::and(truth, filter.truth(record));
-        }
-        if !self.or.is_empty() {
-            let any = self
-                .or
-                .iter()
-                .fold(
-                    ::std::option::Option::Some(false),
-                    |any, filter| crate::query::or(any, filter.truth(record)),
-                );
-            truth = crate::query::and(truth, any);
-        }
-        for filter in &self.not {
-            truth = crate::query::and(truth, crate::query::not(filter.truth(record)));
-        }
-        truth
+        truth = field(truth, &self.id, &record.id);
+        truth = field(truth, &self.email, &record.email);
+        truth = field(truth, &self.name, &record.name);
+        truth = field(truth, &self.created_at, &record.created_at);
+        truth = crate::query::all(truth, &self.and, |f| f.truth(record));
+        truth = crate::query::any(truth, &self.or, |f| f.truth(record));
+        crate::query::none(truth, &self.not, |f| f.truth(record))
     }
 }
 /// One sort key of a `User` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
@@ -279,43 +196,24 @@ pub enum UserOrderBy {
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
 }
-impl UserOrderBy {
-    /// Sorts records as the server sorts a list with these keys: key by key (NULLs first ascending, last
-    /// descending), then by id, ascending unless a key on the id says otherwise.
-    pub fn compare(keys: &[UserOrderBy], a: &User, b: &User) -> ::std::cmp::Ordering {
+impl crate::query::SortKey for UserOrderBy {
+    type Record = User;
+    fn compare(
+        keys: &[Self],
+        a: &Self::Record,
+        b: &Self::Record,
+    ) -> ::std::cmp::Ordering {
         let id_order = crate::query::SortOrder::Asc;
         for key in keys {
             let ordering = match *key {
-                UserOrderBy::Email(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.email),
-                        ::std::option::Option::Some(&b.email),
-                        order,
-                    )
-                }
-                UserOrderBy::Name(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.name),
-                        ::std::option::Option::Some(&b.name),
-                        order,
-                    )
-                }
-                UserOrderBy::CreatedAt(order) => {
-                    crate::query::compare_key(
-                        ::std::option::Option::Some(&a.created_at),
-                        ::std::option::Option::Some(&b.created_at),
-                        order,
-                    )
-                }
+                Self::Email(o) => o.compare(&a.email, &b.email),
+                Self::Name(o) => o.compare(&a.name, &b.name),
+                Self::CreatedAt(o) => o.compare(&a.created_at, &b.created_at),
             };
             if ordering != ::std::cmp::Ordering::Equal {
                 return ordering;
             }
         }
-        crate::query::compare_key(
-            ::std::option::Option::Some(&a.id),
-            ::std::option::Option::Some(&b.id),
-            id_order,
-        )
+        id_order.compare(&a.id, &b.id)
     }
 }

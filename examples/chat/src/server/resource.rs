@@ -949,3 +949,30 @@ async fn delete<R: Resource>(
     R::before_delete(&id, &caller)?;
     change::<R>(&app, &caller, id, &R::ACCESS.delete, Change::Delete).await
 }
+/// The part of a `Resource` impl that is the same for every model, written once: validation by the input types'
+/// own `validate()`, and the hooks of `crate::hooks::<module>`. Each generated impl says
+/// `hooks_and_validation!(<module>);`.
+macro_rules! hooks_and_validation {
+    ($module:ident) => {
+        fn validate_create(input : & Self::Create) -> ::std::result::Result < (), crate
+        ::validation::ValidationErrors > { input.validate() } fn validate_update(input :
+        & Self::Update) -> ::std::result::Result < (), crate
+        ::validation::ValidationErrors > { input.validate() } fn validate_patch(input : &
+        Self::Patch) -> ::std::result::Result < (), crate ::validation::ValidationErrors
+        > { input.validate() } fn before_create(input : & mut Self::Create, caller : &
+        crate ::server::auth::Caller) -> ::std::result::Result < (), crate
+        ::server::error::ApiError > { crate ::hooks::$module ::before_create(input,
+        caller) } fn before_update(id : & Self::Id, input : & mut Self::Update, caller :
+        & crate ::server::auth::Caller) -> ::std::result::Result < (), crate
+        ::server::error::ApiError > { crate ::hooks::$module ::before_update(id, input,
+        caller) } fn before_patch(id : & Self::Id, input : & mut Self::Patch, caller : &
+        crate ::server::auth::Caller) -> ::std::result::Result < (), crate
+        ::server::error::ApiError > { crate ::hooks::$module ::before_patch(id, input,
+        caller) } fn before_delete(id : & Self::Id, caller : & crate
+        ::server::auth::Caller) -> ::std::result::Result < (), crate
+        ::server::error::ApiError > { crate ::hooks::$module ::before_delete(id, caller)
+        } fn after_commit(event : & crate ::server::events::Event) { crate
+        ::hooks::$module ::after_commit(event) }
+    };
+}
+pub(crate) use hooks_and_validation;

@@ -3,15 +3,14 @@
 //! `Bookmark` served over REST under `/api/bookmarks`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
+use crate::server::resource::hooks_and_validation;
 use crate::server::resource::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::Bookmark {
     const NAME: &'static str = "Bookmark";
     const ROUTE: &'static str = "/api/bookmarks";
     const TABLE: &'static str = "\"bookmarks\"";
     const ID_COLUMN: &'static str = "\"id\"";
-    const OWNER_COLUMN: ::std::option::Option<&'static str> = ::std::option::Option::Some(
-        "\"owner_id\"",
-    );
+    const OWNER_COLUMN: Option<&'static str> = Some("\"owner_id\"");
     const SELECT: &'static str = "\"id\", \"message_id\", \"owner_id\", \"color\", \"pinned\"";
     const ACCESS: Access = Access {
         read: Rule {
@@ -49,119 +48,75 @@ impl Resource for crate::models::Bookmark {
     type Patch = crate::models::BookmarkPatch;
     type Filter = crate::models::BookmarkFilter;
     type OrderBy = crate::models::BookmarkOrderBy;
-    fn id(&self) -> ::std::string::String {
+    fn id(&self) -> String {
         self.id.to_string()
     }
-    fn owner(&self) -> ::std::option::Option<::std::string::String> {
-        ::std::option::Option::Some(self.owner_id.to_string())
+    fn owner(&self) -> Option<String> {
+        Some(self.owner_id.to_string())
     }
     fn owned_by(&self, subject: &str) -> bool {
         subject.parse::<::uuid::Uuid>().is_ok_and(|s| s == self.owner_id)
     }
-    fn owner_param(subject: &str) -> ::std::option::Option<Param> {
+    fn owner_param(subject: &str) -> Option<Param> {
         subject.parse::<::uuid::Uuid>().ok().map(|v| v.to_param())
     }
-    fn id_param(subject: &str) -> ::std::option::Option<Param> {
+    fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<i32>().ok().map(|v| v.to_param())
     }
-    fn validate_create(
-        input: &Self::Create,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn validate_update(
-        input: &Self::Update,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn validate_patch(
-        input: &Self::Patch,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn before_create(
-        input: &mut Self::Create,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::bookmark::before_create(input, caller)
-    }
-    fn before_update(
-        id: &Self::Id,
-        input: &mut Self::Update,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::bookmark::before_update(id, input, caller)
-    }
-    fn before_patch(
-        id: &Self::Id,
-        input: &mut Self::Patch,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::bookmark::before_patch(id, input, caller)
-    }
-    fn before_delete(
-        id: &Self::Id,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::bookmark::before_delete(id, caller)
-    }
-    fn after_commit(event: &crate::server::events::Event) {
-        crate::hooks::bookmark::after_commit(event)
-    }
+    hooks_and_validation!(bookmark);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
-    ) -> ::std::result::Result<::std::vec::Vec<(&'static str, Param)>, ApiError> {
-        let mut values = ::std::vec::Vec::new();
+    ) -> Result<Vec<(&'static str, Param)>, ApiError> {
+        let mut values = Vec::new();
         values.push(("\"message_id\"", input.message_id.to_param()));
         values.push(("\"owner_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()));
-        if let ::std::option::Option::Some(value) = input.color {
+        if let Some(value) = input.color {
             values.push(("\"color\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.pinned {
+        if let Some(value) = input.pinned {
             values.push(("\"pinned\"", value.to_param()));
         }
-        ::std::result::Result::Ok(values)
+        Ok(values)
     }
-    fn update_values(input: Self::Update) -> ::std::vec::Vec<(&'static str, Param)> {
-        ::std::vec![
-            ("\"message_id\"", input.message_id.to_param()), ("\"color\"", input.color
-            .to_param()), ("\"pinned\"", input.pinned.to_param()),
-        ]
-    }
-    fn patch_values(input: Self::Patch) -> ::std::vec::Vec<(&'static str, Param)> {
+    fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
         #[allow(unused_mut)]
-        let mut values = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(value) = input.message_id {
+        let mut values = Vec::new();
+        values.push(("\"message_id\"", input.message_id.to_param()));
+        values.push(("\"color\"", input.color.to_param()));
+        values.push(("\"pinned\"", input.pinned.to_param()));
+        values
+    }
+    fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
+        #[allow(unused_mut)]
+        let mut values = Vec::new();
+        if let Some(value) = input.message_id {
             values.push(("\"message_id\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.color {
+        if let Some(value) = input.color {
             values.push(("\"color\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.pinned {
+        if let Some(value) = input.pinned {
             values.push(("\"pinned\"", value.to_param()));
         }
         values
     }
-    fn field_conditions(
-        filter: &Self::Filter,
-        w: &mut SqlWriter,
-    ) -> ::std::vec::Vec<::std::string::String> {
+    fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
         #[allow(unused_mut)]
-        let mut conditions = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(ops) = &filter.id {
+        let mut conditions = Vec::new();
+        if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.message_id {
+        if let Some(ops) = &filter.message_id {
             conditions.extend(ops.conditions("\"message_id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.owner_id {
+        if let Some(ops) = &filter.owner_id {
             conditions.extend(ops.conditions("\"owner_id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.color {
+        if let Some(ops) = &filter.color {
             conditions.extend(ops.conditions("\"color\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.pinned {
+        if let Some(ops) = &filter.pinned {
             conditions.extend(ops.conditions("\"pinned\"", w));
         }
         conditions
@@ -170,13 +125,14 @@ impl Resource for crate::models::Bookmark {
         [&filter.and, &filter.or, &filter.not]
     }
     fn order_key(order: &Self::OrderBy) -> (&'static str, crate::query::SortOrder) {
+        use crate::models::BookmarkOrderBy as Key;
         match *order {
-            crate::models::BookmarkOrderBy::Id(direction) => ("\"id\"", direction),
+            Key::Id(direction) => ("\"id\"", direction),
         }
     }
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
-        ::std::result::Result::Ok(Self {
+        Ok(Self {
             id: Column::read(row, 0)?,
             message_id: Column::read(row, 1)?,
             owner_id: Column::read(row, 2)?,
@@ -184,11 +140,9 @@ impl Resource for crate::models::Bookmark {
             pinned: Column::read(row, 4)?,
         })
     }
-    fn from_postgres(
-        row: &sqlx::postgres::PgRow,
-    ) -> ::std::result::Result<Self, sqlx::Error> {
+    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
-        ::std::result::Result::Ok(Self {
+        Ok(Self {
             id: Column::read(row, 0)?,
             message_id: Column::read(row, 1)?,
             owner_id: Column::read(row, 2)?,

@@ -3,15 +3,14 @@
 //! `Message` served over REST under `/api/messages`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
+use crate::server::resource::hooks_and_validation;
 use crate::server::resource::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::Message {
     const NAME: &'static str = "Message";
     const ROUTE: &'static str = "/api/messages";
     const TABLE: &'static str = "\"messages\"";
     const ID_COLUMN: &'static str = "\"id\"";
-    const OWNER_COLUMN: ::std::option::Option<&'static str> = ::std::option::Option::Some(
-        "\"author_id\"",
-    );
+    const OWNER_COLUMN: Option<&'static str> = Some("\"author_id\"");
     const SELECT: &'static str = "\"id\", \"room_id\", \"author_id\", \"text\", \"edited_at\", \"created_at\"";
     const ACCESS: Access = Access {
         read: Rule {
@@ -49,122 +48,78 @@ impl Resource for crate::models::Message {
     type Patch = crate::models::MessagePatch;
     type Filter = crate::models::MessageFilter;
     type OrderBy = crate::models::MessageOrderBy;
-    fn id(&self) -> ::std::string::String {
+    fn id(&self) -> String {
         self.id.to_string()
     }
-    fn owner(&self) -> ::std::option::Option<::std::string::String> {
-        ::std::option::Option::Some(self.author_id.to_string())
+    fn owner(&self) -> Option<String> {
+        Some(self.author_id.to_string())
     }
     fn owned_by(&self, subject: &str) -> bool {
         subject.parse::<::uuid::Uuid>().is_ok_and(|s| s == self.author_id)
     }
-    fn owner_param(subject: &str) -> ::std::option::Option<Param> {
+    fn owner_param(subject: &str) -> Option<Param> {
         subject.parse::<::uuid::Uuid>().ok().map(|v| v.to_param())
     }
-    fn id_param(subject: &str) -> ::std::option::Option<Param> {
+    fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<::uuid::Uuid>().ok().map(|v| v.to_param())
     }
-    fn validate_create(
-        input: &Self::Create,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn validate_update(
-        input: &Self::Update,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn validate_patch(
-        input: &Self::Patch,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn before_create(
-        input: &mut Self::Create,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::message::before_create(input, caller)
-    }
-    fn before_update(
-        id: &Self::Id,
-        input: &mut Self::Update,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::message::before_update(id, input, caller)
-    }
-    fn before_patch(
-        id: &Self::Id,
-        input: &mut Self::Patch,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::message::before_patch(id, input, caller)
-    }
-    fn before_delete(
-        id: &Self::Id,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::message::before_delete(id, caller)
-    }
-    fn after_commit(event: &crate::server::events::Event) {
-        crate::hooks::message::after_commit(event)
-    }
+    hooks_and_validation!(message);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
-    ) -> ::std::result::Result<::std::vec::Vec<(&'static str, Param)>, ApiError> {
-        let mut values = ::std::vec::Vec::new();
+    ) -> Result<Vec<(&'static str, Param)>, ApiError> {
+        let mut values = Vec::new();
         values.push(("\"id\"", ::uuid::Uuid::new_v4().to_param()));
         values.push(("\"room_id\"", input.room_id.to_param()));
         values.push(("\"author_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()));
         values.push(("\"text\"", input.text.to_param()));
-        if let ::std::option::Option::Some(value) = input.edited_at {
+        if let Some(value) = input.edited_at {
             values.push(("\"edited_at\"", value.to_param()));
         }
         values.push(("\"created_at\"", ctx.now.to_param()));
-        ::std::result::Result::Ok(values)
+        Ok(values)
     }
-    fn update_values(input: Self::Update) -> ::std::vec::Vec<(&'static str, Param)> {
-        ::std::vec![
-            ("\"room_id\"", input.room_id.to_param()), ("\"text\"", input.text
-            .to_param()), ("\"edited_at\"", input.edited_at.to_param()),
-        ]
-    }
-    fn patch_values(input: Self::Patch) -> ::std::vec::Vec<(&'static str, Param)> {
+    fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
         #[allow(unused_mut)]
-        let mut values = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(value) = input.room_id {
+        let mut values = Vec::new();
+        values.push(("\"room_id\"", input.room_id.to_param()));
+        values.push(("\"text\"", input.text.to_param()));
+        values.push(("\"edited_at\"", input.edited_at.to_param()));
+        values
+    }
+    fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
+        #[allow(unused_mut)]
+        let mut values = Vec::new();
+        if let Some(value) = input.room_id {
             values.push(("\"room_id\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.text {
+        if let Some(value) = input.text {
             values.push(("\"text\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.edited_at {
+        if let Some(value) = input.edited_at {
             values.push(("\"edited_at\"", value.to_param()));
         }
         values
     }
-    fn field_conditions(
-        filter: &Self::Filter,
-        w: &mut SqlWriter,
-    ) -> ::std::vec::Vec<::std::string::String> {
+    fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
         #[allow(unused_mut)]
-        let mut conditions = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(ops) = &filter.id {
+        let mut conditions = Vec::new();
+        if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.room_id {
+        if let Some(ops) = &filter.room_id {
             conditions.extend(ops.conditions("\"room_id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.author_id {
+        if let Some(ops) = &filter.author_id {
             conditions.extend(ops.conditions("\"author_id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.text {
+        if let Some(ops) = &filter.text {
             conditions.extend(ops.conditions("\"text\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.edited_at {
+        if let Some(ops) = &filter.edited_at {
             conditions.extend(ops.conditions("\"edited_at\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.created_at {
+        if let Some(ops) = &filter.created_at {
             conditions.extend(ops.conditions("\"created_at\"", w));
         }
         conditions
@@ -173,22 +128,17 @@ impl Resource for crate::models::Message {
         [&filter.and, &filter.or, &filter.not]
     }
     fn order_key(order: &Self::OrderBy) -> (&'static str, crate::query::SortOrder) {
+        use crate::models::MessageOrderBy as Key;
         match *order {
-            crate::models::MessageOrderBy::RoomId(direction) => {
-                ("\"room_id\"", direction)
-            }
-            crate::models::MessageOrderBy::Text(direction) => ("\"text\"", direction),
-            crate::models::MessageOrderBy::EditedAt(direction) => {
-                ("\"edited_at\"", direction)
-            }
-            crate::models::MessageOrderBy::CreatedAt(direction) => {
-                ("\"created_at\"", direction)
-            }
+            Key::RoomId(direction) => ("\"room_id\"", direction),
+            Key::Text(direction) => ("\"text\"", direction),
+            Key::EditedAt(direction) => ("\"edited_at\"", direction),
+            Key::CreatedAt(direction) => ("\"created_at\"", direction),
         }
     }
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
-        ::std::result::Result::Ok(Self {
+        Ok(Self {
             id: Column::read(row, 0)?,
             room_id: Column::read(row, 1)?,
             author_id: Column::read(row, 2)?,
@@ -197,11 +147,9 @@ impl Resource for crate::models::Message {
             created_at: Column::read(row, 5)?,
         })
     }
-    fn from_postgres(
-        row: &sqlx::postgres::PgRow,
-    ) -> ::std::result::Result<Self, sqlx::Error> {
+    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
-        ::std::result::Result::Ok(Self {
+        Ok(Self {
             id: Column::read(row, 0)?,
             room_id: Column::read(row, 1)?,
             author_id: Column::read(row, 2)?,

@@ -3,13 +3,14 @@
 //! `User` served over REST under `/api/users`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
+use crate::server::resource::hooks_and_validation;
 use crate::server::resource::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::User {
     const NAME: &'static str = "User";
     const ROUTE: &'static str = "/api/users";
     const TABLE: &'static str = "\"users\"";
     const ID_COLUMN: &'static str = "\"id\"";
-    const OWNER_COLUMN: ::std::option::Option<&'static str> = ::std::option::Option::None;
+    const OWNER_COLUMN: Option<&'static str> = None;
     const SELECT: &'static str = "\"id\", \"email\", \"name\", \"created_at\"";
     const ACCESS: Access = Access {
         read: Rule {
@@ -47,113 +48,69 @@ impl Resource for crate::models::User {
     type Patch = crate::models::UserPatch;
     type Filter = crate::models::UserFilter;
     type OrderBy = crate::models::UserOrderBy;
-    fn id(&self) -> ::std::string::String {
+    fn id(&self) -> String {
         self.id.to_string()
     }
-    fn owner(&self) -> ::std::option::Option<::std::string::String> {
-        ::std::option::Option::None
+    fn owner(&self) -> Option<String> {
+        None
     }
     fn owned_by(&self, _subject: &str) -> bool {
         false
     }
-    fn owner_param(_subject: &str) -> ::std::option::Option<Param> {
-        ::std::option::Option::None
+    fn owner_param(_subject: &str) -> Option<Param> {
+        None
     }
-    fn id_param(subject: &str) -> ::std::option::Option<Param> {
+    fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<::uuid::Uuid>().ok().map(|v| v.to_param())
     }
-    fn validate_create(
-        input: &Self::Create,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn validate_update(
-        input: &Self::Update,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn validate_patch(
-        input: &Self::Patch,
-    ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        input.validate()
-    }
-    fn before_create(
-        input: &mut Self::Create,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::user::before_create(input, caller)
-    }
-    fn before_update(
-        id: &Self::Id,
-        input: &mut Self::Update,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::user::before_update(id, input, caller)
-    }
-    fn before_patch(
-        id: &Self::Id,
-        input: &mut Self::Patch,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::user::before_patch(id, input, caller)
-    }
-    fn before_delete(
-        id: &Self::Id,
-        caller: &crate::server::auth::Caller,
-    ) -> ::std::result::Result<(), ApiError> {
-        crate::hooks::user::before_delete(id, caller)
-    }
-    fn after_commit(event: &crate::server::events::Event) {
-        crate::hooks::user::after_commit(event)
-    }
+    hooks_and_validation!(user);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
-    ) -> ::std::result::Result<::std::vec::Vec<(&'static str, Param)>, ApiError> {
-        let mut values = ::std::vec::Vec::new();
+    ) -> Result<Vec<(&'static str, Param)>, ApiError> {
+        let mut values = Vec::new();
         values.push(("\"id\"", ::uuid::Uuid::new_v4().to_param()));
         values.push(("\"email\"", input.email.to_param()));
         values.push(("\"name\"", input.name.to_param()));
         values.push(("\"password_hash\"", input.password_hash.to_param()));
         values.push(("\"created_at\"", ctx.now.to_param()));
-        ::std::result::Result::Ok(values)
+        Ok(values)
     }
-    fn update_values(input: Self::Update) -> ::std::vec::Vec<(&'static str, Param)> {
-        ::std::vec![
-            ("\"email\"", input.email.to_param()), ("\"name\"", input.name.to_param()),
-            ("\"password_hash\"", input.password_hash.to_param()),
-        ]
-    }
-    fn patch_values(input: Self::Patch) -> ::std::vec::Vec<(&'static str, Param)> {
+    fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
         #[allow(unused_mut)]
-        let mut values = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(value) = input.email {
+        let mut values = Vec::new();
+        values.push(("\"email\"", input.email.to_param()));
+        values.push(("\"name\"", input.name.to_param()));
+        values.push(("\"password_hash\"", input.password_hash.to_param()));
+        values
+    }
+    fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
+        #[allow(unused_mut)]
+        let mut values = Vec::new();
+        if let Some(value) = input.email {
             values.push(("\"email\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.name {
+        if let Some(value) = input.name {
             values.push(("\"name\"", value.to_param()));
         }
-        if let ::std::option::Option::Some(value) = input.password_hash {
+        if let Some(value) = input.password_hash {
             values.push(("\"password_hash\"", value.to_param()));
         }
         values
     }
-    fn field_conditions(
-        filter: &Self::Filter,
-        w: &mut SqlWriter,
-    ) -> ::std::vec::Vec<::std::string::String> {
+    fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
         #[allow(unused_mut)]
-        let mut conditions = ::std::vec::Vec::new();
-        if let ::std::option::Option::Some(ops) = &filter.id {
+        let mut conditions = Vec::new();
+        if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.email {
+        if let Some(ops) = &filter.email {
             conditions.extend(ops.conditions("\"email\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.name {
+        if let Some(ops) = &filter.name {
             conditions.extend(ops.conditions("\"name\"", w));
         }
-        if let ::std::option::Option::Some(ops) = &filter.created_at {
+        if let Some(ops) = &filter.created_at {
             conditions.extend(ops.conditions("\"created_at\"", w));
         }
         conditions
@@ -162,28 +119,25 @@ impl Resource for crate::models::User {
         [&filter.and, &filter.or, &filter.not]
     }
     fn order_key(order: &Self::OrderBy) -> (&'static str, crate::query::SortOrder) {
+        use crate::models::UserOrderBy as Key;
         match *order {
-            crate::models::UserOrderBy::Email(direction) => ("\"email\"", direction),
-            crate::models::UserOrderBy::Name(direction) => ("\"name\"", direction),
-            crate::models::UserOrderBy::CreatedAt(direction) => {
-                ("\"created_at\"", direction)
-            }
+            Key::Email(direction) => ("\"email\"", direction),
+            Key::Name(direction) => ("\"name\"", direction),
+            Key::CreatedAt(direction) => ("\"created_at\"", direction),
         }
     }
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
-        ::std::result::Result::Ok(Self {
+        Ok(Self {
             id: Column::read(row, 0)?,
             email: Column::read(row, 1)?,
             name: Column::read(row, 2)?,
             created_at: Column::read(row, 3)?,
         })
     }
-    fn from_postgres(
-        row: &sqlx::postgres::PgRow,
-    ) -> ::std::result::Result<Self, sqlx::Error> {
+    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
-        ::std::result::Result::Ok(Self {
+        Ok(Self {
             id: Column::read(row, 0)?,
             email: Column::read(row, 1)?,
             name: Column::read(row, 2)?,
