@@ -324,6 +324,9 @@ impl<M: Model> Resource<M> {
         (M::NAME, serde_json::to_string(query).unwrap_or_default())
     }
     fn cached(&self, query: &Query<M::Filter, M::OrderBy>) -> Option<LiveList<M>> {
+        if !self.client.inner.ws.as_ref().is_some_and(WsTransport::is_connected) {
+            return None;
+        }
         let lives = self.client.inner.lives.lock().unwrap_or_else(|e| e.into_inner());
         let shared = lives.get(&Self::key(query))?.upgrade()?;
         let live = shared.downcast_ref::<LiveList<M>>()?.clone();

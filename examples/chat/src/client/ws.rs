@@ -265,6 +265,7 @@ impl Task {
         }
     }
     fn stop(&mut self, error: Error) {
+        self.notify_all(ChannelEvent::Disconnected);
         for (_, reply) in self.pending.drain() {
             let _ = reply.send(Err(error.clone()));
         }
