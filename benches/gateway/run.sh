@@ -154,6 +154,8 @@ trap 'exit 130' INT TERM
 
 # ---- build ----------------------------------------------------------------------------------------------------
 log "work folder: $WORK; builds in $CARGO_TARGET_DIR"
+# Before the build: the generator embeds the templates as they are now.
+log "repo: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- templates src || echo ' (templates or src modified)')"
 log "generating the chat crate"
 (cd "$ROOT" && cargo run --release -q -- generate schemas/examples/chat.yaml -o "$WORK/chat") >>"$LOG" 2>&1 ||
     die "generating failed (see $LOG)"
@@ -205,6 +207,7 @@ SERVER_PID=
 start_server() { # name, then the command; sets SERVER_PID and PORT
     local name=$1 i
     shift
+    : >"$WORK/$name.out"
     "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -281,7 +284,6 @@ run_one() {
 }
 
 log "machine: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $NCPU CPUs, $(uname -r); open files $(ulimit -n); ports $PORT_LO-$PORT_HI"
-log "repo: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- templates src || echo ' (templates or src modified)')"
 log "sizes (connections:writes/s) $SIZES; ${LATENCY_SECS}s latency, ${SAT_SECS}s saturation (window $WINDOW, $WRITERS writers); $ROUNDS rounds; GEN_ENV '$GEN_ENV'"
 declare -A kept=()
 for ((round = 1; round <= ROUNDS + MAX_EXTRA; round++)); do
