@@ -173,6 +173,22 @@ struct Connection {
 }
 /// The connection ended; the socket is done for.
 struct Gone;
+/// The answers to a connection's `request`s, which run on their own tasks, and how many may be in flight.
+struct Requests {
+    responses_tx: tokio::sync::mpsc::Sender<Frame>,
+    responses: tokio::sync::mpsc::Receiver<Frame>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+impl Requests {
+    fn new(max_in_flight: usize) -> Requests {
+        let (responses_tx, responses) = tokio::sync::mpsc::channel(max_in_flight);
+        Requests {
+            responses_tx,
+            responses,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(max_in_flight)),
+        }
+    }
+}
 impl Connection {
     /// Serves until the connection ends; returns the close frame to send, if any.
     async fn serve(
@@ -182,12 +198,7 @@ impl Connection {
     ) -> Option<(u16, &'static str)> {
         let kill = self.kill.clone();
         let limits = self.app.config.ws.clone();
-        let (responses_tx, mut responses) = tokio::sync::mpsc::channel::<
-            Frame,
-        >(limits.max_requests_in_flight);
-        let in_flight = Arc::new(
-            tokio::sync::Semaphore::new(limits.max_requests_in_flight),
-        );
+        let mut requests: Option<Requests> = None;
         let expires = std::time::UNIX_EPOCH + Duration::from_secs(claims.exp);
         let expires = Instant::now()
             + expires.duration_since(std::time::SystemTime::now()).unwrap_or_default();
@@ -195,8 +206,13 @@ impl Connection {
             Instant::now() + limits.ping_interval,
             limits.ping_interval,
         );
-        let mut pong_deadline: Option<Instant> = None;
         let mut shutting_down = self.app.shutting_down.subscribe();
+        let killed = kill.killed();
+        let shut_down = async { shutting_down.wait_for(|down| *down).await.is_ok() };
+        let expired = tokio::time::sleep_until(expires);
+        let pong_deadline = tokio::time::sleep_until(Instant::now());
+        let mut awaiting_pong = false;
+        tokio::pin!(killed, shut_down, expired, pong_deadline);
         let ready = frame_of(
             &ServerMessage::Ready {
                 seq: self.app.hub.head(),
@@ -207,29 +223,27 @@ impl Connection {
         }
         loop {
             tokio::select! {
-                biased; _ = kill.killed() => return None, _ = async { shutting_down
-                .wait_for(| down | * down). await .is_ok() } => return
-                Some((close::GOING_AWAY, "the server is shutting down")), _ =
-                tokio::time::sleep_until(expires) => return Some((close::UNAUTHORIZED,
-                "the token expired")), _ = async { match pong_deadline { Some(at) =>
-                tokio::time::sleep_until(at). await, None => std::future::pending().
-                await } } => { return Some((close::TIMEOUT, "no pong in time")); }
-                Some(frame) = self.queue.recv() => { let mut frames = vec![frame]; while
-                frames.len() < WRITE_BATCH { match self.queue.try_recv() { Ok(frame) =>
-                frames.push(frame), Err(_) => break, } } if self.write(frames). await
-                .is_err() { return Some((close::TIMEOUT,
-                "a write did not complete in time")); } } Some(frame) = responses.recv()
-                => { if self.write(vec![frame]). await .is_err() { return
-                Some((close::TIMEOUT, "a write did not complete in time")); } } _ = ping
-                .tick() => { if pong_deadline.is_none() { pong_deadline =
-                Some(Instant::now() + limits.pong_timeout); if self
+                biased; _ = & mut killed => return None, _ = & mut shut_down => return
+                Some((close::GOING_AWAY, "the server is shutting down")), _ = & mut
+                expired => return Some((close::UNAUTHORIZED, "the token expired")), _ = &
+                mut pong_deadline, if awaiting_pong => return Some((close::TIMEOUT,
+                "no pong in time")), Some(frame) = self.queue.recv() => { let mut frames
+                = vec![frame]; while frames.len() < WRITE_BATCH { match self.queue
+                .try_recv() { Ok(frame) => frames.push(frame), Err(_) => break, } } if
+                self.write(frames). await .is_err() { return Some((close::TIMEOUT,
+                "a write did not complete in time")); } } Some(frame) = async { requests
+                .as_mut() ?.responses.recv(). await }, if requests.is_some() => { if self
+                .write(vec![frame]). await .is_err() { return Some((close::TIMEOUT,
+                "a write did not complete in time")); } } _ = ping.tick() => { if !
+                awaiting_pong { awaiting_pong = true; pong_deadline.as_mut()
+                .reset(Instant::now() + limits.pong_timeout); if self
                 .write_message(Message::Ping(Default::default())). await .is_err() {
-                return None; } } } inbound = stream.next() => { pong_deadline = None; let
-                message = match inbound { None => return None, Some(Err(e)) => { let
+                return None; } } } inbound = stream.next() => { awaiting_pong = false;
+                let message = match inbound { None => return None, Some(Err(e)) => { let
                 too_big = e.to_string().contains("Message too long"); return too_big
                 .then_some((close::TOO_BIG, "message too big")); } Some(Ok(message)) =>
-                message, }; let outcome = match message { Message::Text(text) => self
-                .handle(& text, & responses_tx, & in_flight). await, Message::Binary(_)
+                message, }; let outcome = match message { Message::Text(text) =>
+                Box::pin(self.handle(& text, & mut requests)). await, Message::Binary(_)
                 => self.reply(error_message("bad_message",
                 "binary frames are not part of the protocol: send JSON text", None)).
                 await, Message::Close(_) => return None, Message::Ping(_) |
@@ -240,8 +254,7 @@ impl Connection {
     async fn handle(
         &mut self,
         text: &str,
-        responses: &tokio::sync::mpsc::Sender<Frame>,
-        in_flight: &Arc<tokio::sync::Semaphore>,
+        requests: &mut Option<Requests>,
     ) -> Result<(), Gone> {
         let message = match serde_json::from_str::<ClientMessage>(text) {
             Ok(message) => message,
@@ -285,7 +298,9 @@ impl Connection {
                 }
             }
             ClientMessage::Request { request_id, model, action, params } => {
-                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                let max = self.app.config.ws.max_requests_in_flight;
+                let requests = requests.get_or_insert_with(|| Requests::new(max));
+                let Ok(permit) = requests.in_flight.clone().try_acquire_owned() else {
                     let message = ServerMessage::Response {
                         request_id,
                         seq: None,
@@ -304,7 +319,7 @@ impl Connection {
                 let (app, caller, responses) = (
                     self.app.clone(),
                     self.caller.clone(),
-                    responses.clone(),
+                    requests.responses_tx.clone(),
                 );
                 tokio::spawn(async move {
                     let message = match resources::request(
@@ -491,9 +506,9 @@ impl Connection {
     async fn write_message(&mut self, message: Message) -> Result<(), Gone> {
         let timeout = self.app.config.ws.write_timeout;
         tokio::select! {
-            written = tokio::time::timeout(timeout, self.sink.send(message)) => match
-            written { Ok(Ok(())) => Ok(()), _ => Err(Gone), }, _ = self.kill.killed() =>
-            Err(Gone),
+            biased; written = tokio::time::timeout(timeout, self.sink.send(message)) =>
+            match written { Ok(Ok(())) => Ok(()), _ => Err(Gone), }, _ = self.kill
+            .killed() => Err(Gone),
         }
     }
     /// Writes frames with one flush (one system call for the batch when they fit the socket's buffer).
@@ -507,7 +522,7 @@ impl Connection {
             sink.flush().await
         };
         tokio::select! {
-            written = tokio::time::timeout(timeout, written) => match written {
+            biased; written = tokio::time::timeout(timeout, written) => match written {
             Ok(Ok(())) => Ok(()), _ => Err(Gone), }, _ = self.kill.killed() => Err(Gone),
         }
     }

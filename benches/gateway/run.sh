@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# WebSocket fan-out of the generated chat server (schemas/examples/chat.yaml) against a minimal hand-written axum
+# broadcast server (benches/gateway/src/bin/gwbase.rs), measured in the same run: one writer POSTing rooms, N
+# connections subscribed to `Room:list`. See the `## Gateway` section of docs/benchmarks.md for the method and the
+# last figures.
+#
+#   benches/gateway/run.sh                     # from anywhere; needs curl
+#   ROUNDS=1 SIZES="1000:20" benches/gateway/run.sh
+#   benches/gateway/run.sh --summary /tmp/ssot-gateway-bench.XXXXXX/results.tsv   # the summary of an earlier run
+#
+# Per round, size and server (the order of the servers alternating between rounds), a fresh server process, then
+# one gwload process (src/bin/gwload.rs) that: opens N connections (Authorization header, `ready`, subscribe,
+# `subscribed`) and reads the server's RSS before and after (memory per idle connection); writes at a fixed rate
+# and measures latency from the POST to each receipt (same process, same clock); then saturates (writes as fast as
+# a window of writes not yet received everywhere allows) and counts deliveries per second and the server's CPU
+# time per delivery. CPU times: utime + stime from /proc/<pid>/stat of the server and of gwload; what the other
+# processes used, from /proc/stat (user time), so that noisy rounds can be told and discarded.
+#
+# Knobs (environment): ROUNDS (3) rounds; SIZES ("1000:20 10000:5") connections:writes per second of the latency
+# phase; LATENCY_SECS (15) of fixed-rate writes; SAT_SECS (10) of saturation measured after SAT_WARMUP (2);
+# WINDOW (32) writes in flight at saturation; WRITERS (4) concurrent writers at saturation; LOAD_THREADS (1)
+# threads of gwload; OTHERS_MAX (0.25) cores used by other processes during the latency or saturation phase above
+# which the run is flagged noisy (not kept); MAX_EXTRA (2) rounds allowed beyond ROUNDS to replace noisy ones;
+# QUIET_WAIT (120) seconds to wait at most before a round for others to go quiet; GEN_ENV ("") extra environment
+# for the generated server (e.g. "WS_SEND_QUEUE=2048"), BASE_ENV ("") for the baseline; WORK (a fresh temp
+# folder) for the generated crate, databases, logs and results.tsv. Builds go to CARGO_TARGET_DIR (default
+# <repo>/target/bench-gateway).
+#
+# Every loop is bounded: fixed counts; gwload's phases have fixed durations and each of its waits a deadline.
+# Servers listen on 127.0.0.1 only, on ports the OS picks.
+set -euo pipefail
+
+# ---- summary --------------------------------------------------------------------------------------------------
+# summary <results.tsv>: per size and server, medians over kept rounds (over all rounds, marked *, when none was
+# kept), and the generated/baseline ratio of server CPU per delivery (median of the per-round ratios).
+summary() {
+    awk -F'\t' '
+        function median(list,    v, k, m) {
+            k = split(list, v, " "); if (!k) return "-"
+            asort(v, v, "@val_num_asc"); m = int((k + 1) / 2)
+            return k % 2 ? v[m] : (v[m] + v[m + 1]) / 2
+        }
+        function add(key, value) { vals[key] = vals[key] " " value }
+        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        {
+            size = $col["conns"]; var = $col["variant"]; kept = $col["kept"] == "KEPT"
+            k = size SUBSEP var
+            if (!(size in seen)) { seen[size] = 1; sizes[++ns] = size }
+            n_all[k]++; if (kept) n_kept[k]++
+            split("kib_per_conn connected lat_rate lat_p50_ms lat_p99_ms lat_max_ms lat_load_cores lat_server_cores lat_others_cores sat_deliveries_per_s sat_writes_per_s sat_server_us_per_delivery sat_load_us_per_delivery sat_server_cores sat_load_cores sat_others_cores missing", f, " ")
+            for (j in f) { add(k SUBSEP f[j] SUBSEP "all", $col[f[j]]); if (kept) add(k SUBSEP f[j] SUBSEP "kept", $col[f[j]]) }
+            us[k SUBSEP $col["round"]] = $col["sat_server_us_per_delivery"]; rk[k SUBSEP $col["round"]] = kept
+            if ($col["closes"] != "none") closes[k] = closes[k] " r" $col["round"] ":" $col["closes"]
+        }
+        function m(k, field) { return median(vals[k SUBSEP field SUBSEP (n_kept[k] ? "kept" : "all")]) }
+        END {
+            printf "%-6s %-4s %5s %6s %9s %8s %8s %6s %9s %8s %8s %6s %6s %6s %5s\n", "conns", "srv", "held", "KiB/c",
+                "rate", "p50 ms", "p99 ms", "load", "deliv/s", "srv us", "load us", "srv c", "load c", "others", "kept"
+            for (i = 1; i <= ns; i++) for (v = 1; v <= 2; v++) {
+                var = v == 1 ? "gen" : "base"; k = sizes[i] SUBSEP var
+                if (!n_all[k]) continue
+                printf "%-6s %-4s %5d %6.2f %9s %8.2f %8.2f %6.2f %9.0f %8.2f %8.2f %6.2f %6.2f %6.2f %3d/%d%s\n", sizes[i], var,
+                    m(k, "connected"), m(k, "kib_per_conn"), m(k, "lat_rate") "/s", m(k, "lat_p50_ms"), m(k, "lat_p99_ms"),
+                    m(k, "lat_load_cores"), m(k, "sat_deliveries_per_s"), m(k, "sat_server_us_per_delivery"),
+                    m(k, "sat_load_us_per_delivery"), m(k, "sat_server_cores"), m(k, "sat_load_cores"),
+                    (m(k, "lat_others_cores") + m(k, "sat_others_cores")) / 2, n_kept[k] + 0, n_all[k], n_kept[k] ? "" : " *"
+            }
+            print ""
+            for (i = 1; i <= ns; i++) {
+                per = ""; perk = ""
+                for (key in us) {
+                    split(key, f, SUBSEP)
+                    if (f[1] == sizes[i] && f[2] == "gen" && ((sizes[i] SUBSEP "base" SUBSEP f[3]) in us)) {
+                        r = us[key] / us[sizes[i] SUBSEP "base" SUBSEP f[3]]
+                        per = per " " r
+                        if (rk[key] && rk[sizes[i] SUBSEP "base" SUBSEP f[3]]) perk = perk " " r
+                    }
+                }
+                printf "%s connections: server CPU per delivery, generated / baseline: %s (median of per-round ratios, kept rounds), %s (all rounds)\n",
+                    sizes[i], perk == "" ? "-" : sprintf("%.2f", median(perk)), per == "" ? "-" : sprintf("%.2f", median(per))
+            }
+            for (k in closes) { split(k, f, SUBSEP); printf "closed by the server (%s, %s):%s\n", f[1], f[2], closes[k] }
+        }' "$1"
+    echo
+    echo "held: connections subscribed (median). KiB/c: server RSS delta per idle connection. rate, p50, p99: latency"
+    echo "from the POST to each receipt at that write rate; load: cores gwload used then. deliv/s: updates delivered"
+    echo "per second at saturation; srv us, load us: CPU microseconds per delivery of the server and of gwload; srv c,"
+    echo "load c: their cores at saturation. others: cores used by other processes (mean of the two phases' medians)."
+    echo "Medians over kept rounds (* = none kept: over all rounds, noisy). All runs: $1"
+}
+if [[ ${1:-} == --summary ]]; then
+    summary "${2:?usage: run.sh --summary <results.tsv>}"
+    exit 0
+fi
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROUNDS=${ROUNDS:-3}
+SIZES=${SIZES:-"1000:20 10000:5"}
+LATENCY_SECS=${LATENCY_SECS:-15}
+SAT_SECS=${SAT_SECS:-10}
+SAT_WARMUP=${SAT_WARMUP:-2}
+WINDOW=${WINDOW:-32}
+WRITERS=${WRITERS:-4}
+LOAD_THREADS=${LOAD_THREADS:-1}
+OTHERS_MAX=${OTHERS_MAX:-0.25}
+MAX_EXTRA=${MAX_EXTRA:-2}
+QUIET_WAIT=${QUIET_WAIT:-120}
+GEN_ENV=${GEN_ENV:-}
+BASE_ENV=${BASE_ENV:-}
+WORK=${WORK:-$(mktemp -d /tmp/ssot-gateway-bench.XXXXXX)}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/bench-gateway}
+# Line tables, for perf; the code is the same.
+export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+export RUST_BACKTRACE=0
+mkdir -p "$WORK"
+RESULTS=$WORK/results.tsv
+LOG=$WORK/run.log
+NCPU=$(nproc)
+T=$'\t'
+
+log() { echo "[$(date +%T)] $*" | tee -a "$LOG" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v curl >/dev/null || die "curl is missing"
+[[ $(getconf CLK_TCK) == 100 ]] || die "gwload assumes 100 clock ticks per second, this system has $(getconf CLK_TCK)"
+
+# ---- limits: file descriptors and source ports for the largest size -------------------------------------------
+MAX_CONNS=0
+for size in $SIZES; do
+    n=${size%%:*}
+    if ((n > MAX_CONNS)); then MAX_CONNS=$n; fi
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+((MAX_CONNS + 200 <= $(ulimit -n))) ||
+    die "open files limit $(ulimit -n) is too low for $MAX_CONNS connections (each process holds one end)"
+read -r PORT_LO PORT_HI </proc/sys/net/ipv4/ip_local_port_range
+# One source port per connection to the same server address (distinct 4-tuples); TIME_WAIT stays on gwload's side
+# only for connections it closes first, and every server gets a new port, so earlier runs do not use them up.
+((PORT_HI - PORT_LO + 1 >= MAX_CONNS + 100)) ||
+    die "ephemeral port range $PORT_LO-$PORT_HI is too small for $MAX_CONNS connections from one address"
+
+# ---- cleanup: only what this script started -------------------------------------------------------------------
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build ----------------------------------------------------------------------------------------------------
+log "work folder: $WORK; builds in $CARGO_TARGET_DIR"
+# Before the build: the generator embeds the templates as they are now.
+log "repo: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- templates src || echo ' (templates or src modified)')"
+log "generating the chat crate"
+(cd "$ROOT" && cargo run --release -q -- generate schemas/examples/chat.yaml -o "$WORK/chat") >>"$LOG" 2>&1 ||
+    die "generating failed (see $LOG)"
+log "building the generated server"
+(cd "$WORK/chat" && cargo build --release -q) >>"$LOG" 2>&1 || die "building the generated crate failed (see $LOG)"
+log "building gwload and gwbase"
+cargo build --release -q --manifest-path "$ROOT/benches/gateway/Cargo.toml" >>"$LOG" 2>&1 ||
+    die "building benches/gateway failed (see $LOG)"
+GEN=$CARGO_TARGET_DIR/release/chat-api
+BASE=$CARGO_TARGET_DIR/release/gwbase
+LOAD=$CARGO_TARGET_DIR/release/gwload
+versions() {
+    awk '/^name = /{n=$3} /^version = /{v=$3; gsub(/"/,"",n); gsub(/"/,"",v);
+         if (n ~ /^(axum|hyper|tokio|tungstenite|tokio-tungstenite|serde_json)$/) printf "%s %s, ", n, v}' "$1"
+}
+log "generated crate: $(versions "$WORK/chat/Cargo.lock")"
+log "benches/gateway: $(versions "$ROOT/benches/gateway/Cargo.lock")"
+
+# ---- quiet ----------------------------------------------------------------------------------------------------
+cpu_busy_total() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+idle_load() { # cores used by everything over 2 s (no server of ours runs then)
+    local b0 t0 b1 t1
+    read -r b0 t0 < <(cpu_busy_total)
+    sleep 2
+    read -r b1 t1 < <(cpu_busy_total)
+    awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v n="$NCPU" 'BEGIN{printf "%.2f", t ? b / t * n : 0}'
+}
+busiest() { # the five processes with the most CPU time over 2 s, outside this script
+    local a b
+    a=$(awk '{c=$2; for (i=3; i<=NF && c !~ /\)$/; i++) c=c"_"$i; sub(/^.*\) /, ""); split($0, f, " "); print FILENAME, c, f[12]+f[13]}' /proc/[0-9]*/stat 2>/dev/null)
+    sleep 2
+    b=$(awk '{c=$2; for (i=3; i<=NF && c !~ /\)$/; i++) c=c"_"$i; sub(/^.*\) /, ""); split($0, f, " "); print FILENAME, c, f[12]+f[13]}' /proc/[0-9]*/stat 2>/dev/null)
+    awk 'NR == FNR {t[$1] = $3; next} ($1 in t) && $3 - t[$1] > 0 {printf "%s %d%%\n", $2, $3 - t[$1]}' <(echo "$a") <(echo "$b") |
+        sort -t' ' -k2 -rn | head -5 | tr '\n' ';'
+}
+wait_quiet() {
+    local tries=$((QUIET_WAIT / 2)) i load
+    for ((i = 0; i < tries; i++)); do
+        load=$(idle_load)
+        if awk -v l="$load" 'BEGIN{exit !(l < 0.3)}'; then return 0; fi
+        if ((i == 0)); then log "others use $load cores while idle ($(busiest)); waiting up to ${QUIET_WAIT}s"; fi
+    done
+    log "still busy ($load cores); going on, runs with others above $OTHERS_MAX cores are flagged noisy"
+}
+
+# ---- servers --------------------------------------------------------------------------------------------------
+PORT=
+SERVER_PID=
+start_server() { # name, then the command; sets SERVER_PID and PORT
+    local name=$1 i
+    shift
+    : >"$WORK/$name.out"
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    PORT=
+    for ((i = 0; i < 300; i++)); do
+        PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\)$#\1#p' "$WORK/$name.out")
+        if [[ -n $PORT ]]; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited: $(tail -5 "$WORK/$name.err")"
+        sleep 0.1
+    done
+    die "$name did not start in 30 s"
+}
+stop_server() { # pid; logs its total CPU and final RSS from /proc first
+    local pid=$1 ticks rss
+    ticks=$(awk '{sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13]}' "/proc/$pid/stat" 2>/dev/null || echo "?")
+    rss=$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
+    log "  server $pid: $ticks ticks of CPU in all, RSS $rss KiB at the end"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    local kept=()
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+
+SECRET="bench-secret-$RANDOM$RANDOM"
+FIELDS="label conns connected connect_s rss0_kib rss1_kib kib_per_conn idle_server_cores lat_rate lat_writes lat_write_errors lat_expected lat_received lat_p50_ms lat_p99_ms lat_max_ms lat_drain_s lat_server_cores lat_load_cores lat_others_cores sat_deliveries_per_s sat_writes_per_s sat_server_cores sat_load_cores sat_others_cores sat_server_us_per_delivery sat_load_us_per_delivery live_at_end write_errors closes"
+{
+    printf 'round\tvariant\tkept\tload1'
+    for f in $FIELDS; do printf '\t%s' "$f"; done
+    printf '\tmissing\n'
+} >"$RESULTS"
+
+# run_one <round> <variant> <conns> <rate>: one server, one gwload; appends a row; returns 1 if noisy.
+run_one() {
+    local round=$1 variant=$2 conns=$3 rate=$4 token=x name="$2-$3-r$1" url
+    if [[ $variant == gen ]]; then
+        rm -f "$WORK/chat.db"*
+        url="sqlite://$WORK/chat.db"
+        # shellcheck disable=SC2086
+        start_server "$name" env $GEN_ENV BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" "$GEN"
+        local admin user
+        admin=$(JWT_SECRET=$SECRET DATABASE_URL=$url "$GEN" token --sub "$(cat /proc/sys/kernel/random/uuid)" --role admin)
+        user=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/users" -H 'Content-Type: application/json' \
+            -H "Authorization: Bearer $admin" -d '{"email":"bench@example.com","name":"Bench","passwordHash":"x"}' |
+            sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
+        [[ -n $user ]] || die "creating the user failed"
+        # Not an admin: rooms are public-read, so every subscriber gets every room event with the plain rule.
+        token=$(JWT_SECRET=$SECRET DATABASE_URL=$url "$GEN" token --sub "$user")
+    else
+        # shellcheck disable=SC2086
+        start_server "$name" env $BASE_ENV BIND_ADDR=127.0.0.1:0 "$BASE"
+    fi
+    local pid=$SERVER_PID out line
+    out=$WORK/$name.load
+    "$LOAD" --ws "ws://127.0.0.1:$PORT/ws" --http "127.0.0.1:$PORT" --token "$token" --server-pid "$pid" \
+        --conns "$conns" --rate "$rate" --latency-secs "$LATENCY_SECS" --sat-secs "$SAT_SECS" --sat-warmup "$SAT_WARMUP" \
+        --window "$WINDOW" --writers "$WRITERS" --threads "$LOAD_THREADS" --label "$name" >"$out" 2>"$out.err" ||
+        die "gwload failed on $name: $(tail -5 "$out.err")"
+    grep -v '^\[' "$out.err" | head -5 | while read -r l; do log "  gwload: $l"; done
+    stop_server "$pid"
+    line=$(sed -n 's/^RESULT //p' "$out")
+    [[ -n $line ]] || die "no RESULT from gwload on $name"
+    declare -A r=()
+    local kv
+    for kv in $line; do r[${kv%%=*}]=${kv#*=}; done
+    local missing=$((${r[lat_expected]:-0} - ${r[lat_received]:-0}))
+    local noisy=0
+    if awk -v a="${r[lat_others_cores]:-9}" -v b="${r[sat_others_cores]:-9}" -v m="$OTHERS_MAX" 'BEGIN{exit !(a > m || b > m)}'; then noisy=1; fi
+    local row="$round$T$variant$T$( ((noisy)) && echo noisy || echo KEPT)$T$(cut -d' ' -f1 /proc/loadavg)"
+    for f in $FIELDS; do row+="$T${r[$f]:--}"; done
+    printf '%s\t%s\n' "$row" "$missing" >>"$RESULTS"
+    log "  $name: held ${r[connected]}/$conns, ${r[kib_per_conn]} KiB/conn; ${rate}/s: p50 ${r[lat_p50_ms]} ms, p99 ${r[lat_p99_ms]} ms ($missing missing; cores server ${r[lat_server_cores]}, gwload ${r[lat_load_cores]}, others ${r[lat_others_cores]}); saturation ${r[sat_deliveries_per_s]}/s, server ${r[sat_server_us_per_delivery]} us/delivery (cores server ${r[sat_server_cores]}, gwload ${r[sat_load_cores]}, others ${r[sat_others_cores]}); closes ${r[closes]}$( ((noisy)) && echo '; NOISY')"
+    return "$noisy"
+}
+
+log "machine: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $NCPU CPUs, $(uname -r); open files $(ulimit -n); ports $PORT_LO-$PORT_HI"
+log "sizes (connections:writes/s) $SIZES; ${LATENCY_SECS}s latency, ${SAT_SECS}s saturation (window $WINDOW, $WRITERS writers); $ROUNDS rounds; GEN_ENV '$GEN_ENV'"
+declare -A kept=()
+for ((round = 1; round <= ROUNDS + MAX_EXTRA; round++)); do
+    pending=0
+    for size in $SIZES; do
+        if ((${kept[$size]:-0} < ROUNDS)); then pending=1; fi
+    done
+    ((pending)) || break
+    wait_quiet
+    log "round $round: uptime: $(uptime)"
+    for size in $SIZES; do
+        ((${kept[$size]:-0} < ROUNDS)) || continue
+        order="gen base"
+        if ((round % 2 == 0)); then order="base gen"; fi
+        ok=1
+        for variant in $order; do
+            run_one "$round" "$variant" "${size%%:*}" "${size#*:}" || ok=0
+        done
+        if ((ok)); then kept[$size]=$((${kept[$size]:-0} + 1)); else log "round $round $size: noisy (others above $OTHERS_MAX cores)"; fi
+    done
+done
+for size in $SIZES; do
+    if ((${kept[$size]:-0} < ROUNDS)); then log "WARNING: $size: only ${kept[$size]:-0} quiet rounds"; fi
+done
+summary "$RESULTS" | tee -a "$LOG"
