@@ -120,6 +120,9 @@ T=$'\t'
 
 log() { echo "[$(date +%T)] $*" | tee -a "$LOG" >&2; }
 die() { log "error: $*"; exit 1; }
+QUIET_NOTE="runs with others above ${OTHERS_MAX} cores are flagged noisy"
+# shellcheck source=../common/lib.sh
+source "$ROOT/benches/common/lib.sh"
 
 command -v curl >/dev/null || die "curl is missing"
 [[ $(getconf CLK_TCK) == 100 ]] || die "gwload assumes 100 clock ticks per second, this system has $(getconf CLK_TCK)"
@@ -175,7 +178,6 @@ log "generated crate: $(versions "$WORK/chat/Cargo.lock")"
 log "benches/gateway: $(versions "$ROOT/benches/gateway/Cargo.lock")"
 
 # ---- quiet ----------------------------------------------------------------------------------------------------
-cpu_busy_total() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 idle_load() { # cores used by everything over 2 s (no server of ours runs then)
     local b0 t0 b1 t1
     read -r b0 t0 < <(cpu_busy_total)
@@ -191,35 +193,10 @@ busiest() { # the five processes with the most CPU time over 2 s, outside this s
     awk 'NR == FNR {t[$1] = $3; next} ($1 in t) && $3 - t[$1] > 0 {printf "%s %d%%\n", $2, $3 - t[$1]}' <(echo "$a") <(echo "$b") |
         sort -t' ' -k2 -rn | head -5 | tr '\n' ';'
 }
-wait_quiet() {
-    local tries=$((QUIET_WAIT / 2)) i load
-    for ((i = 0; i < tries; i++)); do
-        load=$(idle_load)
-        if awk -v l="$load" 'BEGIN{exit !(l < 0.3)}'; then return 0; fi
-        if ((i == 0)); then log "others use $load cores while idle ($(busiest)); waiting up to ${QUIET_WAIT}s"; fi
-    done
-    log "still busy ($load cores); going on, runs with others above $OTHERS_MAX cores are flagged noisy"
-}
 
 # ---- servers --------------------------------------------------------------------------------------------------
 PORT=
 SERVER_PID=
-start_server() { # name, then the command; sets SERVER_PID and PORT
-    local name=$1 i
-    shift
-    : >"$WORK/$name.out"
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    SERVER_PID=$!
-    PIDS+=("$SERVER_PID")
-    PORT=
-    for ((i = 0; i < 300; i++)); do
-        PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\)$#\1#p' "$WORK/$name.out")
-        if [[ -n $PORT ]]; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited: $(tail -5 "$WORK/$name.err")"
-        sleep 0.1
-    done
-    die "$name did not start in 30 s"
-}
 stop_server() { # pid; logs its total CPU and final RSS from /proc first
     local pid=$1 ticks rss
     ticks=$(awk '{sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13]}' "/proc/$pid/stat" 2>/dev/null || echo "?")

@@ -99,6 +99,9 @@ T=$'\t'
 
 log() { echo "[$(date +%T)] $*" | tee -a "$LOG" >&2; }
 die() { log "error: $*"; exit 1; }
+QUIET_NOTE="runs with others' load above ${OTHERS_MAX} cores are discarded"
+# shellcheck source=../common/lib.sh
+source "$ROOT/benches/common/lib.sh"
 
 
 for tool in wrk curl awk; do
@@ -147,7 +150,6 @@ log "baseline:        $(versions "$ROOT/benches/server/baseline/Cargo.lock")"
 
 # ---- CPU accounting from /proc (clock ticks) ------------------------------------------------------------------
 # "busy total": busy (user, nice, system, irq, softirq, steal) and all ticks of every CPU.
-cpu_busy_total() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 # User and nice ticks of every CPU. With the processes' own user times, this tells how much the others used:
 # unlike system time (the softirq of loopback networking is often charged to the idle task), user time is always
 # charged to the process that ran, including processes that ran and exited during a run.
@@ -182,35 +184,10 @@ idle_load() {
     read -r b1 t1 < <(cpu_busy_total)
     awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v n="$NCPU" 'BEGIN{printf "%.2f", t ? b / t * n : 0}'
 }
-wait_quiet() {
-    local tries=$((QUIET_WAIT / 2)) i load
-    for ((i = 0; i < tries; i++)); do
-        load=$(idle_load)
-        if awk -v l="$load" 'BEGIN{exit !(l < 0.3)}'; then return 0; fi
-        if ((i == 0)); then log "others use $load cores while idle; waiting up to ${QUIET_WAIT}s"; fi
-    done
-    log "still busy ($load cores); going on, runs with others' load above $OTHERS_MAX cores are discarded"
-}
 
 # ---- servers --------------------------------------------------------------------------------------------------
 PORT=
 SERVER_PID=
-start_server() { # name, then the command; sets SERVER_PID and PORT
-    local name=$1 i
-    shift
-    : >"$WORK/$name.out"
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    SERVER_PID=$!
-    PIDS+=("$SERVER_PID")
-    PORT=
-    for ((i = 0; i < 300; i++)); do
-        PORT=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\)$#\1#p' "$WORK/$name.out")
-        if [[ -n $PORT ]]; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited: $(tail -5 "$WORK/$name.err")"
-        sleep 0.1
-    done
-    die "$name did not start in 30 s"
-}
 stop_servers() { cleanup_servers_only; }
 cleanup_servers_only() {
     local pid
