@@ -22,7 +22,8 @@
 # threads of gwload; OTHERS_MAX (0.25) cores used by other processes during the latency or saturation phase above
 # which the run is flagged noisy (not kept); MAX_EXTRA (2) rounds allowed beyond ROUNDS to replace noisy ones;
 # QUIET_WAIT (120) seconds to wait at most before a round for others to go quiet; GEN_ENV ("") extra environment
-# for the generated server (e.g. "WS_SEND_QUEUE=2048"), BASE_ENV ("") for the baseline; WORK (a fresh temp
+# for the generated server (e.g. "WS_SEND_QUEUE=2048"), BASE_ENV ("") for the baseline; GEN_BIN (unset) a
+# generated server binary built earlier, used instead of generating and building one; WORK (a fresh temp
 # folder) for the generated crate, databases, logs and results.tsv. Builds go to CARGO_TARGET_DIR (default
 # <repo>/target/bench-gateway).
 #
@@ -159,22 +160,28 @@ trap 'exit 130' INT TERM
 log "work folder: $WORK; builds in $CARGO_TARGET_DIR"
 # Before the build: the generator embeds the templates as they are now.
 log "repo: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- templates src || echo ' (templates or src modified)')"
-log "generating the chat crate"
-(cd "$ROOT" && cargo run --release -q -- generate schemas/examples/chat.yaml -o "$WORK/chat") >>"$LOG" 2>&1 ||
-    die "generating failed (see $LOG)"
-log "building the generated server"
-(cd "$WORK/chat" && cargo build --release -q) >>"$LOG" 2>&1 || die "building the generated crate failed (see $LOG)"
+if [[ -n ${GEN_BIN:-} ]]; then
+    # A generated server built earlier (e.g. from other templates, for a before/after comparison).
+    [[ -x $GEN_BIN ]] || die "GEN_BIN=$GEN_BIN is not an executable"
+    log "generated server: $GEN_BIN (GEN_BIN, not built here)"
+else
+    log "generating the chat crate"
+    (cd "$ROOT" && cargo run --release -q -- generate schemas/examples/chat.yaml -o "$WORK/chat") >>"$LOG" 2>&1 ||
+        die "generating failed (see $LOG)"
+    log "building the generated server"
+    (cd "$WORK/chat" && cargo build --release -q) >>"$LOG" 2>&1 || die "building the generated crate failed (see $LOG)"
+fi
 log "building gwload and gwbase"
 cargo build --release -q --manifest-path "$ROOT/benches/gateway/Cargo.toml" >>"$LOG" 2>&1 ||
     die "building benches/gateway failed (see $LOG)"
-GEN=$CARGO_TARGET_DIR/release/chat-api
+GEN=${GEN_BIN:-$CARGO_TARGET_DIR/release/chat-api}
 BASE=$CARGO_TARGET_DIR/release/gwbase
 LOAD=$CARGO_TARGET_DIR/release/gwload
 versions() {
     awk '/^name = /{n=$3} /^version = /{v=$3; gsub(/"/,"",n); gsub(/"/,"",v);
          if (n ~ /^(axum|hyper|tokio|tungstenite|tokio-tungstenite|serde_json)$/) printf "%s %s, ", n, v}' "$1"
 }
-log "generated crate: $(versions "$WORK/chat/Cargo.lock")"
+if [[ -z ${GEN_BIN:-} ]]; then log "generated crate: $(versions "$WORK/chat/Cargo.lock")"; fi
 log "benches/gateway: $(versions "$ROOT/benches/gateway/Cargo.lock")"
 
 # ---- quiet ----------------------------------------------------------------------------------------------------
