@@ -7,9 +7,8 @@ mod common;
 mod server_harness;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{generate_example, shared_target_dir};
+use common::{cargo_with_env, generate_example};
 
 #[test]
 fn generated_clients_against_the_generated_server() {
@@ -32,31 +31,17 @@ fn generated_clients_against_the_generated_server() {
         include_str!("common/proxy.rs"),
     )
     .unwrap();
-    let output = Command::new(env!("CARGO"))
-        .args([
+    let text = cargo_with_env(
+        &crate_dir,
+        &[
             "test",
             "--quiet",
             "--features",
             "client",
             "--test",
             "client",
-        ])
-        .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", shared_target_dir())
-        .env("RUSTFLAGS", "-D warnings")
-        .env("SSOT_SERVER_BIN", server)
-        .env_remove("CARGO_MANIFEST_DIR")
-        .output()
-        .expect("cargo runs");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "the client tests failed in {}:\n{text}",
-        crate_dir.display()
+        ],
+        &[("SSOT_SERVER_BIN", server.as_os_str())],
     );
     eprintln!("{text}");
 }

@@ -33,11 +33,17 @@ pub fn shared_target_dir() -> PathBuf {
 
 /// Runs `cargo <args>` in `dir` with the shared target dir and warnings denied; panics with the output on failure.
 pub fn cargo(dir: &Path, args: &[&str]) -> String {
+    cargo_with_env(dir, args, &[])
+}
+
+/// `cargo` with extra environment variables for what it runs.
+pub fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> String {
     let output = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", shared_target_dir())
         .env("RUSTFLAGS", "-D warnings")
+        .envs(env.iter().copied())
         .env_remove("CARGO_MANIFEST_DIR")
         .output()
         .expect("cargo runs");
