@@ -903,6 +903,25 @@ fn access_rules(s: &Server) {
             "a {what} token is a 401 on a public route too\n{r:?}"
         );
     }
+
+    // The server remembers accepted tokens (their signature is not checked again), but not past their expiry:
+    // accepted twice, then a 401 once `exp` has passed (the test servers run with no leeway).
+    let exp = now_secs() + 2;
+    let short = handmade_jwt(
+        &json!({ "sub": a.id, "exp": exp }),
+        server_harness::JWT_SECRET,
+    );
+    for _ in 0..2 {
+        s.get(&user_path).auth(&short).send().expect_json(200);
+    }
+    while now_secs() <= exp {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let r = s.get(&user_path).auth(&short).send();
+    assert_eq!(
+        r.status, 401,
+        "an accepted token is a 401 once it expired\n{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

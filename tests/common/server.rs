@@ -417,6 +417,8 @@ fn spawn(
         .env("BIND_ADDR", bind)
         .env("DATABASE_URL", database_url(backend))
         .env("JWT_SECRET", JWT_SECRET)
+        // No leeway, so that tests of expiry need not wait a minute.
+        .env("JWT_LEEWAY_SECS", "0")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .env_remove("MAX_TAKE")

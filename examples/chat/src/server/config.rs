@@ -9,6 +9,8 @@ pub struct Config {
     pub database_url: String,
     /// `None`: development mode with a fixed, public secret.
     pub jwt_secret: Option<String>,
+    /// Clock skew allowed when checking a token's `exp`.
+    pub jwt_leeway: Duration,
     pub default_take: u32,
     pub max_take: u32,
     pub pg_max_connections: u32,
@@ -59,6 +61,7 @@ impl Config {
             bind: var("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             database_url: var("DATABASE_URL", "sqlite://data/chat-api.db".to_owned())?,
             jwt_secret: std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty()),
+            jwt_leeway: Duration::from_secs(var("JWT_LEEWAY_SECS", 60u64)?),
             default_take: var("DEFAULT_TAKE", 20u32)?.clamp(1, max_take),
             max_take,
             pg_max_connections: var("PG_MAX_CONNECTIONS", 16u32)?,

@@ -83,7 +83,7 @@ pub struct App {
     pub db: Db,
     pub events: events::EventBus,
     pub config: Arc<Config>,
-    pub decoding_key: Arc<jsonwebtoken::DecodingKey>,
+    pub tokens: Arc<auth::Verifier>,
     /// The WebSocket subscriptions and the fan-out of committed events to them.
     pub hub: Arc<hub::Hub>,
     /// Whether the feed is receiving every committed event (on PostgreSQL: its LISTEN connection is up).
@@ -105,7 +105,7 @@ impl App {
             ),
             feed_healthy: Arc::new(AtomicBool::new(false)),
             shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
-            decoding_key: Arc::new(auth::decoding_key(config.secret())),
+            tokens: Arc::new(auth::Verifier::new(config.secret(), config.jwt_leeway)),
             config: Arc::new(config),
         })
     }

@@ -308,7 +308,10 @@ pub async fn fetch_list<R: Resource>(
         .map(R::order_key)
         .collect();
     let order_sql = w.order_by(&keys, R::ID_COLUMN);
-    let limit = w.bind(Param::I64(Some(take)));
+    let limit = match w.dialect {
+        Dialect::Sqlite => take.to_string(),
+        Dialect::Postgres => w.bind(Param::I64(Some(take))),
+    };
     let offset = w.bind(Param::I64(Some(skip)));
     let count_sql = format!("SELECT COUNT(*) FROM {} WHERE {condition}", R::TABLE);
     let select_sql = format!(

@@ -17,7 +17,11 @@ pub struct Sqlite {
     path: Arc<PathBuf>,
     writer: Arc<Mutex<Connection>>,
 }
+/// Prepared statements kept per connection. Each list filter shape is its own statement (with its count), so
+/// rusqlite's default of 16 would compile statements again as soon as a few models and filters are in use.
+const STATEMENT_CACHE: usize = 256;
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

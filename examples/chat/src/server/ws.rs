@@ -104,7 +104,7 @@ async fn connection(
         Some(token) => token,
         None => first_frame_token(&app, &mut socket).await,
     };
-    let claims = token.and_then(|token| super::auth::verify(&app.decoding_key, &token));
+    let claims = token.and_then(|token| app.tokens.verify(&token));
     let claims = match claims {
         Ok(claims) => claims,
         Err(reason) => {
@@ -199,7 +199,8 @@ impl Connection {
         let kill = self.kill.clone();
         let limits = self.app.config.ws.clone();
         let mut requests: Option<Requests> = None;
-        let expires = std::time::UNIX_EPOCH + Duration::from_secs(claims.exp);
+        let expires = std::time::UNIX_EPOCH + Duration::from_secs(claims.exp)
+            + self.app.config.jwt_leeway;
         let expires = Instant::now()
             + expires.duration_since(std::time::SystemTime::now()).unwrap_or_default();
         let mut ping = tokio::time::interval_at(
