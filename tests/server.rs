@@ -64,6 +64,31 @@ fn postgres() {
     assert_eq!(r.status, 503, "health without a database\n{r:?}");
 }
 
+/// A log line per request only when `RUST_LOG` asks for tower_http's: the layer that writes them is left out
+/// otherwise (it cost a clock read and a span per request).
+#[test]
+fn request_logs_only_when_asked() {
+    const LINE: &str = "finished processing request";
+    let quiet = Server::start_sqlite();
+    quiet.get("/health").send().expect_json(200);
+    let verbose = Server::start_sqlite_with(&[("RUST_LOG", "info,tower_http=debug")]);
+    verbose.get("/health").send().expect_json(200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !verbose.log().contains(LINE) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        verbose.log().contains(LINE),
+        "no request line with tower_http=debug:\n{}",
+        verbose.log()
+    );
+    assert!(
+        !quiet.log().contains(LINE),
+        "a request line at the default level:\n{}",
+        quiet.log()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 

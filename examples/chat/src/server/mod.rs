@@ -111,7 +111,7 @@ impl App {
     }
 }
 pub fn router(app: App) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(resources::routes())
         .route("/health", get(health))
         .route("/ws", get(ws::endpoint))
@@ -124,9 +124,15 @@ pub fn router(app: App) -> Router {
                 "method_not_allowed",
                 "this route does not take this method",
             )
-        })
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(app)
+        });
+    let router = if tracing::enabled!(
+        target : "tower_http::trace::on_response", tracing::Level::DEBUG
+    ) {
+        router.layer(tower_http::trace::TraceLayer::new_for_http())
+    } else {
+        router
+    };
+    router.with_state(app)
 }
 async fn health(State(app): State<App>) -> impl IntoResponse {
     let feed = if app.feed_healthy.load(Ordering::Acquire) {

@@ -347,27 +347,27 @@ pub async fn fetch_list<R: Resource>(
                 .map_err(ApiError::internal)?
         }
         Db::Postgres(db) => {
-            async {
-                let params = (
-                    count_sql.as_str(),
-                    select_sql.as_str(),
-                    &w.params[..],
-                    condition_params,
-                );
-                if !at_seq {
-                    let (total, items) = page_postgres::<
-                        R,
-                    >(&mut *db.pool.acquire().await?, params)
-                        .await?;
-                    return Ok((total, items, None));
-                }
-                let mut tx = db.pool.begin().await?;
-                sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
-                let (total, items) = page_postgres::<R>(&mut tx, params).await?;
-                let seq = super::outbox::head_postgres(&mut tx).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>((total, items, Some(seq)))
-            }
+            Box::pin(async {
+                    let params = (
+                        count_sql.as_str(),
+                        select_sql.as_str(),
+                        &w.params[..],
+                        condition_params,
+                    );
+                    if !at_seq {
+                        let (total, items) = page_postgres::<
+                            R,
+                        >(&mut *db.pool.acquire().await?, params)
+                            .await?;
+                        return Ok((total, items, None));
+                    }
+                    let mut tx = db.pool.begin().await?;
+                    sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
+                    let (total, items) = page_postgres::<R>(&mut tx, params).await?;
+                    let seq = super::outbox::head_postgres(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>((total, items, Some(seq)))
+                })
                 .await
                 .map_err(ApiError::internal)?
         }
@@ -461,30 +461,27 @@ pub async fn fetch_one<R: Resource>(
                 })
                 .map_err(ApiError::internal)
         }
-        Db::Postgres(db) if !at_seq => {
-            let query = super::postgres::query(&sql, &params);
-            let row = query.fetch_optional(&db.pool).await.map_err(ApiError::internal)?;
-            Ok((
-                row
-                    .as_ref()
-                    .map(R::from_postgres)
-                    .transpose()
-                    .map_err(ApiError::internal)?,
-                None,
-            ))
-        }
         Db::Postgres(db) => {
-            async {
-                let mut tx = db.pool.begin().await?;
-                sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
-                let row = super::postgres::query(&sql, &params)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let row = row.as_ref().map(R::from_postgres).transpose()?;
-                let seq = super::outbox::head_postgres(&mut tx).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>((row, Some(seq)))
-            }
+            Box::pin(async {
+                    if !at_seq {
+                        let row = super::postgres::query(&sql, &params)
+                            .fetch_optional(&db.pool)
+                            .await?;
+                        return Ok((
+                            row.as_ref().map(R::from_postgres).transpose()?,
+                            None,
+                        ));
+                    }
+                    let mut tx = db.pool.begin().await?;
+                    sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
+                    let row = super::postgres::query(&sql, &params)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let row = row.as_ref().map(R::from_postgres).transpose()?;
+                    let seq = super::outbox::head_postgres(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>((row, Some(seq)))
+                })
                 .await
                 .map_err(ApiError::internal)
         }
@@ -761,14 +758,15 @@ async fn create<R: Resource>(
                 .map_err(|e| e.into_api(false))?
         }
         Db::Postgres(db) => {
-            async {
-                let mut tx = db.pool.begin().await?;
-                let query = super::postgres::query(&sql, &params);
-                let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
-                let event = outbox_postgres(&mut tx, &record, EventKind::Created).await?;
-                tx.commit().await?;
-                Ok::<_, WriteError>((record, event))
-            }
+            Box::pin(async {
+                    let mut tx = db.pool.begin().await?;
+                    let query = super::postgres::query(&sql, &params);
+                    let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
+                    let event = outbox_postgres(&mut tx, &record, EventKind::Created)
+                        .await?;
+                    tx.commit().await?;
+                    Ok::<_, WriteError>((record, event))
+                })
                 .await
                 .map_err(|e| e.into_api(false))?
         }
@@ -866,34 +864,34 @@ async fn change<R: Resource>(
                 .map_err(|e| e.into_api(deleting))?
         }
         Db::Postgres(db) => {
-            async {
-                let mut tx = db.pool.begin().await?;
-                let query = super::postgres::query(&select_sql, &select_params);
-                let found = query
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| R::from_postgres(&row))
-                    .transpose()?;
-                let found = found.ok_or(missing)?;
-                if !allows(&rule, &caller_for_tx, &found) {
-                    return Err(ApiError::forbidden().into());
-                }
-                let record = match (&statement, kind) {
-                    (None, _) => found,
-                    (Some((sql, params)), kind) => {
-                        let query = super::postgres::query(&sql, params);
-                        if kind == EventKind::Deleted {
-                            query.execute(&mut *tx).await?;
-                            found
-                        } else {
-                            R::from_postgres(&query.fetch_one(&mut *tx).await?)?
-                        }
+            Box::pin(async {
+                    let mut tx = db.pool.begin().await?;
+                    let query = super::postgres::query(&select_sql, &select_params);
+                    let found = query
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|row| R::from_postgres(&row))
+                        .transpose()?;
+                    let found = found.ok_or(missing)?;
+                    if !allows(&rule, &caller_for_tx, &found) {
+                        return Err(ApiError::forbidden().into());
                     }
-                };
-                let event = outbox_postgres(&mut tx, &record, kind).await?;
-                tx.commit().await?;
-                Ok::<_, WriteError>((record, event))
-            }
+                    let record = match (&statement, kind) {
+                        (None, _) => found,
+                        (Some((sql, params)), kind) => {
+                            let query = super::postgres::query(&sql, params);
+                            if kind == EventKind::Deleted {
+                                query.execute(&mut *tx).await?;
+                                found
+                            } else {
+                                R::from_postgres(&query.fetch_one(&mut *tx).await?)?
+                            }
+                        }
+                    };
+                    let event = outbox_postgres(&mut tx, &record, kind).await?;
+                    tx.commit().await?;
+                    Ok::<_, WriteError>((record, event))
+                })
                 .await
                 .map_err(|e| e.into_api(deleting))?
         }
