@@ -4,7 +4,6 @@
 //! the async worker thread for bounded reads (a handoff to another thread costs more than the query), and one
 //! writer connection, used off the async threads. WAL lets reads go on while a write commits.
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
@@ -29,9 +28,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 thread_local! {
     #[doc =
-    " This thread's read connections, by database file (tests run several servers in one process)."]
-    static READERS : RefCell < HashMap < PathBuf, Connection >> =
-    RefCell::new(HashMap::new());
+    " This thread's read connections, by database file (tests run several servers in one process). A short list"]
+    #[doc = " searched by the path's bytes: hashing the path on every read cost more."]
+    static READERS : RefCell < Vec < (PathBuf, Connection) >> = const {
+    RefCell::new(Vec::new()) };
 }
 impl Sqlite {
     /// Opens (creating the file and its folder) and brings the schema up to date.
@@ -63,14 +63,24 @@ impl Sqlite {
         READERS
             .with(|readers| {
                 let mut readers = readers.borrow_mut();
-                if !readers.contains_key(self.path.as_ref()) {
-                    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-                    let conn = Connection::open_with_flags(self.path.as_ref(), flags)?;
-                    configure(&conn)?;
-                    readers.insert(self.path.as_ref().clone(), conn);
-                }
-                f(&readers[self.path.as_ref()])
+                let path = self.path.as_os_str();
+                let index = match readers.iter().position(|(p, _)| p.as_os_str() == path)
+                {
+                    Some(index) => index,
+                    None => {
+                        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                            | OpenFlags::SQLITE_OPEN_URI;
+                        let conn = Connection::open_with_flags(
+                            self.path.as_ref(),
+                            flags,
+                        )?;
+                        configure(&conn)?;
+                        readers.push((self.path.as_ref().clone(), conn));
+                        readers.len() - 1
+                    }
+                };
+                f(&readers[index].1)
             })
     }
     /// Runs a write transaction on the writer connection, off the async threads.
