@@ -5,7 +5,7 @@
 //! a tokio broadcast channel; each connection writes what is waiting with one flush (as the generated server
 //! does).
 //!
-//! Environment: BIND_ADDR (127.0.0.1:0), WS_READ_BUFFER_BYTES (4096, as the generated server's default),
+//! Environment: BIND_ADDR (127.0.0.1:0), WS_READ_BUFFER_BYTES (1024, as the generated server's default),
 //! WS_SEND_QUEUE (1024 frames, the broadcast channel's capacity: a connection further behind is closed with 4429).
 //! Prints `listening on http://<addr>` once it listens.
 
@@ -50,7 +50,7 @@ async fn main() {
         sender: Mutex::new(broadcast::channel(env("WS_SEND_QUEUE", 1024usize).max(1)).0),
         head: AtomicI64::new(0),
         next_id: AtomicI64::new(0),
-        read_buffer: env("WS_READ_BUFFER_BYTES", 4096usize).max(256),
+        read_buffer: env("WS_READ_BUFFER_BYTES", 1024usize).max(256),
     });
     let router = Router::new()
         .route("/ws", get(upgrade))

@@ -40,7 +40,9 @@ pub struct WsLimits {
     pub max_replay: i64,
     /// `request`s one connection may have in flight.
     pub max_requests_in_flight: usize,
-    /// Initial size of each connection's read buffer (it grows for larger messages).
+    /// Initial size of each connection's read buffer, and the most read from the socket per call. It is resident
+    /// (tungstenite zero-fills it before each read), so it is most of an idle connection's memory; a larger message
+    /// is still read whole (tungstenite reserves room for the whole frame), in more calls.
     pub read_buffer_bytes: usize,
 }
 /// Secret used when `JWT_SECRET` is unset. It is public, so tokens are only as good as in development.
@@ -78,7 +80,7 @@ impl Config {
                 max_replay: var("WS_MAX_REPLAY", 10_000i64)?.max(0),
                 max_requests_in_flight: var("WS_MAX_REQUESTS_IN_FLIGHT", 16usize)?
                     .max(1),
-                read_buffer_bytes: var("WS_READ_BUFFER_BYTES", 4096usize)?.max(256),
+                read_buffer_bytes: var("WS_READ_BUFFER_BYTES", 1024usize)?.max(256),
             },
             outbox_retention: Duration::from_secs(
                 var("OUTBOX_RETENTION_SECS", 7 * 24 * 3600u64)?,

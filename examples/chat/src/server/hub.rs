@@ -3,11 +3,10 @@
 //! Who is subscribed to what, and the fan-out of committed events to them. The feed calls `dispatch` once per
 //! event, in sequence order; a subscription registers under the same lock, so it is live from a known sequence
 //! number with no window in which an event could slip past it.
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc::error::TrySendError;
 use super::events::Event;
 use crate::protocol::close;
 /// A serialized text frame, shared by every subscriber it goes to.
@@ -32,45 +31,82 @@ impl Visibility {
             || self.own_row.as_deref() == Some(event.id.as_str())
     }
 }
-/// How a connection is told to close: the hub sets the code and wakes its task.
+/// What the hub hands one connection: its send queue and its kill switch, with one wake-up for both. The queue
+/// is a `VecDeque` that allocates only when an event arrives, so an idle connection costs a few words here.
 #[derive(Debug, Default)]
-pub struct Kill {
+pub struct Outlet {
+    queue: Mutex<VecDeque<Frame>>,
+    /// The close code once the connection is to close (0 until then).
     code: AtomicU16,
-    notify: tokio::sync::Notify,
+    /// Woken when the queue becomes non-empty and when the connection is killed.
+    wake: tokio::sync::Notify,
 }
-impl Kill {
+impl Outlet {
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Frame>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Queues a frame; `false` when `capacity` frames are waiting already (the connection is too slow). Wakes the
+    /// connection only when its queue was empty: it takes everything queued at once.
+    fn push(&self, frame: Frame, capacity: usize) -> bool {
+        let mut queue = self.queue();
+        if queue.len() >= capacity {
+            return false;
+        }
+        queue.push_back(frame);
+        let first = queue.len() == 1;
+        drop(queue);
+        if first {
+            self.wake.notify_one();
+        }
+        true
+    }
+    /// Moves every queued frame to the back of `into` (empty: swapped, so that both keep their capacity).
+    pub fn take(&self, into: &mut VecDeque<Frame>) {
+        let mut queue = self.queue();
+        if into.is_empty() {
+            std::mem::swap(&mut *queue, into);
+        } else {
+            into.extend(queue.drain(..));
+        }
+    }
+    /// Tells the connection to close with `code` (the first code given wins).
     pub fn kill(&self, code: u16) {
         if self
             .code
             .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            self.notify.notify_one();
+            self.wake.notify_one();
         }
     }
     /// The close code, once the connection is to close.
     pub fn code(&self) -> Option<u16> {
         Some(self.code.load(Ordering::Acquire)).filter(|code| *code != 0)
     }
-    /// Resolves with the close code once the connection is to close.
+    /// Resolves once frames may be waiting or the connection is to close (check `code`, then `take`). A wake-up
+    /// is stored when nobody waits, so none is lost between a `take` and the next wait.
+    pub fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+    /// Resolves with the close code once the connection is to close. It consumes the wake-ups of queued frames
+    /// too: after waiting on it, `take` before waiting on `woken` again.
     pub async fn killed(&self) -> u16 {
         loop {
-            let code = self.code.load(Ordering::Acquire);
-            if code != 0 {
+            if let Some(code) = self.code() {
                 return code;
             }
-            self.notify.notified().await;
+            self.wake.notified().await;
         }
     }
 }
 struct Subscriber {
+    outlet: Arc<Outlet>,
     visibility: Visibility,
     /// `Some` while the subscription's replay is being written: live events wait here, in order.
     pending: Option<Vec<Frame>>,
 }
 struct Connection {
-    queue: tokio::sync::mpsc::Sender<Frame>,
-    kill: Arc<Kill>,
+    outlet: Arc<Outlet>,
     channels: HashSet<String>,
 }
 #[derive(Default)]
@@ -81,6 +117,8 @@ struct State {
     channels: HashMap<String, HashMap<u64, Subscriber>>,
     connections: HashMap<u64, Connection>,
     next_id: u64,
+    /// Set by `shut_down`: connections made later are told to close at once.
+    closing: bool,
 }
 /// Why a subscription was refused.
 #[derive(Debug)]
@@ -111,10 +149,14 @@ impl Hub {
     pub fn head(&self) -> i64 {
         self.lock().head
     }
-    /// Registers a connection; returns its id and the receiving end of its queue.
-    pub fn connect(&self, kill: Arc<Kill>) -> (u64, tokio::sync::mpsc::Receiver<Frame>) {
-        let (queue, receiver) = tokio::sync::mpsc::channel(self.queue_capacity);
+    /// Registers a connection; returns its id and its outlet (already killed with 1001 when the server is
+    /// shutting down).
+    pub fn connect(&self) -> (u64, Arc<Outlet>) {
+        let outlet = Arc::new(Outlet::default());
         let mut state = self.lock();
+        if state.closing {
+            outlet.kill(close::GOING_AWAY);
+        }
         state.next_id += 1;
         let id = state.next_id;
         state
@@ -122,12 +164,19 @@ impl Hub {
             .insert(
                 id,
                 Connection {
-                    queue,
-                    kill,
+                    outlet: outlet.clone(),
                     channels: HashSet::new(),
                 },
             );
-        (id, receiver)
+        (id, outlet)
+    }
+    /// Tells every connection, and every one made from now on, to close with 1001 (going away).
+    pub fn shut_down(&self) {
+        let mut state = self.lock();
+        state.closing = true;
+        for connection in state.connections.values() {
+            connection.outlet.kill(close::GOING_AWAY);
+        }
     }
     /// Forgets a connection and its subscriptions.
     pub fn disconnect(&self, connection: u64) {
@@ -159,12 +208,20 @@ impl Hub {
             return Err(SubscribeError::TooManySubscriptions(max));
         }
         conn.channels.insert(channel.to_owned());
+        let outlet = conn.outlet.clone();
         let pending = replaying.then(Vec::new);
         state
             .channels
             .entry(channel.to_owned())
             .or_default()
-            .insert(connection, Subscriber { visibility, pending });
+            .insert(
+                connection,
+                Subscriber {
+                    outlet,
+                    visibility,
+                    pending,
+                },
+            );
         Ok(state.head)
     }
     /// Ends a replay: returns the live events held back meanwhile, which the caller writes next, and from here
@@ -213,18 +270,14 @@ impl Hub {
                     }
                     continue;
                 }
-                let Some(conn) = connections.get(id) else { continue };
-                match conn.queue.try_send(frame) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
-                        too_slow.push(*id)
-                    }
+                if !subscriber.outlet.push(frame, self.queue_capacity) {
+                    too_slow.push(*id);
                 }
             }
         }
         for id in too_slow {
             if let Some(gone) = connections.remove(&id) {
-                gone.kill.kill(close::TOO_SLOW);
+                gone.outlet.kill(close::TOO_SLOW);
                 for channel in gone.channels {
                     remove_subscriber(channels, &channel, id);
                 }

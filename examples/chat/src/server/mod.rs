@@ -88,8 +88,6 @@ pub struct App {
     pub hub: Arc<hub::Hub>,
     /// Whether the feed is receiving every committed event (on PostgreSQL: its LISTEN connection is up).
     pub feed_healthy: Arc<AtomicBool>,
-    /// Becomes `true` when the server shuts down: WebSocket connections close with 1001.
-    pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
 }
 impl App {
     pub async fn new(config: Config) -> Result<App, String> {
@@ -104,7 +102,6 @@ impl App {
                 hub::Hub::new(head, config.ws.send_queue, config.ws.max_subscriptions),
             ),
             feed_healthy: Arc::new(AtomicBool::new(false)),
-            shutting_down: Arc::new(tokio::sync::watch::Sender::new(false)),
             tokens: Arc::new(auth::Verifier::new(config.secret(), config.jwt_leeway)),
             config: Arc::new(config),
         })
@@ -194,12 +191,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     tracing::info!(% addr, "serving");
-    let shutting_down = app.shutting_down.clone();
     let hub = app.hub.clone();
+    let closing = app.hub.clone();
     let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(async move {
             shutdown().await;
-            shutting_down.send_replace(true);
+            closing.shut_down();
         })
         .await
         .map_err(|e| e.to_string());

@@ -2,26 +2,29 @@
 
 //! The WebSocket gateway at `/ws`: authentication, subscriptions with resume, reads over the socket, and the
 //! delivery of the hub's events to one connection. The protocol is in `crate::protocol`.
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 use super::auth::{Caller, Claims};
 use super::error::ApiError;
-use super::hub::{Frame, Kill, SubscribeError, Visibility};
+use super::hub::{Frame, Outlet, SubscribeError, Visibility};
 use super::{outbox, resources, App};
 use crate::channels::Channel;
 use crate::protocol::{
     close, ClientMessage, ErrorBody, ServerMessage, BEARER_SUBPROTOCOL_PREFIX,
     SUBPROTOCOL,
 };
-/// Frames written with one flush, at most.
-const WRITE_BATCH: usize = 64;
+/// Frames a connection keeps room for between batches; a larger batch's buffer is freed once written.
+const BATCH_CAPACITY: usize = 64;
 pub async fn endpoint(
     State(app): State<App>,
     headers: HeaderMap,
@@ -94,54 +97,63 @@ async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
         )
         .await;
 }
-/// Authenticates (from the upgrade, or from a first `auth` frame within the deadline), then serves.
+/// Authenticates, then serves. The task lives as long as the connection and takes the size of its largest state:
+/// the short-lived ones (authentication, the close) are boxed, and the socket stays where the task got it (moving
+/// it into another local would keep both copies), so that an idle connection holds only what serving needs.
 async fn connection(
     app: App,
     mut socket: WebSocket,
     token: Option<Result<String, String>>,
 ) {
-    let token = match token {
-        Some(token) => token,
-        None => first_frame_token(&app, &mut socket).await,
+    let Some(claims) = Box::pin(authenticate(&app, &mut socket, token)).await else {
+        return;
     };
-    let claims = token.and_then(|token| app.tokens.verify(&token));
-    let claims = match claims {
-        Ok(claims) => claims,
-        Err(reason) => {
-            close_with(&mut socket, close::UNAUTHORIZED, &reason).await;
-            return;
-        }
-    };
-    let kill = Arc::new(Kill::default());
-    let (id, queue) = app.hub.connect(kill.clone());
-    let (sink, stream) = socket.split();
+    let expires = claims.exp;
+    let (id, outlet) = app.hub.connect();
     let mut conn = Connection {
-        app: app.clone(),
-        caller: Caller(Some(claims.clone())),
+        app,
+        caller: Caller(Some(claims)),
         id,
-        sink,
-        queue,
-        kill: kill.clone(),
+        socket: &mut socket,
+        outlet,
     };
-    let mut code = conn.serve(stream, &claims).await;
-    app.hub.disconnect(id);
-    if let Some(killed) = kill.code() {
-        tracing::warn!(
-            connection = id,
-            "closing a connection that fell too far behind (its send queue overflowed)"
-        );
-        code = Some((killed, "fell too far behind: reconnect and resume with `since`"));
+    let mut code = conn.serve(expires).await;
+    conn.app.hub.disconnect(id);
+    match conn.outlet.code() {
+        Some(close::TOO_SLOW) => {
+            tracing::warn!(
+                connection = id,
+                "closing a connection that fell too far behind (its send queue overflowed)"
+            );
+            code = Some((
+                close::TOO_SLOW,
+                "fell too far behind: reconnect and resume with `since`",
+            ));
+        }
+        Some(killed) => code = Some((killed, "the server is shutting down")),
+        None => {}
     }
     if let Some((code, reason)) = code {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from(reason),
-        };
-        let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                conn.sink.send(Message::Close(Some(frame))),
-            )
-            .await;
+        Box::pin(close_with(conn.socket, code, reason)).await;
+    }
+}
+/// The caller's claims (from the upgrade, or from a first `auth` frame within the deadline); `None` once the
+/// connection is closed with 4401.
+async fn authenticate(
+    app: &App,
+    socket: &mut WebSocket,
+    token: Option<Result<String, String>>,
+) -> Option<Claims> {
+    let token = match token {
+        Some(token) => token,
+        None => first_frame_token(app, socket).await,
+    };
+    match token.and_then(|token| app.tokens.verify(&token)) {
+        Ok(claims) => Some(claims),
+        Err(reason) => {
+            close_with(socket, close::UNAUTHORIZED, &reason).await;
+            None
+        }
     }
 }
 /// The token of the first frame, which must be `{"type": "auth", "token": ...}`. Nothing else is read before it.
@@ -163,13 +175,13 @@ async fn first_frame_token(app: &App, socket: &mut WebSocket) -> Result<String, 
         }
     }
 }
-struct Connection {
+struct Connection<'a> {
     app: App,
     caller: Caller,
     id: u64,
-    sink: SplitSink<WebSocket, Message>,
-    queue: tokio::sync::mpsc::Receiver<Frame>,
-    kill: Arc<Kill>,
+    socket: &'a mut WebSocket,
+    /// The send queue and kill switch the hub holds for this connection.
+    outlet: Arc<Outlet>,
 }
 /// The connection ended; the socket is done for.
 struct Gone;
@@ -189,64 +201,69 @@ impl Requests {
         }
     }
 }
-impl Connection {
-    /// Serves until the connection ends; returns the close frame to send, if any.
-    async fn serve(
-        &mut self,
-        mut stream: SplitStream<WebSocket>,
-        claims: &Claims,
-    ) -> Option<(u16, &'static str)> {
-        let kill = self.kill.clone();
-        let limits = self.app.config.ws.clone();
+impl Connection<'_> {
+    /// Serves until the connection ends; returns the close frame to send, if any. `expires`: the token's `exp`.
+    async fn serve(&mut self, expires: u64) -> Option<(u16, &'static str)> {
+        let outlet = self.outlet.clone();
+        let config = self.app.config.clone();
+        let limits = &config.ws;
         let mut requests: Option<Requests> = None;
-        let expires = std::time::UNIX_EPOCH + Duration::from_secs(claims.exp)
-            + self.app.config.jwt_leeway;
+        let expires = std::time::UNIX_EPOCH + Duration::from_secs(expires)
+            + config.jwt_leeway;
         let expires = Instant::now()
             + expires.duration_since(std::time::SystemTime::now()).unwrap_or_default();
-        let mut ping = tokio::time::interval_at(
-            Instant::now() + limits.ping_interval,
-            limits.ping_interval,
-        );
-        let mut shutting_down = self.app.shutting_down.subscribe();
-        let killed = kill.killed();
-        let shut_down = async { shutting_down.wait_for(|down| *down).await.is_ok() };
-        let expired = tokio::time::sleep_until(expires);
-        let pong_deadline = tokio::time::sleep_until(Instant::now());
-        let mut awaiting_pong = false;
-        tokio::pin!(killed, shut_down, expired, pong_deadline);
+        let mut next_ping = Instant::now() + limits.ping_interval;
+        let mut pong_due: Option<Instant> = None;
+        let timer = tokio::time::sleep_until(next_ping.min(expires));
+        let woken = outlet.woken();
+        tokio::pin!(timer, woken);
+        let mut batch = VecDeque::new();
         let ready = frame_of(
             &ServerMessage::Ready {
                 seq: self.app.hub.head(),
             },
         );
-        if self.write(vec![ready]).await.is_err() {
+        if self.write([ready]).await.is_err() {
             return None;
         }
         loop {
+            loop {
+                if outlet.code().is_some() {
+                    return None;
+                }
+                outlet.take(&mut batch);
+                if batch.is_empty() {
+                    break;
+                }
+                if self.write(batch.drain(..)).await.is_err() {
+                    return Some((close::TIMEOUT, "a write did not complete in time"));
+                }
+            }
+            if batch.capacity() > BATCH_CAPACITY {
+                batch = VecDeque::new();
+            }
             tokio::select! {
-                biased; _ = & mut killed => return None, _ = & mut shut_down => return
-                Some((close::GOING_AWAY, "the server is shutting down")), _ = & mut
-                expired => return Some((close::UNAUTHORIZED, "the token expired")), _ = &
-                mut pong_deadline, if awaiting_pong => return Some((close::TIMEOUT,
-                "no pong in time")), Some(frame) = self.queue.recv() => { let mut frames
-                = vec![frame]; while frames.len() < WRITE_BATCH { match self.queue
-                .try_recv() { Ok(frame) => frames.push(frame), Err(_) => break, } } if
-                self.write(frames). await .is_err() { return Some((close::TIMEOUT,
-                "a write did not complete in time")); } } Some(frame) = async { requests
-                .as_mut() ?.responses.recv(). await }, if requests.is_some() => { if self
-                .write(vec![frame]). await .is_err() { return Some((close::TIMEOUT,
-                "a write did not complete in time")); } } _ = ping.tick() => { if !
-                awaiting_pong { awaiting_pong = true; pong_deadline.as_mut()
-                .reset(Instant::now() + limits.pong_timeout); if self
-                .write_message(Message::Ping(Default::default())). await .is_err() {
-                return None; } } } inbound = stream.next() => { awaiting_pong = false;
-                let message = match inbound { None => return None, Some(Err(e)) => { let
-                too_big = e.to_string().contains("Message too long"); return too_big
-                .then_some((close::TOO_BIG, "message too big")); } Some(Ok(message)) =>
-                message, }; let outcome = match message { Message::Text(text) =>
-                Box::pin(self.handle(& text, & mut requests)). await, Message::Binary(_)
-                => self.reply(error_message("bad_message",
-                "binary frames are not part of the protocol: send JSON text", None)).
+                biased; _ = & mut woken => woken.set(outlet.woken()), _ = & mut timer =>
+                { let now = Instant::now(); if now >= expires { return
+                Some((close::UNAUTHORIZED, "the token expired")); } if pong_due
+                .is_some_and(| due | now >= due) { return Some((close::TIMEOUT,
+                "no pong in time")); } if now >= next_ping { next_ping = now + limits
+                .ping_interval; if pong_due.is_none() { pong_due = Some(now + limits
+                .pong_timeout); if Box::pin(self
+                .send([Message::Ping(Default::default())])). await .is_err() { return
+                None; } } } timer.as_mut().reset(pong_due.map_or(next_ping, | due | due
+                .min(next_ping)).min(expires)); } Some(frame) = async { requests.as_mut()
+                ?.responses.recv(). await }, if requests.is_some() => { if Box::pin(self
+                .write([frame])). await .is_err() { return Some((close::TIMEOUT,
+                "a write did not complete in time")); } } inbound = self.socket.next() =>
+                { pong_due = None; let message = match inbound { None => return None,
+                Some(Err(e)) => { let too_big = e.to_string()
+                .contains("Message too long"); return too_big.then_some((close::TOO_BIG,
+                "message too big")); } Some(Ok(message)) => message, }; let outcome =
+                match message { Message::Text(text) => Box::pin(self.handle(& text, & mut
+                requests)). await, Message::Binary(_) => Box::pin(self
+                .reply(error_message("bad_message",
+                "binary frames are not part of the protocol: send JSON text", None))).
                 await, Message::Close(_) => return None, Message::Ping(_) |
                 Message::Pong(_) => Ok(()), }; if outcome.is_err() { return None; } }
             }
@@ -367,7 +384,9 @@ impl Connection {
                     .await;
             }
         };
-        let visibility = match self.check_access(&channel).await {
+        let visibility = match Self::check_access(&self.app, &self.caller, &channel)
+            .await
+        {
             Ok(visibility) => visibility,
             Err(error) => {
                 let body = error_body(error);
@@ -417,7 +436,16 @@ impl Connection {
                 })
                 .await;
         };
-        let replay = match self.replay(&channel, name, since, head, &visibility).await {
+        let replay = match Self::replay(
+                &self.app,
+                &channel,
+                name,
+                since,
+                head,
+                &visibility,
+            )
+            .await
+        {
             Ok(replay) => replay,
             Err(e) => {
                 tracing::warn!(error = % e, channel = name, "replay failed");
@@ -444,17 +472,21 @@ impl Connection {
     }
     /// Read access to the channel: the model's read rule, and for an item channel that the row exists and may be
     /// read by this caller.
-    async fn check_access(&self, channel: &Channel) -> Result<Visibility, ApiError> {
-        let visibility = resources::visibility(channel.model(), &self.caller)?;
+    async fn check_access(
+        app: &App,
+        caller: &Caller,
+        channel: &Channel,
+    ) -> Result<Visibility, ApiError> {
+        let visibility = resources::visibility(channel.model(), caller)?;
         if let Channel::Item(model, id) = channel {
-            resources::check_item(&self.app, &self.caller, model, id).await?;
+            resources::check_item(app, caller, model, id).await?;
         }
         Ok(visibility)
     }
     /// The events of the channel after `since` up to `head` that the subscriber may see, as frames; `None` when
     /// they can no longer all be replayed.
     async fn replay(
-        &self,
+        app: &App,
         channel: &Channel,
         name: &str,
         since: i64,
@@ -467,7 +499,7 @@ impl Connection {
         if since == head {
             return Ok(Some(Vec::new()));
         }
-        let max = self.app.config.ws.max_replay;
+        let max = app.config.ws.max_replay;
         let record_id = match channel {
             Channel::Item(_, id) => Some(id.as_str()),
             Channel::List(_) => None,
@@ -479,8 +511,8 @@ impl Connection {
             record_id,
             limit: max + 1,
         };
-        let events = outbox::read(&self.app.db, range).await?;
-        let pruned_through = outbox::pruned_through(&self.app.db).await?;
+        let events = outbox::read(&app.db, range).await?;
+        let pruned_through = outbox::pruned_through(&app.db).await?;
         if since < pruned_through || events.len() as i64 > max {
             return Ok(None);
         }
@@ -495,36 +527,54 @@ impl Connection {
         )
     }
     async fn flush_queue(&mut self) -> Result<(), Gone> {
-        let mut frames = Vec::new();
-        while let Ok(frame) = self.queue.try_recv() {
-            frames.push(frame);
-        }
+        let mut frames = VecDeque::new();
+        self.outlet.take(&mut frames);
         if frames.is_empty() { Ok(()) } else { self.write(frames).await }
     }
     async fn reply(&mut self, message: ServerMessage) -> Result<(), Gone> {
-        self.write(vec![frame_of(& message)]).await
+        self.write([frame_of(&message)]).await
     }
-    async fn write_message(&mut self, message: Message) -> Result<(), Gone> {
-        let timeout = self.app.config.ws.write_timeout;
-        tokio::select! {
-            biased; written = tokio::time::timeout(timeout, self.sink.send(message)) =>
-            match written { Ok(Ok(())) => Ok(()), _ => Err(Gone), }, _ = self.kill
-            .killed() => Err(Gone),
-        }
+    async fn write(
+        &mut self,
+        frames: impl IntoIterator<Item = Frame>,
+    ) -> Result<(), Gone> {
+        self.send(frames.into_iter().map(Message::Text)).await
     }
-    /// Writes frames with one flush (one system call for the batch when they fit the socket's buffer).
-    async fn write(&mut self, frames: Vec<Frame>) -> Result<(), Gone> {
+    /// Writes messages with one flush (one system call for the batch when they fit the socket's buffer).
+    async fn send(
+        &mut self,
+        messages: impl IntoIterator<Item = Message>,
+    ) -> Result<(), Gone> {
         let timeout = self.app.config.ws.write_timeout;
-        let sink = &mut self.sink;
+        let socket = &mut *self.socket;
         let written = async {
-            for frame in frames {
-                sink.feed(Message::Text(frame)).await?;
+            for message in messages {
+                socket.feed(message).await?;
             }
-            sink.flush().await
+            socket.flush().await
         };
-        tokio::select! {
-            biased; written = tokio::time::timeout(timeout, written) => match written {
-            Ok(Ok(())) => Ok(()), _ => Err(Gone), }, _ = self.kill.killed() => Err(Gone),
+        let mut written = std::pin::pin!(written);
+        if let Poll::Ready(written) = std::future::poll_fn(|cx| Poll::Ready(
+                written.as_mut().poll(cx),
+            ))
+            .await
+        {
+            return written.map_err(|_| Gone);
         }
+        Box::pin(finish_write(written, timeout, &self.outlet)).await
+    }
+}
+/// Waits for a write that did not complete at once, up to `timeout` and until the connection is killed.
+async fn finish_write<F, E>(
+    written: Pin<&mut F>,
+    timeout: Duration,
+    outlet: &Outlet,
+) -> Result<(), Gone>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    tokio::select! {
+        biased; written = tokio::time::timeout(timeout, written) => match written {
+        Ok(Ok(())) => Ok(()), _ => Err(Gone), }, _ = outlet.killed() => Err(Gone),
     }
 }
