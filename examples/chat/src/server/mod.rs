@@ -77,9 +77,17 @@ impl Db {
         }
     }
 }
-/// Shared state of every request.
+/// Shared state of every request, behind one `Arc`: axum clones the state for every request, and one shared count
+/// costs less than one per field (each is a cache line that both cores write).
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppState>);
+impl std::ops::Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+pub struct AppState {
     pub db: Db,
     pub events: events::EventBus,
     pub config: Arc<Config>,
@@ -95,16 +103,26 @@ impl App {
         let head = outbox::head(&db)
             .await
             .map_err(|e| format!("reading the outbox: {e}"))?;
-        Ok(App {
-            db,
-            events: events::EventBus::new(4096),
-            hub: Arc::new(
-                hub::Hub::new(head, config.ws.send_queue, config.ws.max_subscriptions),
+        Ok(
+            App(
+                Arc::new(AppState {
+                    db,
+                    events: events::EventBus::new(4096),
+                    hub: Arc::new(
+                        hub::Hub::new(
+                            head,
+                            config.ws.send_queue,
+                            config.ws.max_subscriptions,
+                        ),
+                    ),
+                    feed_healthy: Arc::new(AtomicBool::new(false)),
+                    tokens: Arc::new(
+                        auth::Verifier::new(config.secret(), config.jwt_leeway),
+                    ),
+                    config: Arc::new(config),
+                }),
             ),
-            feed_healthy: Arc::new(AtomicBool::new(false)),
-            tokens: Arc::new(auth::Verifier::new(config.secret(), config.jwt_leeway)),
-            config: Arc::new(config),
-        })
+        )
     }
 }
 pub fn router(app: App) -> Router {
