@@ -30,17 +30,14 @@
 # Every loop is bounded: fixed counts; gwload's phases have fixed durations and each of its waits a deadline.
 # Servers listen on 127.0.0.1 only, on ports the OS picks.
 set -euo pipefail
+# shellcheck source=../common/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 
 # ---- summary --------------------------------------------------------------------------------------------------
 # summary <results.tsv>: per size and server, medians over kept rounds (over all rounds, marked *, when none was
 # kept), and the generated/baseline ratio of server CPU per delivery (median of the per-round ratios).
 summary() {
-    awk -F'\t' '
-        function median(list,    v, k, m) {
-            k = split(list, v, " "); if (!k) return "-"
-            asort(v, v, "@val_num_asc"); m = int((k + 1) / 2)
-            return k % 2 ? v[m] : (v[m] + v[m + 1]) / 2
-        }
+    awk -F'\t' "$AWK_MEDIAN"'
         function add(key, value) { vals[key] = vals[key] " " value }
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         {
@@ -116,14 +113,9 @@ export RUST_BACKTRACE=0
 mkdir -p "$WORK"
 RESULTS=$WORK/results.tsv
 LOG=$WORK/run.log
-NCPU=$(nproc)
 T=$'\t'
 
-log() { echo "[$(date +%T)] $*" | tee -a "$LOG" >&2; }
-die() { log "error: $*"; exit 1; }
 QUIET_NOTE="runs with others above ${OTHERS_MAX} cores are flagged noisy"
-# shellcheck source=../common/lib.sh
-source "$ROOT/benches/common/lib.sh"
 
 command -v curl >/dev/null || die "curl is missing"
 [[ $(getconf CLK_TCK) == 100 ]] || die "gwload assumes 100 clock ticks per second, this system has $(getconf CLK_TCK)"
@@ -185,13 +177,6 @@ if [[ -z ${GEN_BIN:-} ]]; then log "generated crate: $(versions "$WORK/chat/Carg
 log "benches/gateway: $(versions "$ROOT/benches/gateway/Cargo.lock")"
 
 # ---- quiet ----------------------------------------------------------------------------------------------------
-idle_load() { # cores used by everything over 2 s (no server of ours runs then)
-    local b0 t0 b1 t1
-    read -r b0 t0 < <(cpu_busy_total)
-    sleep 2
-    read -r b1 t1 < <(cpu_busy_total)
-    awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v n="$NCPU" 'BEGIN{printf "%.2f", t ? b / t * n : 0}'
-}
 busiest() { # the five processes with the most CPU time over 2 s, outside this script
     local a b
     a=$(awk '{c=$2; for (i=3; i<=NF && c !~ /\)$/; i++) c=c"_"$i; sub(/^.*\) /, ""); split($0, f, " "); print FILENAME, c, f[12]+f[13]}' /proc/[0-9]*/stat 2>/dev/null)

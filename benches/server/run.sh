@@ -19,17 +19,14 @@
 # Every loop is bounded: fixed counts, each wrk run has a fixed duration, each wait a fixed number of tries.
 # Servers listen on 127.0.0.1 only, on ports the OS picks.
 set -euo pipefail
+# shellcheck source=../common/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 
 # ---- summary --------------------------------------------------------------------------------------------------
 # summary <results.tsv>: medians over kept rounds (req/s, CPU), the ratio of the medians, and the median of the
 # per-round ratios (generated and baseline measured back to back in the same round).
 summary() {
-    awk -F'\t' '
-        function median(list,    v, k, m) {
-            k = split(list, v, " "); if (!k) return "-"
-            asort(v, v, "@val_num_asc"); m = int((k + 1) / 2)
-            return k % 2 ? v[m] : (v[m] + v[m + 1]) / 2
-        }
+    awk -F'\t' "$AWK_MEDIAN"'
         function ratio(a, b) { return (a == "-" || b == "-" || !b) ? "-" : sprintf("%.2f", a / b) }
         NR == 1 || $5 != "KEPT" { next }
         {
@@ -94,14 +91,9 @@ export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
 mkdir -p "$WORK"
 RESULTS=$WORK/results.tsv
 LOG=$WORK/run.log
-NCPU=$(nproc)
 T=$'\t'
 
-log() { echo "[$(date +%T)] $*" | tee -a "$LOG" >&2; }
-die() { log "error: $*"; exit 1; }
 QUIET_NOTE="runs with others' load above ${OTHERS_MAX} cores are discarded"
-# shellcheck source=../common/lib.sh
-source "$ROOT/benches/common/lib.sh"
 
 
 for tool in wrk curl awk; do
@@ -112,13 +104,16 @@ case " $BACKENDS " in *" postgres "*) command -v psql >/dev/null || die "psql is
 # ---- cleanup: only what this script started -------------------------------------------------------------------
 PIDS=()
 PG_DB=
-cleanup() {
+stop_servers() {
     local pid
     for pid in "${PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     PIDS=()
+}
+cleanup() {
+    stop_servers
     if [[ -n $PG_DB ]]; then
         # shellcheck disable=SC2086
         psql $PG -q -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
@@ -176,27 +171,10 @@ all_ticks() {
     }' /proc/[0-9]*/stat
 }
 
-# Cores used by everything over a short idle window (our servers idle), to wait for others to go quiet.
-idle_load() {
-    local b0 t0 b1 t1
-    read -r b0 t0 < <(cpu_busy_total)
-    sleep 2
-    read -r b1 t1 < <(cpu_busy_total)
-    awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v n="$NCPU" 'BEGIN{printf "%.2f", t ? b / t * n : 0}'
-}
 
 # ---- servers --------------------------------------------------------------------------------------------------
 PORT=
 SERVER_PID=
-stop_servers() { cleanup_servers_only; }
-cleanup_servers_only() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-}
 
 # ---- one wrk run ----------------------------------------------------------------------------------------------
 # measure <server pid> <label> <wrk args...>: prints "rps wrk_cores server_cores pg_cores others_cores": CPU
@@ -265,8 +243,6 @@ measure() {
     echo "${result%% busiest*}"
 }
 
-median() { sort -g | awk '{v[NR]=$1} END{if (!NR) {print "-"; exit} m=int((NR+1)/2); printf "%.0f", (NR%2 ? v[m] : (v[m]+v[m+1])/2)}'; }
-median2() { sort -g | awk '{v[NR]=$1} END{if (!NR) {print "-"; exit} m=int((NR+1)/2); printf "%.2f", (NR%2 ? v[m] : (v[m]+v[m+1])/2)}'; }
 
 # ---- one backend ----------------------------------------------------------------------------------------------
 SECRET="bench-secret-$RANDOM$RANDOM"

@@ -91,11 +91,11 @@ pub struct AppState {
     pub db: Db,
     pub events: events::EventBus,
     pub config: Arc<Config>,
-    pub tokens: Arc<auth::Verifier>,
+    pub tokens: auth::Verifier,
     /// The WebSocket subscriptions and the fan-out of committed events to them.
     pub hub: Arc<hub::Hub>,
     /// Whether the feed is receiving every committed event (on PostgreSQL: its LISTEN connection is up).
-    pub feed_healthy: Arc<AtomicBool>,
+    pub feed_healthy: AtomicBool,
 }
 impl App {
     pub async fn new(config: Config) -> Result<App, String> {
@@ -115,10 +115,8 @@ impl App {
                             config.ws.max_subscriptions,
                         ),
                     ),
-                    feed_healthy: Arc::new(AtomicBool::new(false)),
-                    tokens: Arc::new(
-                        auth::Verifier::new(config.secret(), config.jwt_leeway),
-                    ),
+                    feed_healthy: AtomicBool::new(false),
+                    tokens: auth::Verifier::new(config.secret(), config.jwt_leeway),
                     config: Arc::new(config),
                 }),
             ),
