@@ -200,7 +200,8 @@ impl Ws {
         }
     }
 
-    /// Subscribes and returns the `subscribed` message.
+    /// Subscribes and returns the `subscribed` message. Any other message first fails the test; where an update of an
+    /// earlier subscription may come first, send the `subscribe` and take the `reply` instead.
     pub fn subscribe(&mut self, channel: &str, since: Option<u64>) -> Value {
         let mut message = json!({ "type": "subscribe", "channel": channel });
         if let Some(since) = since {
