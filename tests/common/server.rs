@@ -179,6 +179,9 @@ pub struct Server {
     owns_database: bool,
     /// The extra environment it was started with (kept for `restart`).
     env: Vec<(String, String)>,
+    /// The highest `Event-Seq` any response of this database's servers carried: what a WebSocket connection made
+    /// from now on may take as already dispatched (see `ws::Ws::connect`). Shared with `another_instance`.
+    last_seq: Arc<std::sync::atomic::AtomicI64>,
     _dir: tempfile::TempDir,
 }
 
@@ -223,12 +226,19 @@ impl Server {
     /// A second server process on the same database (PostgreSQL: another instance; the first one keeps owning
     /// the database).
     pub fn another_instance(&self, env: &[(&str, &str)]) -> Server {
-        Server::start(
+        let mut other = Server::start(
             self.backend.clone(),
             tempfile::tempdir().unwrap(),
             env,
             false,
-        )
+        );
+        other.last_seq = self.last_seq.clone();
+        other
+    }
+
+    /// The highest `Event-Seq` seen in a response so far (0 before any write).
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn database_url(&self) -> String {
@@ -261,6 +271,7 @@ impl Server {
             agent,
             owns_database,
             env,
+            last_seq: Arc::default(),
             _dir: dir,
         }
     }
@@ -676,13 +687,19 @@ impl Req<'_> {
             .read_to_string()
             .unwrap_or_else(|e| panic!("{described}: cannot read body: {e}"));
         let json = serde_json::from_str(&body).ok();
-        Resp {
+        let response = Resp {
             request: described,
             status,
             headers,
             body,
             json,
+        };
+        if let Some(seq) = response.header("event-seq").and_then(|v| v.parse().ok()) {
+            self.server
+                .last_seq
+                .fetch_max(seq, std::sync::atomic::Ordering::AcqRel);
         }
+        response
     }
 }
 

@@ -46,12 +46,29 @@ pub fn ws_url(server: &Server) -> String {
 }
 
 impl Ws {
-    /// Connects with a token in the `Authorization` header and waits for `ready`.
+    /// Connects with a token in the `Authorization` header and waits for `ready`, at a moment when the server's hub
+    /// has dispatched every write the test made before (`ready` carries the hub's head). The scenarios count on it:
+    /// an event committed before the connection must not arrive as a live update on a channel subscribed after it.
+    /// On PostgreSQL the hub learns of a commit a moment later, through NOTIFY and a read of the outbox; until then
+    /// this connects again.
     pub fn connect(server: &Server, token: &str) -> Ws {
-        let mut ws = Ws::open(server, Auth::Header(token));
-        let ready = ws.recv();
-        assert_eq!(ready["type"], "ready", "first message: {ready}");
-        ws
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut ws = Ws::open(server, Auth::Header(token));
+            let ready = ws.recv();
+            assert_eq!(ready["type"], "ready", "first message: {ready}");
+            let head = ready["seq"].as_i64().expect("ready carries seq");
+            let written = server.last_seq();
+            if head >= written {
+                return ws;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the hub stayed at seq {head} for {WAIT:?}, behind the last write's {written}"
+            );
+            ws.close();
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Connects without waiting for anything.
