@@ -89,6 +89,38 @@ fn request_logs_only_when_asked() {
     );
 }
 
+/// SQLite: requests write on the async worker threads, so the writer's automatic checkpoint (which would run
+/// inside a request's commit and sync the file there) is off, and a thread of its own checkpoints the WAL. The
+/// WAL's header counts the times the WAL started over, which a write does only after a complete checkpoint.
+#[test]
+fn sqlite_wal_is_checkpointed_in_the_background() {
+    let s = Server::start_sqlite();
+    let server_harness::Backend::Sqlite(db) = &s.backend else {
+        unreachable!("a SQLite server")
+    };
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    // Offset 12 of the WAL header: the checkpoint sequence number (big-endian), counting the restarts.
+    let restarts = || {
+        let header = std::fs::read(&wal).unwrap_or_else(|e| panic!("{}: {e}", wal.display()));
+        u32::from_be_bytes(header[12..16].try_into().expect("a WAL header"))
+    };
+    let admin = s.admin_token();
+    let owner = new_user(&s, &admin, "wal");
+    let before = restarts();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut writes = 0;
+    while restarts() == before && std::time::Instant::now() < deadline {
+        new_room(&s, &owner, &format!("wal {writes}"));
+        writes += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        restarts() > before,
+        "the WAL never started over in {writes} writes over 10 s: nothing checkpointed it\n{}",
+        s.log()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 

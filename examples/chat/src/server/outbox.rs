@@ -194,7 +194,7 @@ pub async fn prune(db: &Db, retention: std::time::Duration) -> Result<u64, Strin
     match db {
         Db::Sqlite(db) => {
             let cutoff = super::db::sqlite_time(&cutoff);
-            db.write(move |tx| {
+            db.write_in_background(move |tx| {
                     let through: Option<i64> = tx
                         .query_row(
                             "SELECT MAX(\"seq\") FROM \"_ssot_events\" WHERE \"created_at\" < ?1",

@@ -2,10 +2,13 @@
 
 //! SQLite through rusqlite, used directly: one read connection per thread, kept in a thread-local and used on
 //! the async worker thread for bounded reads (a handoff to another thread costs more than the query), and one
-//! writer connection, used off the async threads. WAL lets reads go on while a write commits.
+//! writer connection, used on the async worker thread for the requests' writes (one row and its event each) and
+//! off it for unbounded ones (pruning the outbox). WAL lets reads go on while a write commits; the WAL is
+//! checkpointed by a thread of its own, so that no request's write waits for a checkpoint.
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql};
 use super::db::{sqlite_time, Param};
@@ -19,6 +22,8 @@ pub struct Sqlite {
 /// Prepared statements kept per connection. Each list filter shape is its own statement (with its count), so
 /// rusqlite's default of 16 would compile statements again as soon as a few models and filters are in use.
 const STATEMENT_CACHE: usize = 256;
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", true)?;
@@ -51,9 +56,12 @@ impl Sqlite {
         migrations
             .to_latest(&mut conn)
             .map_err(|e| format!("migrating {}: {e}", path.display()))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| e.to_string())?;
+        let writer = Arc::new(Mutex::new(conn));
+        spawn_checkpointer(path.to_path_buf(), Arc::downgrade(&writer))?;
         Ok(Sqlite {
             path: Arc::new(path.to_path_buf()),
-            writer: Arc::new(Mutex::new(conn)),
+            writer,
         })
     }
     /// Runs a read on this thread's own connection.
@@ -84,25 +92,70 @@ impl Sqlite {
                 f(&readers[index].1)
             })
     }
-    /// Runs a write transaction on the writer connection, off the async threads.
-    pub async fn write<T: Send + 'static, E: Send + 'static + From<rusqlite::Error>>(
+    /// Runs a bounded write transaction (a row and its event) on the writer connection, on this thread, like a
+    /// read: it takes tens of microseconds and no checkpoint. Handing it to a blocking thread and back made each
+    /// write wait twice for the run queue, and under a fan-out to 10,000 connections, where that queue is long,
+    /// it halved the rate of writes (docs/benchmarks.md, Gateway).
+    pub async fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>,
+    ) -> Result<T, E> {
+        transaction(&self.writer, f)
+    }
+    /// Runs a write transaction of unbounded size (pruning the outbox) on the writer connection, off the async
+    /// threads.
+    pub async fn write_in_background<
+        T: Send + 'static,
+        E: Send + 'static + From<rusqlite::Error>,
+    >(
         &self,
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
         let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-                let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
-                let tx = conn
-                    .transaction_with_behavior(
-                        rusqlite::TransactionBehavior::Immediate,
-                    )?;
-                let value = f(&tx)?;
-                tx.commit()?;
-                Ok(value)
-            })
+        tokio::task::spawn_blocking(move || transaction(&writer, f))
             .await
             .expect("a write transaction panicked")
     }
+}
+fn transaction<T, E: From<rusqlite::Error>>(
+    writer: &Mutex<Connection>,
+    f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+/// Checkpoints the WAL every `CHECKPOINT_INTERVAL` on a connection and thread of its own, for as long as the
+/// writer lives. A passive checkpoint never blocks the writer; once it has copied the whole WAL, the next write
+/// starts the WAL over, so the file stays as large as a second of writes.
+fn spawn_checkpointer(
+    path: PathBuf,
+    writer: Weak<Mutex<Connection>>,
+) -> Result<(), String> {
+    let conn = Connection::open(&path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))?;
+    configure(&conn).map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                if writer.strong_count() == 0 {
+                    return;
+                }
+                if let Err(e) = conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(
+                        error = % e, "checkpointing the WAL failed; retrying"
+                    );
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| format!("starting the checkpoint thread: {e}"))
 }
 impl ToSql for Param {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
