@@ -754,7 +754,6 @@ async fn create<R: Resource>(
                     let event = outbox_sqlite(tx, &record, EventKind::Created)?;
                     Ok::<_, WriteError>((record, event))
                 })
-                .await
                 .map_err(|e| e.into_api(false))?
         }
         Db::Postgres(db) => {
@@ -860,7 +859,6 @@ async fn change<R: Resource>(
                     let event = outbox_sqlite(tx, &record, kind)?;
                     Ok::<_, WriteError>((record, event))
                 })
-                .await
                 .map_err(|e| e.into_api(deleting))?
         }
         Db::Postgres(db) => {

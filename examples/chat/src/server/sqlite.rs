@@ -94,9 +94,9 @@ impl Sqlite {
     }
     /// Runs a bounded write transaction (a row and its event) on the writer connection, on this thread, like a
     /// read: it takes tens of microseconds and no checkpoint. Handing it to a blocking thread and back made each
-    /// write wait twice for the run queue, and under a fan-out to 10,000 connections, where that queue is long,
-    /// it halved the rate of writes (docs/benchmarks.md, Gateway).
-    pub async fn write<T, E: From<rusqlite::Error>>(
+    /// write wait twice for the run queue: under a fan-out to 10,000 connections, where that queue is long, 4
+    /// writers managed 50 writes/s that way and 62 on this thread (docs/benchmarks.md, Gateway).
+    pub fn write<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>,
     ) -> Result<T, E> {
