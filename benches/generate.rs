@@ -153,7 +153,7 @@ fn benches(c: &mut Criterion) {
         let mut g = tuned(c, "write_only", models);
         g.bench_function(BenchmarkId::from_parameter(models), |b| {
             b.iter_batched_ref(
-                || out_dir(),
+                out_dir,
                 |dir| write_files(&generated, dir.path()),
                 BatchSize::PerIteration,
             )
@@ -163,7 +163,7 @@ fn benches(c: &mut Criterion) {
         let mut g = tuned(c, "cli", models);
         g.bench_function(BenchmarkId::from_parameter(models), |b| {
             b.iter_batched_ref(
-                || out_dir(),
+                out_dir,
                 |dir| {
                     let status = Command::new(&exe)
                         .arg("generate")

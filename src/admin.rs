@@ -8,9 +8,8 @@
 
 use serde_json::{json, Value};
 
-use crate::model::types::{FilterKind, Scalar};
+use crate::model::types::Scalar;
 use crate::model::{DefaultKind, Field, Graph, Model, Presence, Rule};
-use crate::openapi::{filter_operators, DEFAULT_MAX_TAKE, DEFAULT_TAKE};
 
 /// Path of the page's data in the generated crate.
 pub const MODELS_JSON: &str = "admin/models.json";
@@ -24,8 +23,8 @@ pub fn document(graph: &Graph) -> Value {
         "generator": graph.generator,
         "roles": graph.roles,
         "userModel": graph.user_model,
-        "defaultTake": DEFAULT_TAKE,
-        "maxTake": DEFAULT_MAX_TAKE,
+        "defaultTake": graph.paging.default_take,
+        "maxTake": graph.paging.max_take,
         "models": graph.models.iter().map(|m| model(graph, m)).collect::<Vec<_>>(),
     })
 }
@@ -128,24 +127,17 @@ fn field(graph: &Graph, f: &Field) -> Value {
             })
             .unwrap_or_default()
     });
-    let mut operators: Vec<&str> = Vec::new();
-    if f.filter_type.is_some() {
-        if let Some(kind) = FilterKind::for_scalar(f.scalar, f.optional) {
-            operators.extend(filter_operators(kind).iter().map(|(op, _)| *op));
-        }
-        if f.optional {
-            operators.push("isNull");
-        }
-    }
+    let operators: Vec<&str> = f
+        .filter_kind
+        .map(|kind| kind.field_operators(f.optional).map(|op| op.wire).collect())
+        .unwrap_or_default();
     let list_operators: Vec<&str> = f
-        .filter_type
-        .as_ref()
-        .and_then(|_| FilterKind::for_scalar(f.scalar, f.optional))
+        .filter_kind
         .map(|kind| {
-            filter_operators(kind)
+            kind.operators()
                 .iter()
-                .filter(|(_, list)| *list)
-                .map(|(op, _)| *op)
+                .filter(|op| op.list)
+                .map(|op| op.wire)
                 .collect()
         })
         .unwrap_or_default();

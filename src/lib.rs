@@ -8,12 +8,14 @@
 pub mod admin;
 pub mod diagnostics;
 pub mod format;
+pub mod migrate;
 pub mod model;
 pub mod openapi;
 pub mod output;
 mod parallel;
 pub mod render;
 pub mod schema;
+pub mod typescript;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,11 +29,17 @@ pub const STARTER_SCHEMA: &str = include_str!("../schemas/examples/starter.yaml"
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Template path -> replacement source, from `--templates DIR`.
+    /// Template path (or runtime file path) -> replacement source, from `--templates DIR`.
     pub template_overrides: BTreeMap<String, String>,
     /// Format all Rust with syn and prettyplease, also the output of the built-in templates that is laid out
     /// already (`render::PREFORMATTED`). The result is the same, only slower; tests compare the two.
     pub format_all_rust: bool,
+    /// The output folder's migration history, which the next migration continues; empty for a new crate.
+    pub history: migrate::History,
+    /// `--name`: the name of the migration written if the schema's storage changed (else derived from the change).
+    pub migration_name: Option<String>,
+    /// `--accept-data-loss`: write a migration that drops tables or columns or narrows a type.
+    pub accept_data_loss: bool,
 }
 
 #[derive(Debug)]
@@ -40,6 +48,8 @@ pub enum Error {
     Schema(Diagnostics),
     Template(render::TemplateError),
     Format(format::FormatError),
+    /// The migration history cannot be continued (see `migrate`); says what to do.
+    History(String),
 }
 
 impl fmt::Display for Error {
@@ -48,6 +58,7 @@ impl fmt::Display for Error {
             Error::Schema(d) => d.fmt(f),
             Error::Template(e) => e.fmt(f),
             Error::Format(e) => e.fmt(f),
+            Error::History(e) => e.fmt(f),
         }
     }
 }
@@ -58,14 +69,29 @@ impl std::error::Error for Error {}
 pub fn load(file: &str, text: &str) -> Result<Graph, Error> {
     let located = |items| Error::Schema(Diagnostics::new(file, text, items));
     let schema = schema::parse(text).map_err(located)?;
-    model::build(&schema).map_err(located)
+    let mut graph = model::build(&schema).map_err(located)?;
+    // A migration refused later (data loss, a missing backfill) is reported against this text.
+    graph.hints.source = Some(std::sync::Arc::new(model::hints::Source {
+        file: file.to_owned(),
+        text: text.to_owned(),
+    }));
+    Ok(graph)
 }
 
 /// Renders the whole crate for a validated graph, formatted, with its manifest.
 pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
-    let templates = render::Templates::new(&options.template_overrides).map_err(Error::Template)?;
+    // An override whose path is a runtime file replaces that file; every other one must name a template.
+    let (runtime_overrides, template_overrides): (BTreeMap<_, _>, BTreeMap<_, _>) = options
+        .template_overrides
+        .iter()
+        .map(|(path, source)| (path.clone(), source.clone()))
+        .partition(|(path, _)| render::runtime::file(path).is_some());
+    let templates = render::Templates::new(&template_overrides).map_err(Error::Template)?;
+    let migrations = migrate::plan(graph, options)?;
     let graph_value = render::Templates::graph_value(graph);
-    let planned = render::plan(graph);
+    let mut planned = render::plan(graph);
+    planned.push(migrations.glue(graph));
+    planned.sort_by(|a, b| a.path.cmp(&b.path));
     // Rendering and formatting dominate generation time and each file is independent: spread them over the
     // cores. Results are kept in plan order, so output and the error reported are the same on every run. The
     // OpenAPI document, built in code, is written meanwhile on a thread of its own.
@@ -100,11 +126,40 @@ pub fn generate(graph: &Graph, options: &Options) -> Result<Generated, Error> {
         };
         target.insert(p.path.clone(), contents?);
     }
+    for file in render::runtime::FILES {
+        let source = runtime_overrides
+            .get(file.path)
+            .map_or(file.source, String::as_str);
+        files.insert(
+            file.path.to_owned(),
+            format::verbatim(file.path, source, &graph.generator),
+        );
+    }
     files.insert("openapi.json".to_owned(), openapi);
     files.insert(admin::MODELS_JSON.to_owned(), admin::render(graph));
+    let migrations = migrations.finish(&mut files, graph)?;
     let manifest = output::manifest::render(&format::header(&graph.generator), files.keys());
     files.insert(output::MANIFEST.to_owned(), manifest);
-    Ok(Generated { files, user_files })
+    Ok(Generated {
+        files,
+        user_files,
+        migrations,
+    })
+}
+
+/// The generated crate as the runtime's own folder holds it (see `render::runtime::MARKER`): there the runtime's
+/// files are the source, so they are left out, of the files and of the manifest.
+pub fn without_runtime(mut generated: Generated, graph: &Graph) -> Generated {
+    for file in render::runtime::FILES {
+        generated.files.remove(file.path);
+    }
+    generated.files.remove(output::MANIFEST);
+    let manifest =
+        output::manifest::render(&format::header(&graph.generator), generated.files.keys());
+    generated
+        .files
+        .insert(output::MANIFEST.to_owned(), manifest);
+    generated
 }
 
 /// `load` then `generate`.

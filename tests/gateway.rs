@@ -1,10 +1,15 @@
 //! End-to-end tests of the generated WebSocket gateway (`docs/protocol.md`), over real sockets against the chat
 //! example's server on SQLite and on PostgreSQL: delivery of REST mutations to list and item channels, per-row
-//! authorization, resume, retention, limits, malformed input, and (PostgreSQL) fan-out across two instances.
+//! authorization, resume, retention, limits, malformed input, shutdown, and (PostgreSQL) fan-out across two
+//! instances. Every scenario is a test of its own on each backend (`sqlite::limits`, `postgres::limits`), sharing
+//! one server per backend; tests that need other settings start a server of their own. Runs with libtest-mimic
+//! (`tests/common/scenarios.rs`).
 
 mod common;
 #[path = "common/proxy.rs"]
 mod proxy;
+#[path = "common/scenarios.rs"]
+mod scenarios;
 #[path = "common/server.rs"]
 mod server_harness;
 #[path = "common/ws.rs"]
@@ -15,13 +20,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use libtest_mimic::Failed;
+use scenarios::{Backend, Scenario, Shared};
 use server_harness::{new_room, new_user, token_with_secret, unique, Server, User};
 use ws::{Auth, Incoming, Ws};
-
-// ---------------------------------------------------------------------------------------------------------------
-// The two backends
-
-use server_harness::Scenario;
 
 /// Limits of the main test server: small enough to be reached by a test.
 const LIMITS: &[(&str, &str)] = &[
@@ -66,28 +68,41 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
-#[test]
-fn sqlite() {
-    let server = Server::start_sqlite_with(LIMITS);
-    server_harness::run_scenarios(&server, SCENARIOS);
-    retention_and_liveness(&Server::start_sqlite_with(RETENTION));
-    shutdown_closes_with_1001(server);
-}
-
-#[test]
-fn postgres() {
-    if !server_harness::postgres_reachable("the PostgreSQL gateway tests") {
-        return;
+fn main() {
+    let sqlite = Shared::new(Backend::Sqlite, || Server::start_sqlite_with(LIMITS));
+    let postgres = Shared::new(Backend::Postgres, || Server::start_postgres_with(LIMITS));
+    let mut trials = sqlite.trials(SCENARIOS);
+    trials.extend(postgres.trials(SCENARIOS));
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let start = move |env: &[(&str, &str)]| match backend {
+            Backend::Sqlite => Server::start_sqlite_with(env),
+            Backend::Postgres => Server::start_postgres_with(env),
+        };
+        trials.push(scenarios::test(
+            backend,
+            "retention_and_liveness",
+            move || {
+                let server = start(RETENTION);
+                scenarios::run_logged(&server, || retention_and_liveness(&server))
+            },
+        ));
+        trials.push(scenarios::test(
+            backend,
+            "shutdown_closes_with_1001",
+            move || shutdown_closes_with_1001(start(LIMITS)),
+        ));
     }
-    let server = Server::start_postgres_with(LIMITS);
-    server_harness::run_scenarios(&server, SCENARIOS);
-    retention_and_liveness(&Server::start_postgres_with(RETENTION));
-    shutdown_closes_with_1001(server);
+    trials.push(scenarios::test(
+        Backend::Postgres,
+        "fan_out_across_instances",
+        fan_out_across_instances,
+    ));
+    scenarios::main(trials, &[sqlite, postgres]);
 }
 
 /// SIGTERM: every WebSocket connection is closed with 1001 (reconnect elsewhere and resume), and the process
 /// exits instead of waiting for them.
-fn shutdown_closes_with_1001(mut server: Server) {
+fn shutdown_closes_with_1001(mut server: Server) -> Result<(), Failed> {
     let admin = server.admin_token();
     let mut clients: Vec<Ws> = (0..3).map(|_| Ws::connect(&server, &admin)).collect();
     clients[0].subscribe("Room:list", None);
@@ -100,15 +115,12 @@ fn shutdown_closes_with_1001(mut server: Server) {
         status.is_some_and(|s| s.success()),
         "the server should exit cleanly, exited {status:?}"
     );
+    Ok(())
 }
 
 /// Two instances on one PostgreSQL database: each one's writes reach the other's subscribers, also while their
 /// LISTEN connections are being killed.
-#[test]
-fn postgres_fan_out_across_instances() {
-    if !server_harness::postgres_reachable("the PostgreSQL gateway tests") {
-        return;
-    }
+fn fan_out_across_instances() -> Result<(), Failed> {
     // A long poll interval: events must arrive through NOTIFY and the catch-up after a reconnect, not the poll.
     let quiet = &[("FEED_POLL_INTERVAL_MS", "600000")];
     let a = Server::start_postgres_with(quiet);
@@ -165,7 +177,7 @@ fn postgres_fan_out_across_instances() {
         std::thread::spawn(move || {
             let mut kills = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let out = server_harness::psql(
+                let out = common::pg::psql(
                     "test",
                     &format!(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{database}' AND query ILIKE 'LISTEN%'"
@@ -260,6 +272,7 @@ fn postgres_fan_out_across_instances() {
         (Some(seq), Some(text.as_str()))
     );
     drop(b);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 //! End-to-end tests of the generated REST server (`docs/rest.md`), on the chat example: the server is built once,
-//! started on a fresh SQLite file and on a fresh PostgreSQL database, and every scenario runs against both.
+//! started once on a fresh SQLite file and once on a fresh PostgreSQL database, and every scenario is a test of its
+//! own on each (`sqlite::filters`, `postgres::filters`; `cargo test --test server filters` runs both). Tests that
+//! need a server of their own start it themselves. Runs with libtest-mimic (`tests/common/scenarios.rs`).
 
 mod common;
+#[path = "common/scenarios.rs"]
+mod scenarios;
 #[path = "common/server.rs"]
 mod server_harness;
 
@@ -9,14 +13,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
+use scenarios::{Backend, Scenario, Shared};
 use server_harness::{
     fake_uuid, handmade_jwt, new_room, new_user, now_secs, token_with_secret, unique, Server, User,
 };
-
-// ---------------------------------------------------------------------------------------------------------------
-// The two backends
-
-use server_harness::Scenario;
 
 const SCENARIOS: &[(&str, Scenario)] = &[
     ("health_and_openapi", health_and_openapi),
@@ -45,29 +45,45 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
-#[test]
-fn sqlite() {
-    let server = Server::start_sqlite();
-    server_harness::run_scenarios(&server, SCENARIOS);
+fn main() {
+    let sqlite = Shared::new(Backend::Sqlite, Server::start_sqlite);
+    let postgres = Shared::new(Backend::Postgres, Server::start_postgres);
+    let mut trials = sqlite.trials(SCENARIOS);
+    trials.extend(postgres.trials(SCENARIOS));
+    trials.extend([
+        scenarios::test(
+            Backend::Postgres,
+            "health_without_the_database",
+            health_without_the_database,
+        ),
+        scenarios::test(
+            Backend::Sqlite,
+            "request_logs_only_when_asked",
+            request_logs_only_when_asked,
+        ),
+        scenarios::test(
+            Backend::Sqlite,
+            "wal_is_checkpointed_in_the_background",
+            wal_is_checkpointed_in_the_background,
+        ),
+    ]);
+    scenarios::main(trials, &[sqlite, postgres]);
 }
 
-#[test]
-fn postgres() {
-    if !server_harness::postgres_reachable("the PostgreSQL server tests") {
-        return;
-    }
+/// `/health` answers 503 when the database does not: the database is dropped under a running server.
+fn health_without_the_database() -> Result<(), libtest_mimic::Failed> {
     let server = Server::start_postgres();
-    server_harness::run_scenarios(&server, SCENARIOS);
-    // `/health` answers 503 when the database does not: drop it under the running server.
-    server.drop_database_now();
-    let r = server.get("/health").send();
-    assert_eq!(r.status, 503, "health without a database\n{r:?}");
+    scenarios::run_logged(&server, || {
+        server.get("/health").send().expect_json(200);
+        server.drop_database_now();
+        let r = server.get("/health").send();
+        assert_eq!(r.status, 503, "health without a database\n{r:?}");
+    })
 }
 
 /// A log line per request only when `RUST_LOG` asks for tower_http's: the layer that writes them is left out
 /// otherwise (it cost a clock read and a span per request).
-#[test]
-fn request_logs_only_when_asked() {
+fn request_logs_only_when_asked() -> Result<(), libtest_mimic::Failed> {
     const LINE: &str = "finished processing request";
     let quiet = Server::start_sqlite();
     quiet.get("/health").send().expect_json(200);
@@ -87,13 +103,13 @@ fn request_logs_only_when_asked() {
         "a request line at the default level:\n{}",
         quiet.log()
     );
+    Ok(())
 }
 
 /// SQLite: requests write on the async worker threads, so the writer's automatic checkpoint (which would run
 /// inside a request's commit and sync the file there) is off, and a thread of its own checkpoints the WAL. The
 /// WAL's header counts the times the WAL started over, which a write does only after a complete checkpoint.
-#[test]
-fn sqlite_wal_is_checkpointed_in_the_background() {
+fn wal_is_checkpointed_in_the_background() -> Result<(), libtest_mimic::Failed> {
     let s = Server::start_sqlite();
     let server_harness::Backend::Sqlite(db) = &s.backend else {
         unreachable!("a SQLite server")
@@ -119,6 +135,7 @@ fn sqlite_wal_is_checkpointed_in_the_background() {
         "the WAL never started over in {writes} writes over 10 s: nothing checkpointed it\n{}",
         s.log()
     );
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------------------------

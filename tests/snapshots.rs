@@ -1,5 +1,6 @@
-//! Insta snapshots of every generated file for every example schema, kept under `snapshots/`. A template change
-//! shows up here as a reviewable diff; `INSTA_UPDATE=always cargo test --test snapshots` accepts it.
+//! Insta snapshots of every rendered file for every example schema, kept under `snapshots/`. A template change
+//! shows up here as a reviewable diff; `INSTA_UPDATE=always cargo test --test snapshots` accepts it. The runtime's
+//! files are copied as they are (they are their own source, checked by `tests/runtime.rs`), so they have none.
 
 mod common;
 
@@ -16,12 +17,21 @@ fn snapshot_name(example: &str, path: &str) -> String {
     )
 }
 
+/// The generated files that templates render (and the manifest, OpenAPI document and admin JSON built in code).
+fn rendered(generated: &ssot_gen::Generated) -> impl Iterator<Item = (&String, &String)> {
+    generated
+        .files
+        .iter()
+        .chain(&generated.user_files)
+        .filter(|(path, _)| ssot_gen::render::runtime::file(path).is_none())
+}
+
 #[test]
 fn every_generated_file_matches_its_snapshot() {
     for example in EXAMPLES {
         let generated = generate_example(example);
         insta::with_settings!({ snapshot_path => SNAPSHOT_DIR, prepend_module_to_snapshot => false, omit_expression => true }, {
-            for (path, contents) in generated.files.iter().chain(&generated.user_files) {
+            for (path, contents) in rendered(&generated) {
                 insta::assert_snapshot!(snapshot_name(example, path), contents);
             }
         });
@@ -35,11 +45,7 @@ fn no_snapshot_is_orphaned() {
         .iter()
         .flat_map(|example| {
             let generated = generate_example(example);
-            let paths: Vec<String> = generated
-                .files
-                .into_keys()
-                .chain(generated.user_files.into_keys())
-                .collect();
+            let paths: Vec<String> = rendered(&generated).map(|(path, _)| path.clone()).collect();
             paths
                 .into_iter()
                 .map(move |path| format!("{}.snap", snapshot_name(example, &path)))

@@ -784,3 +784,59 @@ fn lower_case_model_names_get_pascal_case_plurals() {
     let graph = ssot_gen::load("s", "crate: t\nmodels:\n  News:\n    plural: News\n    fields:\n      id: { type: int, id: true }\n").unwrap();
     assert_eq!(graph.models[0].table, "news");
 }
+
+#[test]
+fn migration_hints() {
+    let yaml = with_models(
+        "  Post:\n    renamedFrom: User\n    fields:\n      id: { type: int, id: true, default: autoincrement, backfill: 1 }\n      title: { type: string, renamedFrom: 2nd }\n      body: { type: string, renamedFrom: body }\n      note: { type: string?, backfill: x }\n      views: { type: int, backfill: many, renamedFrom: hits }\n      stars: { type: int, max: 5, backfill: 6, renamedFrom: hits }\n      at: { type: datetime, backfill: now }\n      key: { type: uuid, backfill: uuid }\n",
+    );
+    expect(
+        &yaml,
+        "model `Post` was renamed from `User`, which is still in the schema",
+        ("User\n    fields", 0),
+        "rename or remove `User` first",
+    );
+    expect(
+        &yaml,
+        "the id `Post.id` cannot have a backfill",
+        ("1 }", 0),
+        "add a new model instead",
+    );
+    expect(
+        &yaml,
+        "`2nd` is not a valid previous name",
+        ("2nd", 0),
+        "before the rename",
+    );
+    expect(
+        &yaml,
+        "field `Post.body` says it was renamed from itself",
+        ("body }", 0),
+        "remove `renamedFrom`",
+    );
+    expect(
+        &yaml,
+        "`Post.note` is optional, so it needs no backfill",
+        ("x }", 0),
+        "existing rows keep null",
+    );
+    expect(
+        &yaml,
+        "invalid backfill `many` for `Post.views` of type `int`",
+        ("many", 0),
+        "whole number",
+    );
+    expect(
+        &yaml,
+        "the backfill of `Post.stars` is outside its `min`/`max`",
+        ("6,", 0),
+        "choose a backfill",
+    );
+    expect(
+        &yaml,
+        "field `Post.stars` and field `Post.views` were both renamed from `hits`",
+        ("hits", 1),
+        "remove one `renamedFrom`",
+    );
+    assert_eq!(problems(&yaml).len(), 8, "{:#?}", problems(&yaml));
+}

@@ -4,15 +4,21 @@
 mod build;
 mod describe;
 mod formats;
+pub mod hints;
 pub mod names;
-mod sql;
+pub(crate) mod sql;
 pub mod types;
 
 pub use build::build;
 
 use serde::Serialize;
 
-use types::{BoundKind, Scalar};
+use types::{BoundKind, FilterKind, QueryFilter, Scalar};
+
+/// Rows a list returns when the request gives no `take` (the server's `DEFAULT_TAKE` overrides it).
+pub const DEFAULT_TAKE: u32 = 20;
+/// The largest `take` a list accepts (the server's `MAX_TAKE` overrides it).
+pub const MAX_TAKE: u32 = 100;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Graph {
@@ -33,6 +39,51 @@ pub struct Graph {
     pub models: Vec<Model>,
     /// Some patch input has a nullable field, which needs a three-state (absent / null / value) representation.
     pub uses_double_option: bool,
+    /// Indices into `models` of the models with live channels; templates see the models themselves
+    /// (`graph.realtime_models`).
+    #[serde(skip)]
+    pub realtime_models: Vec<usize>,
+    /// Page sizes of lists, with the default configuration.
+    pub paging: Paging,
+    /// The names of the API schemas that models share.
+    pub api_names: SharedApiNames,
+    /// The filter structs of the generated `query` module, with their operators.
+    pub query_filters: Vec<QueryFilter>,
+    /// Renames, backfills and positions, for planning migrations; templates do not see them.
+    #[serde(skip)]
+    pub hints: hints::Hints,
+}
+
+/// Page sizes of lists (`DEFAULT_TAKE`, `MAX_TAKE`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Paging {
+    pub default_take: u32,
+    pub max_take: u32,
+}
+
+/// The names of the API schemas (OpenAPI components) that every model shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedApiNames {
+    /// The one error shape.
+    pub error: String,
+    /// The direction of a sort key (`asc`, `desc`).
+    pub sort_order: String,
+    /// One operator schema per operand type and nullability, referenced by every filterable field with that operand
+    /// (`Field::api_filter`); sorted by operand.
+    pub filters: Vec<OperandFilter>,
+}
+
+/// The operators of a field filter on one operand type.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperandFilter {
+    pub name: String,
+    pub kind: FilterKind,
+    /// The type of the first field that uses it (`string` and `text` share one).
+    pub scalar: Scalar,
+    /// The operand's label: the enum's name for an enum, else the type's (`String`, `DateTime`).
+    pub type_name: String,
+    /// The field is optional: `isNull` is an operator.
+    pub nullable: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +137,86 @@ pub struct Model {
     pub sql: ModelSql,
     /// Quoted SQL names the server's queries use (the same in both dialects).
     pub sql_names: SqlNames,
+    /// The names of the model's API schemas (OpenAPI components).
+    pub api_names: ApiNames,
+    /// Which fields take part in each type and query.
+    #[serde(skip)]
+    pub sets: FieldSets,
+    /// Some field is hidden (left out of the record).
+    pub has_hidden_fields: bool,
+    /// The filter has a required field (`query::field`) and an optional one (`query::nullable`).
+    pub filters_required: bool,
+    pub filters_optional: bool,
+    /// Creating a row needs the time or the caller (a field set to now, today or the owner).
+    pub insert_needs_context: bool,
+    /// The bounds each input checks in its `validate()`, in field order.
+    pub validations: Validations,
+}
+
+/// The fields that take part in each type and query of a model, as indices into `Model::fields` (in schema order).
+/// Templates see each as a list of the fields themselves, under the name given first
+/// (`render::Templates::graph_value`).
+#[derive(Debug, Clone, Default)]
+pub struct FieldSets {
+    /// `model.id`: the id field.
+    pub id: usize,
+    /// `model.owner`: the owner field, if any.
+    pub owner: Option<usize>,
+    /// `model.record_fields`: the record readers see (hidden fields left out).
+    pub record: Vec<usize>,
+    /// `model.create_fields`: the create input (server-set fields left out).
+    pub create: Vec<usize>,
+    /// `model.update_fields`: the `PUT` input.
+    pub update: Vec<usize>,
+    /// `model.patch_fields`: the `PATCH` input.
+    pub patch: Vec<usize>,
+    /// `model.filter_fields`: the fields of the filter.
+    pub filter: Vec<usize>,
+    /// `model.order_fields`: the fields lists can be sorted by.
+    pub order: Vec<usize>,
+}
+
+/// The names of one model's API schemas.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiNames {
+    pub record: String,
+    pub create: String,
+    pub update: String,
+    pub patch: String,
+    pub filter: String,
+    pub order_by: String,
+    /// A page of a list.
+    pub list: String,
+}
+
+/// The bound checks of each input type.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validations {
+    pub create: Vec<Validation>,
+    pub update: Vec<Validation>,
+    pub patch: Vec<Validation>,
+}
+
+/// One field's `min`/`max` check in an input's `validate()`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    /// The field's schema name, which the error names.
+    pub field: String,
+    pub rust_name: String,
+    pub bounds: Bounds,
+    pub held: Held,
+}
+
+/// How an input holds a field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Held {
+    /// `T`
+    Plain,
+    /// `Option<T>`: absent, or a value.
+    Option,
+    /// `Option<Option<T>>`: absent, null, or a value (a patch of an optional field).
+    Double,
 }
 
 /// Quoted identifiers and column lists for queries.
@@ -225,7 +356,7 @@ pub struct Field {
     pub readonly: bool,
     pub hidden: bool,
     pub owner: bool,
-    pub default: Option<Default>,
+    pub default: Option<DefaultValue>,
     pub bounds: Option<Bounds>,
     pub references: Option<String>,
     /// Present in the record returned to readers (not hidden).
@@ -236,6 +367,10 @@ pub struct Field {
     pub in_patch: bool,
     /// Fully qualified filter type, if the field can be filtered on.
     pub filter_type: Option<String>,
+    /// The operator set of the field's filter, if it can be filtered on.
+    pub filter_kind: Option<FilterKind>,
+    /// The name of the API schema of the field's filter operators (`SharedApiNames::filters`).
+    pub api_filter: Option<String>,
     pub orderable: bool,
     /// Plain-language notes for documentation (`unique, at most 254 characters`).
     pub notes: String,
@@ -267,6 +402,16 @@ pub enum Insert {
     Omit,
 }
 
+impl Insert {
+    /// The value comes from the time of the request or its caller.
+    pub fn needs_context(self) -> bool {
+        matches!(
+            self,
+            Insert::Now | Insert::Today | Insert::InputOrNow | Insert::InputOrToday | Insert::Owner
+        )
+    }
+}
+
 /// How a field appears in an input type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -276,8 +421,9 @@ pub enum Presence {
     Absent,
 }
 
+/// A field's `default:`: a keyword (`now`, `uuid`, `autoincrement`) or a literal value.
 #[derive(Debug, Clone, Serialize)]
-pub struct Default {
+pub struct DefaultValue {
     pub kind: DefaultKind,
     /// The literal, for `literal` defaults.
     pub value: Option<serde_json::Value>,

@@ -164,7 +164,7 @@ fn keep_case(original: &str, plural: &str) -> String {
 /// beside the user's (a filter's `and`/`or`/`not` beside fields of those names).
 pub fn unique_name(base: &str, taken: &[String]) -> String {
     let mut name = sanitize(base);
-    while taken.iter().any(|t| *t == name) {
+    while taken.contains(&name) {
         name = format!("{}_", name.trim_start_matches("r#"));
     }
     name

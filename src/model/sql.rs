@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::names::{quote_sql, sql_name};
 use super::types::{BoundKind, Scalar};
-use super::{DefaultKind, Enum, Field, ModelSql, Relation, TableSql};
+use super::{DefaultKind, DefaultValue, Enum, Field, ModelSql, Relation, TableSql};
 
 /// SQL for one model's table in both dialects.
 pub(super) fn table_sql(
@@ -17,17 +17,7 @@ pub(super) fn table_sql(
     enums: &BTreeMap<String, Enum>,
 ) -> ModelSql {
     let qt = quote_sql(table);
-    let index = |f: &Field| {
-        format!(
-            "CREATE INDEX {} ON {qt} ({});",
-            quote_sql(&format!("{table}_{}_idx", f.column)),
-            quote_sql(&f.column)
-        )
-    };
-    let indexed: Vec<&Field> = fields
-        .iter()
-        .filter(|f| f.references.is_some() && !f.unique)
-        .collect();
+    let indexed: Vec<&Field> = fields.iter().filter(|f| indexed(f)).collect();
     let sqlite = TableSql {
         table: qt.clone(),
         definitions: fields
@@ -35,22 +25,23 @@ pub(super) fn table_sql(
             .map(|f| column_sql(f, Dialect::Sqlite, relations, enums))
             .collect(),
         options: "STRICT".to_owned(),
-        after: indexed.iter().map(|f| index(f)).collect(),
+        after: indexed
+            .iter()
+            .map(|f| index_sql(table, &f.column))
+            .collect(),
     };
     let mut after: Vec<String> = relations
         .iter()
         .map(|r| {
-            let column = sql_name(&r.field);
-            format!(
-                "ALTER TABLE {qt} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({});",
-                quote_sql(&format!("{table}_{column}_fkey")),
-                quote_sql(&column),
-                quote_sql(&r.target_table),
-                quote_sql(&r.target_column)
+            foreign_key_sql(
+                table,
+                &sql_name(&r.field),
+                &r.target_table,
+                &r.target_column,
             )
         })
         .collect();
-    after.extend(indexed.iter().map(|f| index(f)));
+    after.extend(indexed.iter().map(|f| index_sql(table, &f.column)));
     let postgres = TableSql {
         table: qt,
         definitions: fields
@@ -63,28 +54,76 @@ pub(super) fn table_sql(
     ModelSql { sqlite, postgres }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Dialect {
+/// Whether a column gets an index of its own: a reference, unless `UNIQUE` (or the key) indexes it already.
+pub(crate) fn indexed(f: &Field) -> bool {
+    f.references.is_some() && !f.unique
+}
+
+/// The index of a referencing column, `"<table>_<column>_idx"`.
+pub(crate) fn index_sql(table: &str, column: &str) -> String {
+    format!(
+        "CREATE INDEX {} ON {} ({});",
+        quote_sql(&index_name(table, column)),
+        quote_sql(table),
+        quote_sql(column)
+    )
+}
+
+pub(crate) fn index_name(table: &str, column: &str) -> String {
+    format!("{table}_{column}_idx")
+}
+
+/// A PostgreSQL foreign key, `"<table>_<column>_fkey"`, added once every table exists.
+pub(crate) fn foreign_key_sql(
+    table: &str,
+    column: &str,
+    target: &str,
+    target_column: &str,
+) -> String {
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({});",
+        quote_sql(table),
+        quote_sql(&foreign_key_name(table, column)),
+        quote_sql(column),
+        quote_sql(target),
+        quote_sql(target_column)
+    )
+}
+
+pub(crate) fn foreign_key_name(table: &str, column: &str) -> String {
+    format!("{table}_{column}_fkey")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
     Sqlite,
     Postgres,
 }
 
-fn sql_string(s: &str) -> String {
+pub(crate) fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn column_sql(
+/// The parts of a column's definition that depend on its type and rules, in one dialect: what a migration
+/// compares between two versions of a column (with key, nullability, uniqueness and reference, which are the
+/// same in both dialects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ColumnParts {
+    /// The column type (`TEXT`, `TEXT COLLATE "C"`, `BIGINT`).
+    pub ty: String,
+    /// The `DEFAULT` expression.
+    pub default: Option<String>,
+    /// The condition of the column's `CHECK (...)`.
+    pub check: Option<String>,
+}
+
+pub(crate) fn column_parts(
     f: &Field,
     dialect: Dialect,
-    relations: &[Relation],
     enums: &BTreeMap<String, Enum>,
-) -> String {
+) -> ColumnParts {
     let col = quote_sql(&f.column);
     let sqlite = dialect == Dialect::Sqlite;
-    let autoincrement = f
-        .default
-        .as_ref()
-        .is_some_and(|d| d.kind == DefaultKind::Autoincrement);
     // PostgreSQL text compares in byte order (`COLLATE "C"`), as SQLite does: filters, sorting and paging give the
     // same answers on both.
     let ty = match (sqlite, f.scalar) {
@@ -92,45 +131,10 @@ fn column_sql(
         (false, Scalar::String | Scalar::Text) => "TEXT COLLATE \"C\"".to_owned(),
         (false, scalar) => scalar.postgres_type().to_owned(),
     };
-    let mut parts = vec![col.clone(), ty];
-    match (f.id, autoincrement, sqlite) {
-        (true, true, true) => parts.push("PRIMARY KEY AUTOINCREMENT".to_owned()),
-        (true, true, false) => {
-            parts.push("GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY".to_owned())
-        }
-        (true, false, _) => parts.push("PRIMARY KEY".to_owned()),
-        _ => {}
-    }
-    if !f.optional {
-        parts.push("NOT NULL".to_owned());
-    }
-    if f.unique && !f.id {
-        parts.push("UNIQUE".to_owned());
-    }
-    if let Some(d) = &f.default {
-        let value = match (d.kind, sqlite) {
-            (DefaultKind::Autoincrement, _) => None,
-            (DefaultKind::Now, true) if f.scalar == Scalar::Date => {
-                Some("(date('now'))".to_owned())
-            }
-            // Same fixed-width microsecond format the server writes, so text order stays time order.
-            (DefaultKind::Now, true) => {
-                Some("(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')".to_owned())
-            }
-            (DefaultKind::Now, false) if f.scalar == Scalar::Date => {
-                Some("CURRENT_DATE".to_owned())
-            }
-            (DefaultKind::Now, false) => Some("now()".to_owned()),
-            (DefaultKind::Uuid, true) => None, // SQLite has no UUID function; the server supplies it.
-            (DefaultKind::Uuid, false) => Some("gen_random_uuid()".to_owned()),
-            (DefaultKind::Literal, _) => {
-                d.value.as_ref().map(|v| sql_literal(v, f.scalar, dialect))
-            }
-        };
-        if let Some(value) = value {
-            parts.push(format!("DEFAULT {value}"));
-        }
-    }
+    let default = f
+        .default
+        .as_ref()
+        .and_then(|d| default_sql(d, f.scalar, dialect));
     let mut checks = Vec::new();
     if let Some(b) = &f.bounds {
         let subject = match (b.kind, sqlite) {
@@ -159,19 +163,100 @@ fn column_sql(
         }
         _ => {}
     }
-    if !checks.is_empty() {
-        parts.push(format!("CHECK ({})", checks.join(" AND ")));
+    ColumnParts {
+        ty,
+        default,
+        check: (!checks.is_empty()).then(|| checks.join(" AND ")),
     }
-    if sqlite {
-        if let Some(r) = relations.iter().find(|r| r.field == f.name) {
+}
+
+/// A default (or a backfill, which is read the same way) as an SQL expression; `None` where the dialect has
+/// none (`autoincrement`, which is part of the key, and `uuid` on SQLite, which has no UUID function).
+pub(crate) fn default_sql(d: &DefaultValue, scalar: Scalar, dialect: Dialect) -> Option<String> {
+    let sqlite = dialect == Dialect::Sqlite;
+    match (d.kind, sqlite) {
+        (DefaultKind::Autoincrement, _) => None,
+        (DefaultKind::Now, true) if scalar == Scalar::Date => Some("(date('now'))".to_owned()),
+        // Same fixed-width microsecond format the server writes, so text order stays time order.
+        (DefaultKind::Now, true) => {
+            Some("(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')".to_owned())
+        }
+        (DefaultKind::Now, false) if scalar == Scalar::Date => Some("CURRENT_DATE".to_owned()),
+        (DefaultKind::Now, false) => Some("now()".to_owned()),
+        (DefaultKind::Uuid, true) => None, // SQLite has no UUID function; the server supplies it.
+        (DefaultKind::Uuid, false) => Some("gen_random_uuid()".to_owned()),
+        (DefaultKind::Literal, _) => d.value.as_ref().map(|v| sql_literal(v, scalar, dialect)),
+    }
+}
+
+fn column_sql(
+    f: &Field,
+    dialect: Dialect,
+    relations: &[Relation],
+    enums: &BTreeMap<String, Enum>,
+) -> String {
+    let reference = relations.iter().find(|r| r.field == f.name);
+    ColumnDefinition {
+        column: &f.column,
+        parts: &column_parts(f, dialect, enums),
+        primary_key: f.id,
+        autoincrement: f
+            .default
+            .as_ref()
+            .is_some_and(|d| d.kind == DefaultKind::Autoincrement),
+        not_null: !f.optional,
+        unique: f.unique && !f.id,
+        references: reference.map(|r| (r.target_table.as_str(), r.target_column.as_str())),
+    }
+    .sql(dialect)
+}
+
+/// Everything a column definition says, for printing it: from a field of the graph, or from a column of a
+/// migration's recorded shape (`crate::migrate::shape`), so that both print the same text.
+pub(crate) struct ColumnDefinition<'a> {
+    pub column: &'a str,
+    pub parts: &'a ColumnParts,
+    pub primary_key: bool,
+    pub autoincrement: bool,
+    pub not_null: bool,
+    pub unique: bool,
+    /// Target table and column; printed on SQLite only (PostgreSQL adds its foreign keys after every table).
+    pub references: Option<(&'a str, &'a str)>,
+}
+
+impl ColumnDefinition<'_> {
+    pub fn sql(&self, dialect: Dialect) -> String {
+        let sqlite = dialect == Dialect::Sqlite;
+        let mut parts = vec![quote_sql(self.column), self.parts.ty.clone()];
+        match (self.primary_key, self.autoincrement, sqlite) {
+            (true, true, true) => parts.push("PRIMARY KEY AUTOINCREMENT".to_owned()),
+            (true, true, false) => {
+                parts.push("GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY".to_owned())
+            }
+            (true, false, _) => parts.push("PRIMARY KEY".to_owned()),
+            _ => {}
+        }
+        if self.not_null {
+            parts.push("NOT NULL".to_owned());
+        }
+        if self.unique {
+            parts.push("UNIQUE".to_owned());
+        }
+        if let Some(value) = &self.parts.default {
+            parts.push(format!("DEFAULT {value}"));
+        }
+        if let Some(check) = &self.parts.check {
+            parts.push(format!("CHECK ({check})"));
+        }
+        if let (true, Some((table, column))) = (sqlite, self.references) {
             parts.push(format!(
                 "REFERENCES {} ({})",
-                quote_sql(&r.target_table),
-                quote_sql(&r.target_column)
+                quote_sql(table),
+                quote_sql(column)
             ));
         }
+        parts.join(" ")
     }
-    parts.join(" ")
 }
 
 fn sql_literal(v: &Value, scalar: Scalar, dialect: Dialect) -> String {

@@ -1,8 +1,8 @@
 //! The scalar types a field may have, and what each one means in Rust and in each SQL dialect.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scalar {
     String,
@@ -140,7 +140,9 @@ pub enum BoundKind {
     Range,
 }
 
-/// The operator set a field's filter offers (Prisma-style), chosen by type; `Nullable` variants add `isNull`.
+/// The operator set a field's filter offers (Prisma-style), chosen by type. An optional field's filter also has
+/// `isNull` (`IS_NULL`). This is the one list of operators: the generated `query` module, the OpenAPI document and
+/// the admin page's data are all made from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum FilterKind {
     /// equals, not, in, notIn, lt, lte, gt, gte, contains, startsWith, endsWith
@@ -155,7 +157,46 @@ pub enum FilterKind {
     Null,
 }
 
+/// One operator of a field filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Operator {
+    /// Its name on the wire (`notIn`).
+    pub wire: &'static str,
+    /// The name of its Rust field and constructor (`not_in`, `r#in`).
+    pub rust: &'static str,
+    /// It takes a list of values (`in`, `notIn`) rather than one.
+    pub list: bool,
+}
+
+const fn op(wire: &'static str, rust: &'static str, list: bool) -> Operator {
+    Operator { wire, rust, list }
+}
+
+const EQUALS: Operator = op("equals", "equals", false);
+const NOT: Operator = op("not", "not", false);
+const IN: Operator = op("in", "r#in", true);
+const NOT_IN: Operator = op("notIn", "not_in", true);
+const LT: Operator = op("lt", "lt", false);
+const LTE: Operator = op("lte", "lte", false);
+const GT: Operator = op("gt", "gt", false);
+const GTE: Operator = op("gte", "gte", false);
+const CONTAINS: Operator = op("contains", "contains", false);
+const STARTS_WITH: Operator = op("startsWith", "starts_with", false);
+const ENDS_WITH: Operator = op("endsWith", "ends_with", false);
+
+/// The operator of every optional field's filter: `true` matches null, `false` not null.
+pub const IS_NULL: Operator = op("isNull", "is_null", false);
+
 impl FilterKind {
+    /// Every kind, in the order the generated `query` module defines their filters.
+    pub const ALL: [FilterKind; 5] = [
+        FilterKind::String,
+        FilterKind::Ordered,
+        FilterKind::Equality,
+        FilterKind::Bool,
+        FilterKind::Null,
+    ];
+
     pub fn for_scalar(scalar: Scalar, optional: bool) -> Option<FilterKind> {
         Some(match scalar {
             Scalar::String | Scalar::Text => FilterKind::String,
@@ -167,6 +208,35 @@ impl FilterKind {
             Scalar::Json if optional => FilterKind::Null,
             Scalar::Json => return None,
         })
+    }
+
+    /// The operators, in the order of `docs/rest.md`; `IS_NULL` comes on top for an optional field.
+    pub fn operators(self) -> &'static [Operator] {
+        match self {
+            FilterKind::String => &[
+                EQUALS,
+                NOT,
+                IN,
+                NOT_IN,
+                LT,
+                LTE,
+                GT,
+                GTE,
+                CONTAINS,
+                STARTS_WITH,
+                ENDS_WITH,
+            ],
+            FilterKind::Ordered => &[EQUALS, NOT, IN, NOT_IN, LT, LTE, GT, GTE],
+            FilterKind::Equality => &[EQUALS, NOT, IN, NOT_IN],
+            FilterKind::Bool => &[EQUALS, NOT],
+            FilterKind::Null => &[],
+        }
+    }
+
+    /// The operators of a field's filter, `isNull` last for an optional field.
+    pub fn field_operators(self, optional: bool) -> impl Iterator<Item = Operator> {
+        let is_null = optional.then_some(IS_NULL);
+        self.operators().iter().copied().chain(is_null)
     }
 
     /// The generic struct in the generated `query` module; `T` is the field's Rust type where the struct is generic.
@@ -187,4 +257,58 @@ impl FilterKind {
     pub fn is_generic(self) -> bool {
         matches!(self, FilterKind::Ordered | FilterKind::Equality)
     }
+
+    /// The operand's Rust type in the struct: the struct's parameter `T` when it is generic.
+    pub fn operand_type(self) -> &'static str {
+        match self {
+            FilterKind::String => "::std::string::String",
+            FilterKind::Bool => "bool",
+            FilterKind::Ordered | FilterKind::Equality | FilterKind::Null => "T",
+        }
+    }
+}
+
+/// One filter struct of the generated `query` module.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryFilter {
+    pub name: &'static str,
+    pub kind: FilterKind,
+    /// Generic over the operand type `T`.
+    pub generic: bool,
+    /// The operand's Rust type (`T` in a generic struct).
+    pub operand: &'static str,
+    /// For optional fields: has `is_null`.
+    pub nullable: bool,
+    /// Without `is_null`.
+    pub operators: &'static [Operator],
+}
+
+/// Every filter struct of the generated `query` module: each kind for required then for optional fields, and the
+/// one of optional json fields (only `isNull`).
+pub fn query_filters() -> Vec<QueryFilter> {
+    let mut filters = Vec::new();
+    for nullable in [false, true] {
+        for kind in FilterKind::ALL {
+            if kind == FilterKind::Null {
+                continue;
+            }
+            filters.push(QueryFilter {
+                name: kind.struct_name(nullable),
+                kind,
+                generic: kind.is_generic(),
+                operand: kind.operand_type(),
+                nullable,
+                operators: kind.operators(),
+            });
+        }
+    }
+    filters.push(QueryFilter {
+        name: FilterKind::Null.struct_name(true),
+        kind: FilterKind::Null,
+        generic: false,
+        operand: FilterKind::Null.operand_type(),
+        nullable: true,
+        operators: FilterKind::Null.operators(),
+    });
+    filters
 }

@@ -3,10 +3,12 @@
 //! never touched.
 
 mod compare;
+mod history;
 pub(crate) mod manifest;
 mod write;
 
 pub use compare::{compare, Change};
+pub use history::read_history;
 pub use manifest::{read_manifest, MANIFEST};
 pub use write::{write, WriteReport};
 
@@ -19,4 +21,6 @@ pub struct Generated {
     pub files: BTreeMap<String, String>,
     /// Starting points the user owns (hooks): written only when missing, never overwritten or compared.
     pub user_files: BTreeMap<String, String>,
+    /// The migration written, if any, and the state of the history.
+    pub migrations: crate::migrate::Report,
 }

@@ -78,6 +78,27 @@ pub fn model_field(
     }
 }
 
+/// An array of `items` between `open` (which ends with `[`, after the statement's indentation) and `close`
+/// (`]);`), as prettyplease prints it: on one line when that fits, else one item a line, each with a comma.
+/// `array("        Vec::from([", ["a", "b"], "])")`. No final newline.
+pub fn array(open: String, items: Vec<String>, close: String) -> String {
+    let one_line = format!("{open}{}{close}", items.join(", "));
+    if one_line.len() <= MARGIN {
+        return one_line;
+    }
+    let indent = open.len() - open.trim_start().len();
+    let mut out = open;
+    out.push('\n');
+    for item in &items {
+        out.push_str(&" ".repeat(indent + 4));
+        out.push_str(item);
+        out.push_str(",\n");
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push_str(&close);
+    out
+}
+
 /// Writes `prefix`, then `ty` followed by `suffix`, breaking the type's generic arguments (outermost first) when
 /// the line is too long. `suffix_counts`: whether `suffix` is text on the line (a field's `,`) rather than the
 /// comma prettyplease adds only where it breaks (after a last generic argument), which does not count towards the
@@ -136,6 +157,21 @@ fn generic_arguments(ty: &str) -> Option<(&str, Vec<&str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_break_only_when_they_do_not_fit() {
+        let open = || "    Vec::from([".to_owned();
+        let close = || "])".to_owned();
+        assert_eq!(
+            array(open(), vec!["a".into(), "b".into()], close()),
+            "    Vec::from([a, b])"
+        );
+        let long = "x".repeat(80);
+        assert_eq!(
+            array(open(), vec![long.clone(), "b".into()], close()),
+            format!("    Vec::from([\n        {long},\n        b,\n    ])")
+        );
+    }
 
     #[test]
     fn splits_generic_arguments() {

@@ -4,6 +4,9 @@
 
 mod layout;
 mod plan;
+pub mod runtime;
+pub mod typescript;
+mod value;
 
 pub use plan::{plan, Planned};
 
@@ -11,7 +14,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::model::Graph;
@@ -63,6 +65,7 @@ impl Templates {
         env.add_filter("doc", doc_comment);
         env.add_function("field", layout::field);
         env.add_function("model_field", layout::model_field);
+        env.add_function("array", layout::array);
         minijinja_embed::load_templates!(&mut env);
         let known = Self::names_of(&env);
         for (name, source) in overrides {
@@ -101,7 +104,7 @@ impl Templates {
 
     /// The graph as a template value: converted once and shared by every render.
     pub fn graph_value(graph: &Graph) -> Value {
-        Value::from(Serde(graph))
+        value::graph_value(graph)
     }
 
     /// Renders one planned file; `graph` is `Templates::graph_value` of the graph the plan came from.

@@ -18,7 +18,7 @@ pub struct Planned {
 }
 
 impl Planned {
-    fn new(path: impl Into<String>, template: &'static str, context: Value) -> Planned {
+    pub(super) fn new(path: impl Into<String>, template: &'static str, context: Value) -> Planned {
         Planned {
             path: path.into(),
             template,
@@ -43,50 +43,28 @@ impl Planned {
     }
 }
 
-/// Files every crate has, rendered once from the graph: (path, template).
+/// Files every crate has, rendered once from the graph: (path, template). The schema-independent files are not
+/// templates: they are copied from the runtime (`render::runtime`).
 const CRATE_FILES: &[(&str, &str)] = &[
     ("Cargo.toml", "Cargo.toml.jinja"),
     ("README.md", "README.md.jinja"),
     (".gitignore", "gitignore.jinja"),
-    ("admin/admin.css", "admin/admin.css.jinja"),
-    ("admin/admin.js", "admin/admin.js.jinja"),
     ("admin/index.html", "admin/index.html.jinja"),
     ("src/channels.rs", "src/channels.rs.jinja"),
-    ("src/client/error.rs", "src/client/error.rs.jinja"),
-    ("src/client/http.rs", "src/client/http.rs.jinja"),
-    ("src/client/live.rs", "src/client/live.rs.jinja"),
-    ("src/client/mod.rs", "src/client/mod.rs.jinja"),
     ("src/client/models.rs", "src/client/models.rs.jinja"),
-    ("src/client/ws.rs", "src/client/ws.rs.jinja"),
     ("src/hooks/mod.rs", "src/hooks/mod.rs.jinja"),
     ("src/lib.rs", "src/lib.rs.jinja"),
     ("src/main.rs", "src/main.rs.jinja"),
-    ("src/protocol.rs", "src/protocol.rs.jinja"),
     ("src/query.rs", "src/query.rs.jinja"),
-    ("src/validation.rs", "src/validation.rs.jinja"),
     ("src/models/mod.rs", "src/models/mod.rs.jinja"),
-    ("src/server/mod.rs", "src/server/mod.rs.jinja"),
-    ("src/server/admin.rs", "src/server/admin.rs.jinja"),
-    ("src/server/auth.rs", "src/server/auth.rs.jinja"),
-    ("src/server/config.rs", "src/server/config.rs.jinja"),
-    ("src/server/db.rs", "src/server/db.rs.jinja"),
-    ("src/server/error.rs", "src/server/error.rs.jinja"),
-    ("src/server/events.rs", "src/server/events.rs.jinja"),
-    ("src/server/feed.rs", "src/server/feed.rs.jinja"),
-    ("src/server/hub.rs", "src/server/hub.rs.jinja"),
-    ("src/server/outbox.rs", "src/server/outbox.rs.jinja"),
-    ("src/server/postgres.rs", "src/server/postgres.rs.jinja"),
-    ("src/server/resource.rs", "src/server/resource.rs.jinja"),
     (
         "src/server/resources/mod.rs",
         "src/server/resources/mod.rs.jinja",
     ),
-    ("src/server/sqlite.rs", "src/server/sqlite.rs.jinja"),
-    ("src/server/ws.rs", "src/server/ws.rs.jinja"),
 ];
 
-/// The files of the generated crate, sorted by path. (`openapi.json`, `admin/models.json` and the manifest are built
-/// in code.)
+/// The rendered files of the generated crate, sorted by path. (`openapi.json`, `admin/models.json` and the manifest
+/// are built in code; the runtime's files are copied.)
 pub fn plan(graph: &Graph) -> Vec<Planned> {
     let none = || minijinja::context! {};
     let mut files: Vec<Planned> = CRATE_FILES
@@ -138,6 +116,7 @@ pub fn plan(graph: &Graph) -> Vec<Planned> {
             context,
         ));
     }
+    files.extend(super::typescript::plan(graph));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

@@ -34,6 +34,8 @@ pub struct Schema {
     pub models: Vec<ModelSpec>,
     /// Where the document starts, for problems that belong to no single key.
     pub loc: Loc,
+    /// Where `models:` is written (a migration that drops a model points there).
+    pub models_loc: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +54,8 @@ pub struct ModelSpec {
     pub realtime: Option<Spanned<bool>>,
     pub fields: Vec<FieldSpec>,
     pub access: AccessSpec,
+    /// The model's name in the previous migration, when it was renamed (`renamedFrom:`).
+    pub renamed_from: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -89,6 +93,10 @@ pub struct FieldSpec {
     pub min: Option<Spanned<f64>>,
     pub max: Option<Spanned<f64>>,
     pub doc: Option<String>,
+    /// The field's name in the previous migration, when it was renamed (`renamedFrom:`).
+    pub renamed_from: Option<Spanned<String>>,
+    /// The value existing rows get when a migration makes the field required (`backfill:`); read like a default.
+    pub backfill: Option<Spanned<DefaultSpec>>,
 }
 
 /// A default as written: a keyword or literal scalar, or structured YAML (for `json` fields).

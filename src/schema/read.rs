@@ -18,7 +18,15 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
 ];
 pub const AUTH_KEYS: &[&str] = &["user"];
 pub const ENUM_KEYS: &[&str] = &["values", "doc"];
-pub const MODEL_KEYS: &[&str] = &["fields", "access", "realtime", "plural", "table", "doc"];
+pub const MODEL_KEYS: &[&str] = &[
+    "fields",
+    "access",
+    "realtime",
+    "plural",
+    "table",
+    "doc",
+    "renamedFrom",
+];
 pub const ACCESS_KEYS: &[&str] = &["read", "create", "update", "delete"];
 pub const FIELD_KEYS: &[&str] = &[
     "type",
@@ -34,6 +42,8 @@ pub const FIELD_KEYS: &[&str] = &[
     "min",
     "max",
     "doc",
+    "renamedFrom",
+    "backfill",
 ];
 
 /// Reads schema text. On success the schema may still be meaningless; on failure the YAML could not be read at all
@@ -242,6 +252,7 @@ impl Reader {
                 "enums" => schema.enums = self.enums(value),
                 "models" => {
                     saw_models = true;
+                    schema.models_loc = loc_of(key.span());
                     schema.models = self.models(value);
                 }
                 _ => unreachable!("entries() only yields allowed keys"),
@@ -355,6 +366,7 @@ impl Reader {
             table: None,
             realtime: None,
             fields: Vec::new(),
+            renamed_from: None,
         };
         let mut saw_fields = false;
         for (key, value) in self.entries(map, MODEL_KEYS, &context) {
@@ -367,6 +379,7 @@ impl Reader {
                 "realtime" => model.realtime = self.bool(value, "`realtime`"),
                 "plural" => model.plural = self.string(value, "`plural`"),
                 "table" => model.table = self.string(value, "`table`"),
+                "renamedFrom" => model.renamed_from = self.string(value, "`renamedFrom`"),
                 _ => model.doc = self.doc(value),
             }
         }
@@ -435,6 +448,8 @@ impl Reader {
             min: None,
             max: None,
             doc: None,
+            renamed_from: None,
+            backfill: None,
         };
         let mut ty = None;
         match node {
@@ -457,6 +472,8 @@ impl Reader {
                         "inverse" => field.inverse = self.string(value, "`inverse`"),
                         "min" => field.min = self.number(value, "`min`"),
                         "max" => field.max = self.number(value, "`max`"),
+                        "renamedFrom" => field.renamed_from = self.string(value, "`renamedFrom`"),
+                        "backfill" => field.backfill = self.default(value),
                         _ => field.doc = self.doc(value),
                     }
                 }

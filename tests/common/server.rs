@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::common::pg::{psql, TestDatabase};
 use crate::common::{cargo, generate_example, shared_target_dir};
 
 pub const JWT_SECRET: &str = "test-secret";
@@ -20,44 +21,48 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// so that other tests building the chat example into the shared target dir cannot swap it underneath us.
 pub fn server_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-tests");
-        let crate_dir = dir.join("chat-api");
-        // A fixed crate dir keeps rebuilds incremental; stale files from an older generator are removed first, but
-        // the lock file is kept so that dependencies are not resolved again on every run.
-        let lock = std::fs::read(crate_dir.join("Cargo.lock")).ok();
-        let _ = std::fs::remove_dir_all(&crate_dir);
-        ssot_gen::output::write(&generate_example("chat"), &crate_dir).unwrap();
-        // A user's hook replaces the starting point, as a user would edit it (tests/server.rs `hooks_run`).
-        std::fs::write(
-            crate_dir.join("src/hooks/room.rs"),
-            include_str!("../fixtures/room_hook.rs"),
-        )
-        .unwrap();
-        if let Some(lock) = lock {
-            if !crate_dir.join("Cargo.lock").exists() {
-                std::fs::write(crate_dir.join("Cargo.lock"), lock).unwrap();
-            }
+    BINARY.get_or_init(|| build_chat_server("chat-api", &generate_example("chat")))
+}
+
+/// Writes `generated` (a version of the chat example) into a crate dir named `label`, builds it in the shared
+/// target dir and copies the binary to `<label>-under-test`.
+pub fn build_chat_server(label: &str, generated: &ssot_gen::Generated) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-tests");
+    let crate_dir = dir.join(label);
+    // A fixed crate dir keeps rebuilds incremental; stale files from an older generator are removed first, but
+    // the lock file is kept so that dependencies are not resolved again on every run.
+    let lock = std::fs::read(crate_dir.join("Cargo.lock")).ok();
+    let _ = std::fs::remove_dir_all(&crate_dir);
+    ssot_gen::output::write(generated, &crate_dir).unwrap();
+    // A user's hook replaces the starting point, as a user would edit it (tests/server.rs `hooks_run`).
+    std::fs::write(
+        crate_dir.join("src/hooks/room.rs"),
+        include_str!("../fixtures/room_hook.rs"),
+    )
+    .unwrap();
+    if let Some(lock) = lock {
+        if !crate_dir.join("Cargo.lock").exists() {
+            std::fs::write(crate_dir.join("Cargo.lock"), lock).unwrap();
         }
-        cargo(&crate_dir, &["build", "--quiet"]);
-        let built = shared_target_dir()
-            .join("debug")
-            .join(format!("chat-api{}", std::env::consts::EXE_SUFFIX));
-        assert!(
-            built.exists(),
-            "cargo build did not produce {}",
-            built.display()
-        );
-        // Copied under a temporary name, then renamed: a server still running from another test run keeps its file.
-        let partial = dir.join(format!("chat-api-{}.partial", std::process::id()));
-        let copy = dir.join(format!(
-            "chat-api-under-test{}",
-            std::env::consts::EXE_SUFFIX
-        ));
-        std::fs::copy(&built, &partial).unwrap();
-        std::fs::rename(&partial, &copy).unwrap();
-        copy
-    })
+    }
+    cargo(&crate_dir, &["build", "--quiet"]);
+    let built = shared_target_dir()
+        .join("debug")
+        .join(format!("chat-api{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        built.exists(),
+        "cargo build did not produce {}",
+        built.display()
+    );
+    // Copied under a temporary name, then renamed: a server still running from another test run keeps its file.
+    let partial = dir.join(format!("{label}-{}.partial", std::process::id()));
+    let copy = dir.join(format!(
+        "{label}-under-test{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    std::fs::copy(&built, &partial).unwrap();
+    std::fs::rename(&partial, &copy).unwrap();
+    copy
 }
 
 /// A value unique within this test run (and practically across runs).
@@ -109,58 +114,6 @@ pub fn encode(value: &str) -> String {
     out
 }
 
-/// Runs psql against the local PostgreSQL.
-pub fn psql(database: &str, sql: &str) -> Result<String, String> {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-X",
-            "-q",
-            "-At",
-            "-c",
-            sql,
-        ])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-/// Runs one SQL query on a SQLite file through Python's sqlite3 and returns the rows, `|`-separated.
-pub fn sqlite_query(path: &Path, sql: &str) -> Result<String, String> {
-    let program = r#"
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=30)
-for row in db.execute(sys.argv[2]).fetchall():
-    print("|".join("" if v is None else str(v) for v in row))
-"#;
-    let out = Command::new("python3")
-        .args(["-c", program])
-        .arg(path)
-        .arg(sql)
-        .output()
-        .map_err(|e| format!("python3: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 #[derive(Debug, Clone)]
 pub enum Backend {
     Sqlite(PathBuf),
@@ -175,19 +128,16 @@ pub struct Server {
     child: Child,
     log: Arc<Mutex<String>>,
     agent: ureq::Agent,
-    /// Whether dropping this server drops its PostgreSQL database (not for a second instance on it).
-    owns_database: bool,
+    /// The PostgreSQL database this server owns, dropped after it (none for a second instance on it).
+    database: Option<TestDatabase>,
     /// The extra environment it was started with (kept for `restart`).
     env: Vec<(String, String)>,
     /// The highest `Event-Seq` any response of this database's servers carried: what a WebSocket connection made
     /// from now on may take as already dispatched (see `ws::Ws::connect`). Shared with `another_instance`.
     last_seq: Arc<std::sync::atomic::AtomicI64>,
     _dir: tempfile::TempDir,
-}
-
-/// Whether PostgreSQL answers; `Err` with the reason otherwise.
-pub fn postgres_available() -> Result<(), String> {
-    psql("test", "SELECT 1").map(|_| ())
+    /// The server binary it runs (`server_binary()` unless started with `start_binary`).
+    binary: PathBuf,
 }
 
 impl Server {
@@ -199,7 +149,7 @@ impl Server {
     pub fn start_sqlite_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("chat.db");
-        Server::start(Backend::Sqlite(db), dir, env, true)
+        Server::start(Backend::Sqlite(db), dir, env, None)
     }
 
     /// Creates a database of its own on the local PostgreSQL; it is dropped when the server is.
@@ -209,18 +159,10 @@ impl Server {
 
     /// With extra environment variables; creates a database of its own, dropped when the server is.
     pub fn start_postgres_with(env: &[(&str, &str)]) -> Server {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let database = format!("ssot_gen_test_{}_{nanos}", std::process::id());
-        psql("test", &format!("CREATE DATABASE {database}")).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        // From here on a panic (e.g. the server does not start) still drops the database: see `PgGuard`.
-        let guard = PgGuard(Some(database.clone()));
-        let server = Server::start(Backend::Postgres(database), dir, env, true);
-        std::mem::forget(guard); // the server owns the database now
-        server
+        // Dropped with the server, or here if the server does not start.
+        let database = TestDatabase::create("ssot_gen_test");
+        let backend = Backend::Postgres(database.name.clone());
+        Server::start(backend, tempfile::tempdir().unwrap(), env, Some(database))
     }
 
     /// A second server process on the same database (PostgreSQL: another instance; the first one keeps owning
@@ -230,7 +172,7 @@ impl Server {
             self.backend.clone(),
             tempfile::tempdir().unwrap(),
             env,
-            false,
+            None,
         );
         other.last_seq = self.last_seq.clone();
         other
@@ -245,18 +187,34 @@ impl Server {
         database_url(&self.backend)
     }
 
+    /// Another build of the server (an older version of the schema, say) on `backend`, which the caller keeps
+    /// (its database is not dropped with the server).
+    pub fn start_binary(binary: &Path, backend: Backend) -> Server {
+        Server::start_as(binary, backend, tempfile::tempdir().unwrap(), &[], None)
+    }
+
     fn start(
         backend: Backend,
         dir: tempfile::TempDir,
         env: &[(&str, &str)],
-        owns_database: bool,
+        database: Option<TestDatabase>,
+    ) -> Server {
+        Server::start_as(server_binary(), backend, dir, env, database)
+    }
+
+    fn start_as(
+        binary: &Path,
+        backend: Backend,
+        dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+        database: Option<TestDatabase>,
     ) -> Server {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let log = Arc::new(Mutex::new(String::new()));
-        let (child, base) = spawn(&backend, dir.path(), &env, "127.0.0.1:0", &log)
+        let (child, base) = spawn(binary, &backend, dir.path(), &env, "127.0.0.1:0", &log)
             .unwrap_or_else(|e| panic!("{e}"));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -269,10 +227,11 @@ impl Server {
             child,
             log,
             agent,
-            owns_database,
+            database,
             env,
             last_seq: Arc::default(),
             _dir: dir,
+            binary: binary.to_path_buf(),
         }
     }
 
@@ -296,7 +255,14 @@ impl Server {
         // The port was just released; retry briefly in case binding it again races with the old socket's close.
         let mut attempt = 0;
         let (child, base) = loop {
-            match spawn(&self.backend, self._dir.path(), &merged, &bind, &self.log) {
+            match spawn(
+                &self.binary,
+                &self.backend,
+                self._dir.path(),
+                &merged,
+                &bind,
+                &self.log,
+            ) {
                 Ok(started) => break started,
                 Err(e) if attempt < 20 => {
                     attempt += 1;
@@ -359,7 +325,7 @@ impl Server {
     /// Runs one SQL query against the server's database; rows `|`-separated, one per line.
     pub fn sql(&self, sql: &str) -> String {
         match &self.backend {
-            Backend::Sqlite(path) => sqlite_query(path, sql),
+            Backend::Sqlite(path) => crate::common::sqlite::query(path, sql),
             Backend::Postgres(db) => psql(db, sql),
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -416,13 +382,13 @@ impl Server {
 /// Starts the server binary on `bind` and waits for its address line; the process and its base URL. Its standard
 /// error (and any unexpected standard output) is appended to `log`.
 fn spawn(
+    binary: &Path,
     backend: &Backend,
     dir: &Path,
     env: &[(String, String)],
     bind: &str,
     log: &Arc<Mutex<String>>,
 ) -> Result<(Child, String), String> {
-    let binary = server_binary();
     let mut child = Command::new(binary)
         .current_dir(dir)
         .env("BIND_ADDR", bind)
@@ -573,29 +539,6 @@ impl Drop for Server {
                 self.base,
                 self.log()
             );
-        }
-        if let (Backend::Postgres(db), true) = (&self.backend, self.owns_database) {
-            drop_database(db);
-        }
-    }
-}
-
-fn drop_database(db: &str) {
-    if let Err(e) = psql(
-        "test",
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    ) {
-        eprintln!("could not drop database {db}: {e}");
-    }
-}
-
-/// Drops a PostgreSQL database unless forgotten.
-struct PgGuard(Option<String>);
-
-impl Drop for PgGuard {
-    fn drop(&mut self) {
-        if let Some(db) = self.0.take() {
-            drop_database(&db);
         }
     }
 }
@@ -811,42 +754,6 @@ impl Resp {
             .trim()
             .parse()
             .unwrap_or_else(|_| panic!("Event-Seq is not a number\n{self:?}"))
-    }
-}
-
-/// A test scenario against a running server.
-pub type Scenario = fn(&Server);
-
-/// Runs every scenario (even after one failed, so one run reports them all), then fails naming the failed ones.
-pub fn run_scenarios(server: &Server, scenarios: &[(&str, Scenario)]) {
-    let mut failed = Vec::new();
-    for (name, scenario) in scenarios {
-        eprintln!("[{}] {name}", server.name());
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(server)));
-        if outcome.is_err() {
-            failed.push(*name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "[{}] failed scenarios: {failed:?} (their panics are printed above)",
-        server.name()
-    );
-}
-
-/// Whether the PostgreSQL tests can run: PostgreSQL is required in CI (`CI=true`); elsewhere the tests of `what`
-/// are skipped, loudly, when it is unreachable.
-pub fn postgres_reachable(what: &str) -> bool {
-    match postgres_available() {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL at 127.0.0.1:5432 is required in CI: {e}"
-            );
-            eprintln!("SKIPPED: {what}: PostgreSQL at 127.0.0.1:5432 is unreachable: {e}");
-            false
-        }
     }
 }
 

@@ -57,3 +57,27 @@ impl ::std::str::FromStr for Color {
         }
     }
 }
+#[cfg(feature = "server")]
+impl crate::server::db::ToParam for Color {
+    const KIND: crate::server::db::Kind = crate::server::db::Kind::Text;
+    fn to_param(&self) -> crate::server::db::Param {
+        crate::server::db::Param::Text(
+            ::std::option::Option::Some(self.as_str().to_owned()),
+        )
+    }
+}
+#[cfg(feature = "server")]
+impl crate::server::sqlite::Column for Color {
+    fn read(row: &::rusqlite::Row, index: usize) -> ::rusqlite::Result<Self> {
+        crate::server::sqlite::read_text(row, index)
+    }
+}
+#[cfg(feature = "server")]
+impl crate::server::postgres::Column for Color {
+    fn read(
+        row: &::sqlx::postgres::PgRow,
+        index: usize,
+    ) -> ::std::result::Result<Self, ::sqlx::Error> {
+        crate::server::postgres::read_text(row, index)
+    }
+}

@@ -2,6 +2,10 @@
 
 //! Typed list queries: per-field filter operators (Prisma-style, chosen by the field's type), sort order.
 //! Unknown operators are rejected when a filter is read, so a typo is an error and never silently ignored.
+/// Rows a list returns when the request gives no `take` (the server's `DEFAULT_TAKE` overrides it).
+pub const DEFAULT_TAKE: u32 = 20;
+/// The largest `take` a list accepts (the server's `MAX_TAKE` overrides it).
+pub const MAX_TAKE: u32 = 100;
 /// Sort direction of one `orderBy` entry.
 #[derive(
     ::std::fmt::Debug,
@@ -373,6 +377,21 @@ impl<T> OrderedFilter<T> {
         }
     }
 }
+impl<T> OrderedFilter<T> {
+    /// The same operators, each operand converted (to and from the wire form of bigint operands, say).
+    pub fn map<U>(self, f: impl ::std::ops::Fn(T) -> U) -> OrderedFilter<U> {
+        OrderedFilter {
+            equals: self.equals.map(&f),
+            not: self.not.map(&f),
+            r#in: self.r#in.map(|list| list.into_iter().map(&f).collect()),
+            not_in: self.not_in.map(|list| list.into_iter().map(&f).collect()),
+            lt: self.lt.map(&f),
+            lte: self.lte.map(&f),
+            gt: self.gt.map(&f),
+            gte: self.gte.map(&f),
+        }
+    }
+}
 /// Operators for a uuid or enum field.
 #[derive(
     ::std::fmt::Debug,
@@ -429,6 +448,17 @@ impl<T> EqualityFilter<T> {
             equals: ::std::option::Option::None,
             not: ::std::option::Option::None,
             r#in: ::std::option::Option::None,
+        }
+    }
+}
+impl<T> EqualityFilter<T> {
+    /// The same operators, each operand converted (to and from the wire form of bigint operands, say).
+    pub fn map<U>(self, f: impl ::std::ops::Fn(T) -> U) -> EqualityFilter<U> {
+        EqualityFilter {
+            equals: self.equals.map(&f),
+            not: self.not.map(&f),
+            r#in: self.r#in.map(|list| list.into_iter().map(&f).collect()),
+            not_in: self.not_in.map(|list| list.into_iter().map(&f).collect()),
         }
     }
 }
@@ -874,6 +904,22 @@ impl<T> NullableOrderedFilter<T> {
         }
     }
 }
+impl<T> NullableOrderedFilter<T> {
+    /// The same operators, each operand converted (to and from the wire form of bigint operands, say).
+    pub fn map<U>(self, f: impl ::std::ops::Fn(T) -> U) -> NullableOrderedFilter<U> {
+        NullableOrderedFilter {
+            equals: self.equals.map(&f),
+            not: self.not.map(&f),
+            r#in: self.r#in.map(|list| list.into_iter().map(&f).collect()),
+            not_in: self.not_in.map(|list| list.into_iter().map(&f).collect()),
+            lt: self.lt.map(&f),
+            lte: self.lte.map(&f),
+            gt: self.gt.map(&f),
+            gte: self.gte.map(&f),
+            is_null: self.is_null,
+        }
+    }
+}
 /// Operators for a uuid or enum field. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
     ::std::fmt::Debug,
@@ -949,6 +995,18 @@ impl<T> NullableEqualityFilter<T> {
         }
     }
 }
+impl<T> NullableEqualityFilter<T> {
+    /// The same operators, each operand converted (to and from the wire form of bigint operands, say).
+    pub fn map<U>(self, f: impl ::std::ops::Fn(T) -> U) -> NullableEqualityFilter<U> {
+        NullableEqualityFilter {
+            equals: self.equals.map(&f),
+            not: self.not.map(&f),
+            r#in: self.r#in.map(|list| list.into_iter().map(&f).collect()),
+            not_in: self.not_in.map(|list| list.into_iter().map(&f).collect()),
+            is_null: self.is_null,
+        }
+    }
+}
 /// Operators for a boolean field. `isNull: true` matches rows where the field is null, `false` those where it is not.
 #[derive(
     ::std::fmt::Debug,
@@ -1014,6 +1072,177 @@ impl NullFilter {
     pub fn is_null(value: bool) -> Self {
         Self {
             is_null: ::std::option::Option::Some(value),
+        }
+    }
+}
+/// `bigint` values on the wire: a JSON string of decimal digits (`"9007199254740993"`), because a JSON number beyond
+/// 2^53 loses digits in JavaScript (and in every JSON parser that reads numbers as doubles). Read from such a string
+/// or, as before, from a JSON number. The fields of bigint type use these modules through `#[serde(with = ...)]`;
+/// their Rust type stays `i64`.
+pub mod int64 {
+    use ::serde::{Deserialize, Serialize};
+    /// An `i64` as it travels.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq
+    )]
+    pub struct Wire(pub i64);
+    impl ::serde::Serialize for Wire {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.collect_str(&self.0)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Wire {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Wire, D::Error> {
+            deserializer.deserialize_any(WireVisitor)
+        }
+    }
+    struct WireVisitor;
+    impl ::serde::de::Visitor<'_> for WireVisitor {
+        type Value = Wire;
+        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("a 64-bit integer: a string of decimal digits or a number")
+        }
+        fn visit_i64<E: ::serde::de::Error>(
+            self,
+            value: i64,
+        ) -> ::std::result::Result<Wire, E> {
+            ::std::result::Result::Ok(Wire(value))
+        }
+        fn visit_u64<E: ::serde::de::Error>(
+            self,
+            value: u64,
+        ) -> ::std::result::Result<Wire, E> {
+            i64::try_from(value)
+                .map(Wire)
+                .map_err(|_| E::invalid_value(
+                    ::serde::de::Unexpected::Unsigned(value),
+                    &self,
+                ))
+        }
+        fn visit_str<E: ::serde::de::Error>(
+            self,
+            value: &str,
+        ) -> ::std::result::Result<Wire, E> {
+            let digits = value.strip_prefix('-').unwrap_or(value);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return ::std::result::Result::Err(
+                    E::invalid_value(::serde::de::Unexpected::Str(value), &self),
+                );
+            }
+            value
+                .parse()
+                .map(Wire)
+                .map_err(|_| E::invalid_value(
+                    ::serde::de::Unexpected::Str(value),
+                    &self,
+                ))
+        }
+    }
+    pub fn serialize<S: ::serde::Serializer>(
+        value: &i64,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        Wire(*value).serialize(serializer)
+    }
+    pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<i64, D::Error> {
+        Wire::deserialize(deserializer).map(|wire| wire.0)
+    }
+    /// An optional bigint field (`null` when absent).
+    pub mod option {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<i64>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.map(super::Wire).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<::std::option::Option<i64>, D::Error> {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| wire.map(|w| w.0))
+        }
+    }
+    /// A patch of a required bigint field: absent is `None` (with `default`), `null` is refused.
+    pub mod present {
+        use ::serde::Deserialize;
+        pub use super::option::serialize;
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<::std::option::Option<i64>, D::Error> {
+            super::Wire::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.0))
+        }
+    }
+    /// A patch of an optional bigint field: absent is `None` (with `default`), `null` is `Some(None)`.
+    pub mod double_option {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<::std::option::Option<i64>>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.flatten().map(super::Wire).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::option::Option<i64>>,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.map(|w| w.0)))
+        }
+    }
+    /// The filter of a bigint field.
+    pub mod filter {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<super::super::OrderedFilter<i64>>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<super::super::OrderedFilter<i64>>,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::OrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+    /// The filter of an optional bigint field.
+    pub mod nullable_filter {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<super::super::NullableOrderedFilter<i64>>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<super::super::NullableOrderedFilter<i64>>,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::NullableOrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
         }
     }
 }
@@ -1355,18 +1584,10 @@ pub fn all<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth 
 }
 /// `OR`: at least one nested filter holds (no nested filter: no condition).
 pub fn any<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth {
-    if filters.is_empty() {
-        return truth;
+    match filters.iter().map(each).reduce(or) {
+        ::std::option::Option::Some(any) => and(truth, any),
+        ::std::option::Option::None => truth,
     }
-    and(
-        truth,
-        filters
-            .iter()
-            .fold(
-                ::std::option::Option::Some(false),
-                |any, filter| or(any, each(filter)),
-            ),
-    )
 }
 /// `NOT`: no nested filter holds.
 pub fn none<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth {

@@ -89,3 +89,27 @@ impl super::Model for crate::models::User {
         <crate::models::UserOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
 }
+impl super::Client {
+    /// `Bookmark` rows (`/api/bookmarks`).
+    pub fn bookmarks(&self) -> super::Resource<crate::models::Bookmark> {
+        self.resource()
+    }
+}
+impl super::Client {
+    /// `Message` rows (`/api/messages`).
+    pub fn messages(&self) -> super::Resource<crate::models::Message> {
+        self.resource()
+    }
+}
+impl super::Client {
+    /// `Room` rows (`/api/rooms`).
+    pub fn rooms(&self) -> super::Resource<crate::models::Room> {
+        self.resource()
+    }
+}
+impl super::Client {
+    /// `User` rows (`/api/users`).
+    pub fn users(&self) -> super::Resource<crate::models::User> {
+        self.resource()
+    }
+}

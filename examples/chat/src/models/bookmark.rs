@@ -21,6 +21,8 @@ pub struct Bookmark {
     pub owner_id: ::uuid::Uuid,
     pub color: crate::enums::Color,
     pub pinned: bool,
+    /// A private note on the saved message.
+    pub note: ::std::option::Option<::std::string::String>,
 }
 /// Input to create a `Bookmark`. Server-set fields (id, owner, readonly) are not part of it; unknown fields
 /// are rejected.
@@ -39,13 +41,19 @@ pub struct BookmarkCreate {
     pub color: ::std::option::Option<crate::enums::Color>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pinned: ::std::option::Option<bool>,
+    /// A private note on the saved message.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub note: ::std::option::Option<::std::string::String>,
 }
-impl BookmarkCreate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for BookmarkCreate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        Ok(())
+        let mut errors = crate::validation::ValidationErrors::default();
+        if let Some(value) = &self.note {
+            errors.check_length("note", value, None, Some(500));
+        }
+        errors.into_result()
     }
 }
 /// Input to replace a `Bookmark`'s writable fields (`PUT`): every field is set; an absent optional field
@@ -63,13 +71,18 @@ pub struct BookmarkUpdate {
     pub message_id: ::uuid::Uuid,
     pub color: crate::enums::Color,
     pub pinned: bool,
+    /// A private note on the saved message.
+    pub note: ::std::option::Option<::std::string::String>,
 }
-impl BookmarkUpdate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for BookmarkUpdate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        Ok(())
+        let mut errors = crate::validation::ValidationErrors::default();
+        if let Some(value) = &self.note {
+            errors.check_length("note", value, None, Some(500));
+        }
+        errors.into_result()
     }
 }
 /// Input to change some of a `Bookmark`'s writable fields (`PATCH`): absent fields are left as they are;
@@ -103,13 +116,23 @@ pub struct BookmarkPatch {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub pinned: ::std::option::Option<bool>,
+    /// A private note on the saved message.
+    #[serde(
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        with = "::serde_with::rust::double_option"
+    )]
+    pub note: ::std::option::Option<::std::option::Option<::std::string::String>>,
 }
-impl BookmarkPatch {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for BookmarkPatch {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
-        Ok(())
+        let mut errors = crate::validation::ValidationErrors::default();
+        if let Some(Some(value)) = &self.note {
+            errors.check_length("note", value, None, Some(500));
+        }
+        errors.into_result()
     }
 }
 /// Which `Bookmark` rows a list returns. Fields combine with AND; `AND`, `OR` and `NOT` nest filters.
@@ -136,6 +159,8 @@ pub struct BookmarkFilter {
     pub color: ::std::option::Option<crate::query::EqualityFilter<crate::enums::Color>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pinned: ::std::option::Option<crate::query::BoolFilter>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub note: ::std::option::Option<crate::query::NullableStringFilter>,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<BookmarkFilter>,
@@ -154,13 +179,14 @@ impl BookmarkFilter {
     }
     /// The filter's three-valued truth for this record.
     pub fn truth(&self, record: &Bookmark) -> crate::query::Truth {
-        use crate::query::field;
+        use crate::query::{field, nullable};
         let mut truth = ::std::option::Option::Some(true);
         truth = field(truth, &self.id, &record.id);
         truth = field(truth, &self.message_id, &record.message_id);
         truth = field(truth, &self.owner_id, &record.owner_id);
         truth = field(truth, &self.color, &record.color);
         truth = field(truth, &self.pinned, &record.pinned);
+        truth = nullable(truth, &self.note, &record.note);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
@@ -181,6 +207,8 @@ impl BookmarkFilter {
 pub enum BookmarkOrderBy {
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
+    #[serde(rename = "note")]
+    Note(crate::query::SortOrder),
 }
 impl crate::query::SortKey for BookmarkOrderBy {
     type Record = Bookmark;
@@ -196,6 +224,7 @@ impl crate::query::SortKey for BookmarkOrderBy {
                     id_order = order;
                     ::std::cmp::Ordering::Equal
                 }
+                Self::Note(o) => o.nullable(&a.note, &b.note),
             };
             if ordering != ::std::cmp::Ordering::Equal {
                 return ordering;

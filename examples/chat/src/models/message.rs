@@ -42,9 +42,8 @@ pub struct MessageCreate {
     #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
-impl MessageCreate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for MessageCreate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
@@ -69,9 +68,8 @@ pub struct MessageUpdate {
     #[serde(rename = "editedAt")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
-impl MessageUpdate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for MessageUpdate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
@@ -114,9 +112,8 @@ pub struct MessagePatch {
         ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     >,
 }
-impl MessagePatch {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for MessagePatch {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();

@@ -32,9 +32,8 @@ pub struct Room {
 pub struct RoomCreate {
     pub title: ::std::string::String,
 }
-impl RoomCreate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for RoomCreate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
@@ -55,9 +54,8 @@ impl RoomCreate {
 pub struct RoomUpdate {
     pub title: ::std::string::String,
 }
-impl RoomUpdate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for RoomUpdate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
@@ -84,9 +82,8 @@ pub struct RoomPatch {
     )]
     pub title: ::std::option::Option<::std::string::String>,
 }
-impl RoomPatch {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for RoomPatch {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();

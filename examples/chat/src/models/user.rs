@@ -38,9 +38,8 @@ pub struct UserCreate {
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
 }
-impl UserCreate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for UserCreate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
@@ -65,9 +64,8 @@ pub struct UserUpdate {
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
 }
-impl UserUpdate {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for UserUpdate {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();
@@ -108,9 +106,8 @@ pub struct UserPatch {
     )]
     pub password_hash: ::std::option::Option<::std::string::String>,
 }
-impl UserPatch {
-    /// Checks the schema's length and range bounds, returning every violation at once.
-    pub fn validate(
+impl crate::validation::Validate for UserPatch {
+    fn validate(
         &self,
     ) -> ::std::result::Result<(), crate::validation::ValidationErrors> {
         let mut errors = crate::validation::ValidationErrors::default();

@@ -3,15 +3,14 @@
 //! `Bookmark` served over REST under `/api/bookmarks`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
-use crate::server::resource::hooks_and_validation;
-use crate::server::resource::{Access, InsertContext, Resource, Rule};
+use crate::server::rest::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::Bookmark {
     const NAME: &'static str = "Bookmark";
     const ROUTE: &'static str = "/api/bookmarks";
     const TABLE: &'static str = "\"bookmarks\"";
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"owner_id\"");
-    const SELECT: &'static str = "\"id\", \"message_id\", \"owner_id\", \"color\", \"pinned\"";
+    const SELECT: &'static str = "\"id\", \"message_id\", \"owner_id\", \"color\", \"pinned\", \"note\"";
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -63,32 +62,34 @@ impl Resource for crate::models::Bookmark {
     fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<i32>().ok().map(|v| v.to_param())
     }
-    hooks_and_validation!(bookmark);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
     ) -> Result<Vec<(&'static str, Param)>, ApiError> {
-        let mut values = Vec::new();
-        values.push(("\"message_id\"", input.message_id.to_param()));
-        values.push(("\"owner_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()));
+        let mut values = Vec::from([
+            ("\"message_id\"", input.message_id.to_param()),
+            ("\"owner_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()),
+        ]);
         if let Some(value) = input.color {
             values.push(("\"color\"", value.to_param()));
         }
         if let Some(value) = input.pinned {
             values.push(("\"pinned\"", value.to_param()));
         }
+        if let Some(value) = input.note {
+            values.push(("\"note\"", value.to_param()));
+        }
         Ok(values)
     }
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
-        let mut values = Vec::new();
-        values.push(("\"message_id\"", input.message_id.to_param()));
-        values.push(("\"color\"", input.color.to_param()));
-        values.push(("\"pinned\"", input.pinned.to_param()));
-        values
+        Vec::from([
+            ("\"message_id\"", input.message_id.to_param()),
+            ("\"color\"", input.color.to_param()),
+            ("\"pinned\"", input.pinned.to_param()),
+            ("\"note\"", input.note.to_param()),
+        ])
     }
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
         let mut values = Vec::new();
         if let Some(value) = input.message_id {
             values.push(("\"message_id\"", value.to_param()));
@@ -99,10 +100,12 @@ impl Resource for crate::models::Bookmark {
         if let Some(value) = input.pinned {
             values.push(("\"pinned\"", value.to_param()));
         }
+        if let Some(value) = input.note {
+            values.push(("\"note\"", value.to_param()));
+        }
         values
     }
     fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
-        #[allow(unused_mut)]
         let mut conditions = Vec::new();
         if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));
@@ -119,6 +122,9 @@ impl Resource for crate::models::Bookmark {
         if let Some(ops) = &filter.pinned {
             conditions.extend(ops.conditions("\"pinned\"", w));
         }
+        if let Some(ops) = &filter.note {
+            conditions.extend(ops.conditions("\"note\"", w));
+        }
         conditions
     }
     fn combinators(filter: &Self::Filter) -> [&[Self::Filter]; 3] {
@@ -128,6 +134,7 @@ impl Resource for crate::models::Bookmark {
         use crate::models::BookmarkOrderBy as Key;
         match *order {
             Key::Id(direction) => ("\"id\"", direction),
+            Key::Note(direction) => ("\"note\"", direction),
         }
     }
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
@@ -138,6 +145,7 @@ impl Resource for crate::models::Bookmark {
             owner_id: Column::read(row, 2)?,
             color: Column::read(row, 3)?,
             pinned: Column::read(row, 4)?,
+            note: Column::read(row, 5)?,
         })
     }
     fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
@@ -148,6 +156,7 @@ impl Resource for crate::models::Bookmark {
             owner_id: Column::read(row, 2)?,
             color: Column::read(row, 3)?,
             pinned: Column::read(row, 4)?,
+            note: Column::read(row, 5)?,
         })
     }
 }

@@ -3,8 +3,7 @@
 //! `Message` served over REST under `/api/messages`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
-use crate::server::resource::hooks_and_validation;
-use crate::server::resource::{Access, InsertContext, Resource, Rule};
+use crate::server::rest::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::Message {
     const NAME: &'static str = "Message";
     const ROUTE: &'static str = "/api/messages";
@@ -63,32 +62,30 @@ impl Resource for crate::models::Message {
     fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<::uuid::Uuid>().ok().map(|v| v.to_param())
     }
-    hooks_and_validation!(message);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
     ) -> Result<Vec<(&'static str, Param)>, ApiError> {
-        let mut values = Vec::new();
-        values.push(("\"id\"", ::uuid::Uuid::new_v4().to_param()));
-        values.push(("\"room_id\"", input.room_id.to_param()));
-        values.push(("\"author_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()));
-        values.push(("\"text\"", input.text.to_param()));
+        let mut values = Vec::from([
+            ("\"id\"", ::uuid::Uuid::new_v4().to_param()),
+            ("\"room_id\"", input.room_id.to_param()),
+            ("\"author_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()),
+            ("\"text\"", input.text.to_param()),
+            ("\"created_at\"", ctx.now.to_param()),
+        ]);
         if let Some(value) = input.edited_at {
             values.push(("\"edited_at\"", value.to_param()));
         }
-        values.push(("\"created_at\"", ctx.now.to_param()));
         Ok(values)
     }
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
-        let mut values = Vec::new();
-        values.push(("\"room_id\"", input.room_id.to_param()));
-        values.push(("\"text\"", input.text.to_param()));
-        values.push(("\"edited_at\"", input.edited_at.to_param()));
-        values
+        Vec::from([
+            ("\"room_id\"", input.room_id.to_param()),
+            ("\"text\"", input.text.to_param()),
+            ("\"edited_at\"", input.edited_at.to_param()),
+        ])
     }
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
         let mut values = Vec::new();
         if let Some(value) = input.room_id {
             values.push(("\"room_id\"", value.to_param()));
@@ -102,7 +99,6 @@ impl Resource for crate::models::Message {
         values
     }
     fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
-        #[allow(unused_mut)]
         let mut conditions = Vec::new();
         if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));

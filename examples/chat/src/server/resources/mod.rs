@@ -9,15 +9,15 @@ mod user;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::hub::Visibility;
-use super::resource;
+use super::rest;
 use super::App;
 /// The REST routes of every model.
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()
-        .merge(resource::routes::<crate::models::Bookmark>())
-        .merge(resource::routes::<crate::models::Message>())
-        .merge(resource::routes::<crate::models::Room>())
-        .merge(resource::routes::<crate::models::User>())
+        .merge(rest::routes::<crate::models::Bookmark>())
+        .merge(rest::routes::<crate::models::Message>())
+        .merge(rest::routes::<crate::models::Room>())
+        .merge(rest::routes::<crate::models::User>())
 }
 fn unknown_model(model: &str) -> ApiError {
     ApiError::not_found(format!("no model {model:?}"))
@@ -25,10 +25,10 @@ fn unknown_model(model: &str) -> ApiError {
 /// Which events of a live model's list channel the caller may receive.
 pub fn visibility(model: &str, caller: &Caller) -> Result<Visibility, ApiError> {
     match model {
-        "Bookmark" => resource::visibility::<crate::models::Bookmark>(caller),
-        "Message" => resource::visibility::<crate::models::Message>(caller),
-        "Room" => resource::visibility::<crate::models::Room>(caller),
-        "User" => resource::visibility::<crate::models::User>(caller),
+        "Bookmark" => rest::visibility::<crate::models::Bookmark>(caller),
+        "Message" => rest::visibility::<crate::models::Message>(caller),
+        "Room" => rest::visibility::<crate::models::Room>(caller),
+        "User" => rest::visibility::<crate::models::User>(caller),
         _ => Err(unknown_model(model)),
     }
 }
@@ -40,14 +40,10 @@ pub async fn check_item(
     id: &str,
 ) -> Result<(), ApiError> {
     match model {
-        "Bookmark" => {
-            resource::check_item::<crate::models::Bookmark>(app, caller, id).await
-        }
-        "Message" => {
-            resource::check_item::<crate::models::Message>(app, caller, id).await
-        }
-        "Room" => resource::check_item::<crate::models::Room>(app, caller, id).await,
-        "User" => resource::check_item::<crate::models::User>(app, caller, id).await,
+        "Bookmark" => rest::check_item::<crate::models::Bookmark>(app, caller, id).await,
+        "Message" => rest::check_item::<crate::models::Message>(app, caller, id).await,
+        "Room" => rest::check_item::<crate::models::Room>(app, caller, id).await,
+        "User" => rest::check_item::<crate::models::User>(app, caller, id).await,
         _ => Err(unknown_model(model)),
     }
 }
@@ -61,19 +57,13 @@ pub async fn request(
 ) -> Result<(serde_json::Value, i64), ApiError> {
     match model {
         "Bookmark" => {
-            resource::request::<crate::models::Bookmark>(app, caller, action, params)
-                .await
+            rest::request::<crate::models::Bookmark>(app, caller, action, params).await
         }
         "Message" => {
-            resource::request::<crate::models::Message>(app, caller, action, params)
-                .await
+            rest::request::<crate::models::Message>(app, caller, action, params).await
         }
-        "Room" => {
-            resource::request::<crate::models::Room>(app, caller, action, params).await
-        }
-        "User" => {
-            resource::request::<crate::models::User>(app, caller, action, params).await
-        }
+        "Room" => rest::request::<crate::models::Room>(app, caller, action, params).await,
+        "User" => rest::request::<crate::models::User>(app, caller, action, params).await,
         _ => Err(unknown_model(model)),
     }
 }

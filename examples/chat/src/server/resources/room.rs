@@ -3,8 +3,7 @@
 //! `Room` served over REST under `/api/rooms`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
-use crate::server::resource::hooks_and_validation;
-use crate::server::resource::{Access, InsertContext, Resource, Rule};
+use crate::server::rest::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::Room {
     const NAME: &'static str = "Room";
     const ROUTE: &'static str = "/api/rooms";
@@ -63,24 +62,20 @@ impl Resource for crate::models::Room {
     fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<i32>().ok().map(|v| v.to_param())
     }
-    hooks_and_validation!(room);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
     ) -> Result<Vec<(&'static str, Param)>, ApiError> {
-        let mut values = Vec::new();
-        values.push(("\"title\"", input.title.to_param()));
-        values.push(("\"owner_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()));
+        let values = Vec::from([
+            ("\"title\"", input.title.to_param()),
+            ("\"owner_id\"", ctx.owner::<::uuid::Uuid>()?.to_param()),
+        ]);
         Ok(values)
     }
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
-        let mut values = Vec::new();
-        values.push(("\"title\"", input.title.to_param()));
-        values
+        Vec::from([("\"title\"", input.title.to_param())])
     }
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
         let mut values = Vec::new();
         if let Some(value) = input.title {
             values.push(("\"title\"", value.to_param()));
@@ -88,7 +83,6 @@ impl Resource for crate::models::Room {
         values
     }
     fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
-        #[allow(unused_mut)]
         let mut conditions = Vec::new();
         if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));

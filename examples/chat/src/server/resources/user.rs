@@ -3,8 +3,7 @@
 //! `User` served over REST under `/api/users`.
 use crate::server::db::{FieldFilter, Param, SqlWriter, ToParam};
 use crate::server::error::ApiError;
-use crate::server::resource::hooks_and_validation;
-use crate::server::resource::{Access, InsertContext, Resource, Rule};
+use crate::server::rest::{Access, InsertContext, Resource, Rule};
 impl Resource for crate::models::User {
     const NAME: &'static str = "User";
     const ROUTE: &'static str = "/api/users";
@@ -63,29 +62,27 @@ impl Resource for crate::models::User {
     fn id_param(subject: &str) -> Option<Param> {
         subject.parse::<::uuid::Uuid>().ok().map(|v| v.to_param())
     }
-    hooks_and_validation!(user);
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
     ) -> Result<Vec<(&'static str, Param)>, ApiError> {
-        let mut values = Vec::new();
-        values.push(("\"id\"", ::uuid::Uuid::new_v4().to_param()));
-        values.push(("\"email\"", input.email.to_param()));
-        values.push(("\"name\"", input.name.to_param()));
-        values.push(("\"password_hash\"", input.password_hash.to_param()));
-        values.push(("\"created_at\"", ctx.now.to_param()));
+        let values = Vec::from([
+            ("\"id\"", ::uuid::Uuid::new_v4().to_param()),
+            ("\"email\"", input.email.to_param()),
+            ("\"name\"", input.name.to_param()),
+            ("\"password_hash\"", input.password_hash.to_param()),
+            ("\"created_at\"", ctx.now.to_param()),
+        ]);
         Ok(values)
     }
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
-        let mut values = Vec::new();
-        values.push(("\"email\"", input.email.to_param()));
-        values.push(("\"name\"", input.name.to_param()));
-        values.push(("\"password_hash\"", input.password_hash.to_param()));
-        values
+        Vec::from([
+            ("\"email\"", input.email.to_param()),
+            ("\"name\"", input.name.to_param()),
+            ("\"password_hash\"", input.password_hash.to_param()),
+        ])
     }
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
-        #[allow(unused_mut)]
         let mut values = Vec::new();
         if let Some(value) = input.email {
             values.push(("\"email\"", value.to_param()));
@@ -99,7 +96,6 @@ impl Resource for crate::models::User {
         values
     }
     fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String> {
-        #[allow(unused_mut)]
         let mut conditions = Vec::new();
         if let Some(ops) = &filter.id {
             conditions.extend(ops.conditions("\"id\"", w));

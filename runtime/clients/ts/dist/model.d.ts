@@ -1,0 +1,44 @@
+import type { Truth } from "./query.js";
+/** The generated types of one model. */
+export interface ModelTypes {
+    record: object;
+    create: object;
+    update: object;
+    patch: object;
+    filter: object;
+    orderBy: object;
+    id: string | number | bigint;
+}
+/** One model as the runtime sees it, generated from the model graph. */
+export interface ModelSpec<T extends ModelTypes> {
+    /** The schema name (`request`s and events use it). */
+    readonly name: string;
+    /** The REST collection path (`/api/messages`). */
+    readonly route: string;
+    /** The list channel (`Message:list`); `null` for a model with `realtime: false`. */
+    readonly listChannel: string | null;
+    /** The prefix of one row's channel (`Message:item:`); `null` without realtime. */
+    readonly itemChannelPrefix: string | null;
+    /** The id field's name on the wire. */
+    readonly idField: string;
+    /** A record as the server sends it -> the record type (bigint fields become `bigint`). Throws on a bad shape. */
+    readonly decode: (raw: unknown) => T["record"];
+    /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
+    readonly truth: (filter: T["filter"], record: T["record"]) => Truth;
+    /** Orders two records as the server orders a list with these keys (the id breaks ties). */
+    readonly compare: (keys: readonly T["orderBy"][], a: T["record"], b: T["record"]) => number;
+}
+/** One page of a list: the one list shape of the API. */
+export interface Page<R> {
+    items: R[];
+    /** How many rows match the query in all. */
+    total: number;
+    skip: number;
+    take: number;
+}
+/** The id of a record as it prints (as events and channels carry it). */
+export declare function idString<T extends ModelTypes>(model: ModelSpec<T>, record: T["record"]): string;
+/** A list answer, decoded; throws `ProtocolError` on another shape. */
+export declare function decodePage<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): Page<T["record"]>;
+/** A record, decoded; throws `ProtocolError` on another shape. */
+export declare function decodeRecord<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): T["record"];

@@ -1,0 +1,78 @@
+// What the runtime knows of a model: its generated types and the generated spec (routes, channels, how to decode
+// a record, how to evaluate its filter and order). One spec per model is generated in `models.ts`.
+
+import { ProtocolError } from "./errors.js";
+import type { Truth } from "./query.js";
+
+/** The generated types of one model. */
+export interface ModelTypes {
+    record: object;
+    create: object;
+    update: object;
+    patch: object;
+    filter: object;
+    orderBy: object;
+    id: string | number | bigint;
+}
+
+/** One model as the runtime sees it, generated from the model graph. */
+export interface ModelSpec<T extends ModelTypes> {
+    /** The schema name (`request`s and events use it). */
+    readonly name: string;
+    /** The REST collection path (`/api/messages`). */
+    readonly route: string;
+    /** The list channel (`Message:list`); `null` for a model with `realtime: false`. */
+    readonly listChannel: string | null;
+    /** The prefix of one row's channel (`Message:item:`); `null` without realtime. */
+    readonly itemChannelPrefix: string | null;
+    /** The id field's name on the wire. */
+    readonly idField: string;
+    /** A record as the server sends it -> the record type (bigint fields become `bigint`). Throws on a bad shape. */
+    readonly decode: (raw: unknown) => T["record"];
+    /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
+    readonly truth: (filter: T["filter"], record: T["record"]) => Truth;
+    /** Orders two records as the server orders a list with these keys (the id breaks ties). */
+    readonly compare: (keys: readonly T["orderBy"][], a: T["record"], b: T["record"]) => number;
+}
+
+/** One page of a list: the one list shape of the API. */
+export interface Page<R> {
+    items: R[];
+    /** How many rows match the query in all. */
+    total: number;
+    skip: number;
+    take: number;
+}
+
+/** The id of a record as it prints (as events and channels carry it). */
+export function idString<T extends ModelTypes>(model: ModelSpec<T>, record: T["record"]): string {
+    return String((record as { readonly [field: string]: unknown })[model.idField]);
+}
+
+/** A list answer, decoded; throws `ProtocolError` on another shape. */
+export function decodePage<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): Page<T["record"]> {
+    const page = raw as { items?: unknown; total?: unknown; skip?: unknown; take?: unknown } | null;
+    if (
+        typeof page !== "object" ||
+        page === null ||
+        !Array.isArray(page.items) ||
+        typeof page.total !== "number" ||
+        typeof page.skip !== "number" ||
+        typeof page.take !== "number"
+    ) {
+        throw new ProtocolError(`unexpected list answer for ${model.name}`);
+    }
+    return { items: page.items.map((item) => decodeRecord(model, item)), total: page.total, skip: page.skip, take: page.take };
+}
+
+/** A record, decoded; throws `ProtocolError` on another shape. */
+export function decodeRecord<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): T["record"] {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        throw new ProtocolError(`unexpected ${model.name} record: ${JSON.stringify(raw)}`);
+    }
+    try {
+        return model.decode(raw);
+    } catch (error) {
+        throw new ProtocolError(`unexpected ${model.name} record: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}

@@ -1,0 +1,442 @@
+//! Database values and SQL text shared by both dialects: typed parameters, placeholders, and list filters
+//! compiled to SQL. Every value is a bound parameter; column names come only from generated code.
+
+use crate::query::{
+    BoolFilter, EqualityFilter, NullFilter, NullableBoolFilter, NullableEqualityFilter,
+    NullableOrderedFilter, NullableStringFilter, OrderedFilter, SortOrder, StringFilter,
+};
+
+/// Which SQL dialect a statement is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The SQL type of a parameter, kept for NULLs: PostgreSQL needs to know what a NULL is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    I32,
+    I64,
+    F64,
+    Bool,
+    Uuid,
+    DateTime,
+    Date,
+    Json,
+}
+
+/// A bound parameter. `None` is a NULL of that kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Text(Option<String>),
+    I32(Option<i32>),
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Bool(Option<bool>),
+    Uuid(Option<uuid::Uuid>),
+    DateTime(Option<chrono::DateTime<chrono::Utc>>),
+    Date(Option<chrono::NaiveDate>),
+    Json(Option<serde_json::Value>),
+}
+
+impl Param {
+    /// The value as it prints, for comparing with the ids and owners of events; `None` for other kinds.
+    pub fn as_key(&self) -> Option<String> {
+        match self {
+            Param::Text(v) => v.clone(),
+            Param::I32(v) => v.map(|n| n.to_string()),
+            Param::I64(v) => v.map(|n| n.to_string()),
+            Param::Uuid(v) => v.map(|u| u.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn null(kind: Kind) -> Param {
+        match kind {
+            Kind::Text => Param::Text(None),
+            Kind::I32 => Param::I32(None),
+            Kind::I64 => Param::I64(None),
+            Kind::F64 => Param::F64(None),
+            Kind::Bool => Param::Bool(None),
+            Kind::Uuid => Param::Uuid(None),
+            Kind::DateTime => Param::DateTime(None),
+            Kind::Date => Param::Date(None),
+            Kind::Json => Param::Json(None),
+        }
+    }
+}
+
+/// Values that can be bound as a parameter.
+pub trait ToParam {
+    const KIND: Kind;
+    fn to_param(&self) -> Param;
+}
+
+macro_rules! to_param {
+    ($ty:ty, $kind:ident) => {
+        impl ToParam for $ty {
+            const KIND: Kind = Kind::$kind;
+            fn to_param(&self) -> Param {
+                Param::$kind(Some(self.clone()))
+            }
+        }
+    };
+}
+
+to_param!(String, Text);
+to_param!(i32, I32);
+to_param!(i64, I64);
+to_param!(f64, F64);
+to_param!(bool, Bool);
+to_param!(uuid::Uuid, Uuid);
+to_param!(chrono::DateTime<chrono::Utc>, DateTime);
+to_param!(chrono::NaiveDate, Date);
+to_param!(serde_json::Value, Json);
+
+impl<T: ToParam> ToParam for Option<T> {
+    const KIND: Kind = T::KIND;
+    fn to_param(&self) -> Param {
+        match self {
+            Some(value) => value.to_param(),
+            None => Param::null(T::KIND),
+        }
+    }
+}
+
+/// Text as SQLite stores times: fixed-width UTC with microseconds, so that text order is time order.
+pub fn sqlite_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Builds a statement and its parameters together, writing each dialect's placeholder.
+pub struct SqlWriter {
+    pub dialect: Dialect,
+    pub params: Vec<Param>,
+}
+
+impl SqlWriter {
+    pub fn new(dialect: Dialect) -> SqlWriter {
+        SqlWriter {
+            dialect,
+            params: Vec::new(),
+        }
+    }
+
+    /// Adds a parameter and returns its placeholder.
+    pub fn bind(&mut self, param: Param) -> String {
+        self.params.push(param);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.params.len()),
+            Dialect::Postgres => format!("${}", self.params.len()),
+        }
+    }
+
+    /// `ORDER BY` entries always end with the id, so that pages are stable. NULLs sort first ascending and last
+    /// descending on both databases.
+    pub fn order_by(&self, keys: &[(&'static str, SortOrder)], id_column: &str) -> String {
+        let mut parts: Vec<String> = keys
+            .iter()
+            .filter(|(column, _)| *column != id_column)
+            .map(|(column, order)| match order {
+                SortOrder::Asc => format!("{column} ASC NULLS FIRST"),
+                SortOrder::Desc => format!("{column} DESC NULLS LAST"),
+            })
+            .collect();
+        let id_order = keys
+            .iter()
+            .find(|(column, _)| *column == id_column)
+            .map_or(SortOrder::Asc, |(_, o)| *o);
+        parts.push(match id_order {
+            SortOrder::Asc => format!("{id_column} ASC"),
+            SortOrder::Desc => format!("{id_column} DESC"),
+        });
+        parts.join(", ")
+    }
+
+    /// The conditions of one field's operators, joined with AND.
+    pub fn conditions<T: ToParam + Clone>(&mut self, column: &str, ops: Ops<'_, T>) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = ops.equals {
+            out.push(format!("{column} = {}", self.bind(v.to_param())));
+        }
+        if let Some(v) = ops.not {
+            out.push(format!("{column} <> {}", self.bind(v.to_param())));
+        }
+        if let Some(values) = ops.in_ {
+            out.push(self.list(column, values, false));
+        }
+        if let Some(values) = ops.not_in {
+            out.push(self.list(column, values, true));
+        }
+        for (op, value) in [
+            ("<", ops.lt),
+            ("<=", ops.lte),
+            (">", ops.gt),
+            (">=", ops.gte),
+        ] {
+            if let Some(v) = value {
+                out.push(format!("{column} {op} {}", self.bind(v.to_param())));
+            }
+        }
+        if let Some(is_null) = ops.is_null {
+            out.push(format!(
+                "{column} IS {}NULL",
+                if is_null { "" } else { "NOT " }
+            ));
+        }
+        out
+    }
+
+    fn list<T: ToParam>(&mut self, column: &str, values: &[T], negate: bool) -> String {
+        if values.is_empty() {
+            // `IN ()` is not SQL: nothing is in an empty list, everything is outside it.
+            return if negate {
+                "1 = 1".to_owned()
+            } else {
+                "1 = 0".to_owned()
+            };
+        }
+        let placeholders: Vec<String> = values.iter().map(|v| self.bind(v.to_param())).collect();
+        format!(
+            "{column} {}IN ({})",
+            if negate { "NOT " } else { "" },
+            placeholders.join(", ")
+        )
+    }
+
+    /// Case-sensitive substring operators, with the same meaning on both databases.
+    pub fn text_conditions(&mut self, column: &str, ops: &TextOps<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = ops.contains {
+            let p = self.bind(v.to_param());
+            out.push(match self.dialect {
+                Dialect::Sqlite => format!("instr({column}, {p}) > 0"),
+                Dialect::Postgres => format!("strpos({column}, {p}) > 0"),
+            });
+        }
+        if let Some(v) = ops.starts_with {
+            let p = self.bind(v.to_param());
+            out.push(match self.dialect {
+                Dialect::Sqlite => format!("substr({column}, 1, length({p})) = {p}"),
+                Dialect::Postgres => format!("starts_with({column}, {p})"),
+            });
+        }
+        if let Some(v) = ops.ends_with {
+            if v.is_empty() {
+                // SQLite's substr(x, -0) is the whole string; every text ends with "".
+                out.push(format!("{column} IS NOT NULL"));
+            } else {
+                let p = self.bind(v.to_param());
+                out.push(match self.dialect {
+                    Dialect::Sqlite => format!("substr({column}, -length({p})) = {p}"),
+                    Dialect::Postgres => format!("right({column}, char_length({p})) = {p}"),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The comparison operators of any filter, borrowed.
+pub struct Ops<'a, T> {
+    pub equals: Option<&'a T>,
+    pub not: Option<&'a T>,
+    pub in_: Option<&'a [T]>,
+    pub not_in: Option<&'a [T]>,
+    pub lt: Option<&'a T>,
+    pub lte: Option<&'a T>,
+    pub gt: Option<&'a T>,
+    pub gte: Option<&'a T>,
+    pub is_null: Option<bool>,
+}
+
+impl<T> Default for Ops<'_, T> {
+    fn default() -> Self {
+        Ops {
+            equals: None,
+            not: None,
+            in_: None,
+            not_in: None,
+            lt: None,
+            lte: None,
+            gt: None,
+            gte: None,
+            is_null: None,
+        }
+    }
+}
+
+/// The substring operators of a text filter.
+#[derive(Default)]
+pub struct TextOps<'a> {
+    pub contains: Option<&'a String>,
+    pub starts_with: Option<&'a String>,
+    pub ends_with: Option<&'a String>,
+}
+
+/// A field filter as SQL conditions: implemented by every filter type of `crate::query`.
+pub trait FieldFilter {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String>;
+}
+
+impl FieldFilter for StringFilter {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        let ops = Ops {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: self.r#in.as_deref(),
+            not_in: self.not_in.as_deref(),
+            lt: self.lt.as_ref(),
+            lte: self.lte.as_ref(),
+            gt: self.gt.as_ref(),
+            gte: self.gte.as_ref(),
+            is_null: None,
+        };
+        let mut out = w.conditions(column, ops);
+        out.extend(w.text_conditions(
+            column,
+            &TextOps {
+                contains: self.contains.as_ref(),
+                starts_with: self.starts_with.as_ref(),
+                ends_with: self.ends_with.as_ref(),
+            },
+        ));
+        out
+    }
+}
+
+impl FieldFilter for NullableStringFilter {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        let ops = Ops {
+            equals: self.equals.as_ref(),
+            not: self.not.as_ref(),
+            in_: self.r#in.as_deref(),
+            not_in: self.not_in.as_deref(),
+            lt: self.lt.as_ref(),
+            lte: self.lte.as_ref(),
+            gt: self.gt.as_ref(),
+            gte: self.gte.as_ref(),
+            is_null: self.is_null,
+        };
+        let mut out = w.conditions(column, ops);
+        out.extend(w.text_conditions(
+            column,
+            &TextOps {
+                contains: self.contains.as_ref(),
+                starts_with: self.starts_with.as_ref(),
+                ends_with: self.ends_with.as_ref(),
+            },
+        ));
+        out
+    }
+}
+
+impl<T: ToParam + Clone> FieldFilter for OrderedFilter<T> {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions(
+            column,
+            Ops {
+                equals: self.equals.as_ref(),
+                not: self.not.as_ref(),
+                in_: self.r#in.as_deref(),
+                not_in: self.not_in.as_deref(),
+                lt: self.lt.as_ref(),
+                lte: self.lte.as_ref(),
+                gt: self.gt.as_ref(),
+                gte: self.gte.as_ref(),
+                is_null: None,
+            },
+        )
+    }
+}
+
+impl<T: ToParam + Clone> FieldFilter for NullableOrderedFilter<T> {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions(
+            column,
+            Ops {
+                equals: self.equals.as_ref(),
+                not: self.not.as_ref(),
+                in_: self.r#in.as_deref(),
+                not_in: self.not_in.as_deref(),
+                lt: self.lt.as_ref(),
+                lte: self.lte.as_ref(),
+                gt: self.gt.as_ref(),
+                gte: self.gte.as_ref(),
+                is_null: self.is_null,
+            },
+        )
+    }
+}
+
+impl<T: ToParam + Clone> FieldFilter for EqualityFilter<T> {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions(
+            column,
+            Ops {
+                equals: self.equals.as_ref(),
+                not: self.not.as_ref(),
+                in_: self.r#in.as_deref(),
+                not_in: self.not_in.as_deref(),
+                ..Ops::default()
+            },
+        )
+    }
+}
+
+impl<T: ToParam + Clone> FieldFilter for NullableEqualityFilter<T> {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions(
+            column,
+            Ops {
+                equals: self.equals.as_ref(),
+                not: self.not.as_ref(),
+                in_: self.r#in.as_deref(),
+                not_in: self.not_in.as_deref(),
+                is_null: self.is_null,
+                ..Ops::default()
+            },
+        )
+    }
+}
+
+impl FieldFilter for BoolFilter {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions(
+            column,
+            Ops {
+                equals: self.equals.as_ref(),
+                not: self.not.as_ref(),
+                ..Ops::default()
+            },
+        )
+    }
+}
+
+impl FieldFilter for NullableBoolFilter {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions(
+            column,
+            Ops {
+                equals: self.equals.as_ref(),
+                not: self.not.as_ref(),
+                is_null: self.is_null,
+                ..Ops::default()
+            },
+        )
+    }
+}
+
+impl FieldFilter for NullFilter {
+    fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String> {
+        w.conditions::<bool>(
+            column,
+            Ops {
+                is_null: self.is_null,
+                ..Ops::default()
+            },
+        )
+    }
+}

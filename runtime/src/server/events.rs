@@ -1,0 +1,53 @@
+//! Committed changes. Each mutation writes its event to the `_ssot_events` outbox in its own transaction; only
+//! after the commit is the event handed to the in-process stream, so a rolled back change is never announced.
+
+use std::sync::Arc;
+
+pub use crate::protocol::ChangeKind as EventKind;
+
+/// One committed change, as the outbox stores it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seq: i64,
+    /// The model's schema name.
+    pub model: &'static str,
+    pub id: String,
+    pub kind: EventKind,
+    /// The record as readers see it (hidden fields left out).
+    pub data: serde_json::Value,
+    /// The row's owner, for per-subscriber filtering.
+    pub owner: Option<String>,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+/// The in-process stream of committed events.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: tokio::sync::broadcast::Sender<Arc<Event>>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> EventBus {
+        EventBus {
+            sender: tokio::sync::broadcast::channel(capacity).0,
+        }
+    }
+
+    /// Called only after the event's transaction committed.
+    pub fn publish(&self, event: Event) {
+        // No subscriber is not an error: the outbox keeps the event.
+        let _ = self.sender.send(Arc::new(event));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+}
+
+pub const INSERT_SQLITE: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING \"seq\"";
+pub const INSERT_POSTGRES: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES ($1, $2, $3, $4, $5, $6) RETURNING \"seq\"";
+/// Held to commit, so that on PostgreSQL sequence numbers become visible in order: a reader of the outbox never
+/// sees seq 8 committed while seq 7 is still in flight.
+pub const POSTGRES_OUTBOX_LOCK: i64 = 0x55_07_6E_02;
+/// The PostgreSQL notification channel on which the outbox's insert trigger announces each new sequence number.
+pub const POSTGRES_NOTIFY_CHANNEL: &str = "ssot_events";

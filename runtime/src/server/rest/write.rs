@@ -1,0 +1,370 @@
+//! Create, replace, patch and delete: each runs its hooks, checks access against the stored row, and writes the
+//! row and its event in one transaction; the event is published only after the commit.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::server::auth::Caller;
+use crate::server::db::{Dialect, Param, SqlWriter, ToParam};
+use crate::server::error::{ApiError, WriteError};
+use crate::server::events::{self, Event, EventKind};
+use crate::server::{App, Db};
+
+use super::access::{allows, scope};
+use super::read::select_one;
+use super::{body, not_found, path_id, Hooks, InsertContext, Resource, Rule};
+use crate::validation::Validate;
+
+/// A committed change's answer: the status, the record, and the `Event-Seq` header (plus `Location` on create).
+fn committed<R: Resource>(
+    status: StatusCode,
+    record: Option<R>,
+    event: Option<&Event>,
+    location: Option<String>,
+) -> Response {
+    let mut response = match record {
+        Some(record) => (status, Json(record)).into_response(),
+        None => status.into_response(),
+    };
+    let headers = response.headers_mut();
+    if let Some(event) = event {
+        headers.insert(
+            HeaderName::from_static("event-seq"),
+            HeaderValue::from(event.seq),
+        );
+    }
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn event_of<R: Resource>(record: &R, kind: EventKind, seq: i64) -> Result<Event, ApiError> {
+    Ok(Event {
+        seq,
+        model: R::NAME,
+        id: record.id(),
+        kind,
+        data: serde_json::to_value(record).map_err(ApiError::internal)?,
+        owner: record.owner(),
+        timestamp: chrono::Utc::now(),
+    })
+}
+
+/// Models with `realtime: false` have no channels, and their changes write no events.
+fn is_live<R: Resource>() -> bool {
+    crate::channels::MODELS.contains(&R::NAME)
+}
+
+fn outbox_sqlite<R: Resource>(
+    tx: &rusqlite::Transaction,
+    record: &R,
+    kind: EventKind,
+) -> Result<Option<Event>, WriteError> {
+    if !is_live::<R>() {
+        return Ok(None);
+    }
+    let event = event_of(record, kind, 0)?;
+    let seq: i64 = tx.prepare_cached(events::INSERT_SQLITE)?.query_row(
+        rusqlite::params![
+            event.model,
+            event.id,
+            kind.as_str(),
+            event.data.to_string(),
+            event.owner,
+            crate::server::db::sqlite_time(&event.timestamp)
+        ],
+        |row| row.get(0),
+    )?;
+    Ok(Some(Event { seq, ..event }))
+}
+
+async fn outbox_postgres<R: Resource>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    record: &R,
+    kind: EventKind,
+) -> Result<Option<Event>, WriteError> {
+    if !is_live::<R>() {
+        return Ok(None);
+    }
+    let event = event_of(record, kind, 0)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(events::POSTGRES_OUTBOX_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    let seq: i64 = sqlx::query_scalar(events::INSERT_POSTGRES)
+        .bind(event.model)
+        .bind(&event.id)
+        .bind(kind.as_str())
+        .bind(&event.data)
+        .bind(&event.owner)
+        .bind(event.timestamp)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Some(Event { seq, ..event }))
+}
+
+fn insert_sql<R: Resource>(
+    dialect: Dialect,
+    values: Vec<(&'static str, Param)>,
+) -> (String, Vec<Param>) {
+    let mut w = SqlWriter::new(dialect);
+    if values.is_empty() {
+        return (
+            format!(
+                "INSERT INTO {} DEFAULT VALUES RETURNING {}",
+                R::TABLE,
+                R::SELECT
+            ),
+            Vec::new(),
+        );
+    }
+    let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let placeholders: Vec<String> = values.into_iter().map(|(_, p)| w.bind(p)).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
+        R::TABLE,
+        columns.join(", "),
+        placeholders.join(", "),
+        R::SELECT
+    );
+    (sql, w.params)
+}
+
+pub(super) async fn create<R: Hooks>(
+    State(app): State<App>,
+    caller: Caller,
+    input: Result<Json<R::Create>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    scope::<R>(&R::ACCESS.create, &caller)?;
+    let mut input = body(input)?;
+    input.validate()?;
+    R::before_create(&mut input, &caller)?;
+    let values = R::insert_values(
+        input,
+        &InsertContext {
+            now: chrono::Utc::now(),
+            caller: &caller,
+        },
+    )?;
+    let (sql, params) = insert_sql::<R>(app.db.dialect(), values);
+    let (record, event) = match &app.db {
+        Db::Sqlite(db) => db
+            .write(move |tx| {
+                let record = tx
+                    .prepare_cached(&sql)?
+                    .query_row(rusqlite::params_from_iter(&params), R::from_sqlite)?;
+                let event = outbox_sqlite(tx, &record, EventKind::Created)?;
+                Ok::<_, WriteError>((record, event))
+            })
+            .map_err(|e| e.into_api(false))?,
+        Db::Postgres(db) => Box::pin(async {
+            let mut tx = db.pool.begin().await?;
+            let query = crate::server::postgres::query(&sql, &params);
+            let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
+            let event = outbox_postgres(&mut tx, &record, EventKind::Created).await?;
+            tx.commit().await?;
+            Ok::<_, WriteError>((record, event))
+        })
+        .await
+        .map_err(|e| e.into_api(false))?,
+    };
+    if let Some(event) = &event {
+        app.events.publish(event.clone());
+        R::after_commit(event);
+    }
+    let location = format!("{}/{}", R::ROUTE, record.id());
+    Ok(committed(
+        StatusCode::CREATED,
+        Some(record),
+        event.as_ref(),
+        Some(location),
+    ))
+}
+
+/// What a change does once the stored row is found and allowed: update columns, or delete the row.
+enum Change {
+    Update(Vec<(&'static str, Param)>),
+    Delete,
+}
+
+/// Finds the row the caller may read (404 otherwise), checks `rule` against it (403), applies the change and
+/// writes its event, all in one transaction.
+async fn change<R: Hooks>(
+    app: &App,
+    caller: &Caller,
+    id: R::Id,
+    rule: &Rule,
+    change: Change,
+) -> Result<Response, ApiError> {
+    // Refuse early when no row could pass (401/403), before looking anything up.
+    scope::<R>(rule, caller)?;
+    let read = scope::<R>(&R::ACCESS.read, caller)?;
+    let dialect = app.db.dialect();
+    let (select_sql, select_params) = select_one::<R>(dialect, &id, &read, true);
+    let deleting = matches!(change, Change::Delete);
+    let statement = match &change {
+        Change::Update(values) if values.is_empty() => None,
+        Change::Update(values) => {
+            let mut w = SqlWriter::new(dialect);
+            let sets: Vec<String> = values
+                .iter()
+                .map(|(c, p)| format!("{c} = {}", w.bind(p.clone())))
+                .collect();
+            let id_param = w.bind(id.to_param());
+            Some((
+                format!(
+                    "UPDATE {} SET {} WHERE {} = {id_param} RETURNING {}",
+                    R::TABLE,
+                    sets.join(", "),
+                    R::ID_COLUMN,
+                    R::SELECT
+                ),
+                w.params,
+            ))
+        }
+        Change::Delete => {
+            let mut w = SqlWriter::new(dialect);
+            let id_param = w.bind(id.to_param());
+            Some((
+                format!(
+                    "DELETE FROM {} WHERE {} = {id_param}",
+                    R::TABLE,
+                    R::ID_COLUMN
+                ),
+                w.params,
+            ))
+        }
+    };
+    let kind = if deleting {
+        EventKind::Deleted
+    } else {
+        EventKind::Updated
+    };
+    let rule = *rule;
+    let caller_for_tx = caller.clone();
+    let missing = not_found::<R>(&id);
+    let (record, event) = match &app.db {
+        Db::Sqlite(db) => db
+            .write(move |tx| {
+                use rusqlite::OptionalExtension;
+                let found = tx
+                    .prepare_cached(&select_sql)?
+                    .query_row(rusqlite::params_from_iter(&select_params), R::from_sqlite)
+                    .optional()?;
+                let found = found.ok_or(missing)?;
+                if !allows(&rule, &caller_for_tx, &found) {
+                    return Err(ApiError::forbidden().into());
+                }
+                let record = match (&statement, kind) {
+                    (None, _) => found,
+                    (Some((sql, params)), EventKind::Deleted) => {
+                        tx.prepare_cached(sql)?
+                            .execute(rusqlite::params_from_iter(params))?;
+                        found
+                    }
+                    (Some((sql, params)), _) => tx
+                        .prepare_cached(sql)?
+                        .query_row(rusqlite::params_from_iter(params), R::from_sqlite)?,
+                };
+                let event = outbox_sqlite(tx, &record, kind)?;
+                Ok::<_, WriteError>((record, event))
+            })
+            .map_err(|e| e.into_api(deleting))?,
+        Db::Postgres(db) => Box::pin(async {
+            let mut tx = db.pool.begin().await?;
+            let query = crate::server::postgres::query(&select_sql, &select_params);
+            let found = query
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| R::from_postgres(&row))
+                .transpose()?;
+            let found = found.ok_or(missing)?;
+            if !allows(&rule, &caller_for_tx, &found) {
+                return Err(ApiError::forbidden().into());
+            }
+            let record = match (&statement, kind) {
+                (None, _) => found,
+                (Some((sql, params)), kind) => {
+                    let query = crate::server::postgres::query(sql, params);
+                    if kind == EventKind::Deleted {
+                        query.execute(&mut *tx).await?;
+                        found
+                    } else {
+                        R::from_postgres(&query.fetch_one(&mut *tx).await?)?
+                    }
+                }
+            };
+            let event = outbox_postgres(&mut tx, &record, kind).await?;
+            tx.commit().await?;
+            Ok::<_, WriteError>((record, event))
+        })
+        .await
+        .map_err(|e| e.into_api(deleting))?,
+    };
+    if let Some(event) = &event {
+        app.events.publish(event.clone());
+        R::after_commit(event);
+    }
+    Ok(if deleting {
+        committed::<R>(StatusCode::NO_CONTENT, None, event.as_ref(), None)
+    } else {
+        committed(StatusCode::OK, Some(record), event.as_ref(), None)
+    })
+}
+
+pub(super) async fn replace<R: Hooks>(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<Path<R::Id>, PathRejection>,
+    input: Result<Json<R::Update>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_id(id)?;
+    scope::<R>(&R::ACCESS.update, &caller)?;
+    let mut input = body(input)?;
+    input.validate()?;
+    R::before_update(&id, &mut input, &caller)?;
+    change::<R>(
+        &app,
+        &caller,
+        id,
+        &R::ACCESS.update,
+        Change::Update(R::update_values(input)),
+    )
+    .await
+}
+
+pub(super) async fn update<R: Hooks>(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<Path<R::Id>, PathRejection>,
+    input: Result<Json<R::Patch>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_id(id)?;
+    scope::<R>(&R::ACCESS.update, &caller)?;
+    let mut input = body(input)?;
+    input.validate()?;
+    R::before_patch(&id, &mut input, &caller)?;
+    change::<R>(
+        &app,
+        &caller,
+        id,
+        &R::ACCESS.update,
+        Change::Update(R::patch_values(input)),
+    )
+    .await
+}
+
+pub(super) async fn delete<R: Hooks>(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<Path<R::Id>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_id(id)?;
+    scope::<R>(&R::ACCESS.delete, &caller)?;
+    R::before_delete(&id, &caller)?;
+    change::<R>(&app, &caller, id, &R::ACCESS.delete, Change::Delete).await
+}

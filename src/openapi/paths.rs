@@ -1,0 +1,449 @@
+//! `paths`: each model's collection and item operations, and the server's own paths.
+
+use serde_json::{json, Map, Value};
+
+use super::schemas::{base_schema, health_schema};
+use super::*;
+use crate::model::Rule;
+
+/// The entries of `paths`: each model's collection and item paths, then the server's own.
+pub(super) fn paths(graph: &Graph) -> impl Iterator<Item = (String, Value)> + '_ {
+    let models = graph.models.iter().flat_map(|m| {
+        let mut collection = Map::new();
+        collection.insert("get".into(), list_operation(m));
+        collection.insert("post".into(), create_operation(m));
+
+        let mut item = Map::new();
+        item.insert("parameters".into(), json!([id_parameter(m)]));
+        item.insert("get".into(), get_operation(m));
+        item.insert("put".into(), update_operation(m, true));
+        item.insert("patch".into(), update_operation(m, false));
+        item.insert("delete".into(), delete_operation(m));
+        [
+            (m.route.clone(), Value::Object(collection)),
+            (format!("{}/{{id}}", m.route), Value::Object(item)),
+        ]
+    });
+    models.chain(server_paths())
+}
+
+fn server_paths() -> [(String, Value); 4] {
+    [
+        (
+            "/health".into(),
+            json!({
+                "get": {
+                    "operationId": "checkHealth",
+                    "tags": [SERVER_TAG],
+                    "summary": "Health check",
+                    "description": "Answers `200` when the database answers and the server receives every committed \
+                        event (on PostgreSQL: its LISTEN connection is up), `503` otherwise.",
+                    "responses": {
+                        "200": {
+                            "description": "The server, its database and its event feed are up.",
+                            "content": { HTTP_JSON: { "schema": health_schema("ok") } },
+                        },
+                        "503": {
+                            "description": "The database does not answer, or the server is catching up with events.",
+                            "content": { HTTP_JSON: { "schema": health_schema("unavailable") } },
+                        },
+                    },
+                }
+            }),
+        ),
+        (
+            "/ws".into(),
+            json!({
+                "get": {
+                    "operationId": "openWebSocket",
+                    "tags": [SERVER_TAG],
+                    "summary": "The WebSocket gateway",
+                    "description": "Upgrades to a WebSocket (subprotocol `ssot.v1`): subscriptions to `<Model>:list` \
+                        and `<Model>:item:<id>` channels with resume, and reads. A token goes in `Authorization: \
+                        Bearer`, a `bearer.<token>` subprotocol, or a first `auth` frame. The messages are described \
+                        in the generated crate's `protocol` module.",
+                    "responses": {
+                        "101": { "description": "Switching to the WebSocket protocol." },
+                        "400": { "description": "Not a WebSocket upgrade request." },
+                    },
+                }
+            }),
+        ),
+        (
+            "/admin".into(),
+            json!({
+                "get": {
+                    "operationId": "adminPage",
+                    "tags": [SERVER_TAG],
+                    "summary": "The admin page",
+                    "description": "A live admin page for people, in plain HTML: a table per model with sorting, \
+                        filters and paging, and create / edit / delete forms, updated live over `/ws`. Its script, \
+                        style sheet and the description of the models it works with are served beside it \
+                        (`/admin/admin.js`, `/admin/admin.css`, `/admin/models.json`); nothing is loaded from \
+                        elsewhere. It reads and writes through this API with the token entered on the page.",
+                    "responses": {
+                        "200": {
+                            "description": "The page.",
+                            "content": { "text/html": { "schema": { "type": "string" } } },
+                        },
+                    },
+                }
+            }),
+        ),
+        (
+            "/openapi.json".into(),
+            json!({
+                "get": {
+                    "operationId": "openapiDocument",
+                    "tags": [SERVER_TAG],
+                    "summary": "This OpenAPI document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document of this server.",
+                            "content": { HTTP_JSON: { "schema": { "type": "object" } } },
+                        },
+                    },
+                }
+            }),
+        ),
+    ]
+}
+
+/// What an operation can fail with, besides `400` (bad request) and `500` (internal), which every operation has.
+#[derive(Default)]
+struct Failures {
+    forbidden: bool,
+    not_found: bool,
+    conflict: bool,
+    reference_not_found: bool,
+}
+
+/// Whether a signed-in caller can be refused by the rule (anonymous callers are told `401` instead).
+fn may_forbid(rule: &Rule) -> bool {
+    !rule.public && !rule.authenticated
+}
+
+/// Fields of an input (`Model::sets`) that can make it fail: a unique value already taken, a reference to a missing
+/// row.
+fn input_failures(m: &Model, input: &[usize]) -> (bool, bool) {
+    let fields = || input.iter().map(|&i| &m.fields[i]);
+    (
+        fields().any(|f| f.unique),
+        fields().any(|f| f.references.is_some()),
+    )
+}
+
+struct Operation<'a> {
+    id: String,
+    summary: String,
+    description: String,
+    rule: &'a Rule,
+    tag: &'a str,
+    parameters: Vec<Value>,
+    body: Option<(&'a str, &'a str)>,
+    /// Status and response object.
+    success: (&'static str, Value),
+    failures: Failures,
+}
+
+impl Operation<'_> {
+    fn build(self) -> Value {
+        let mut op = Map::new();
+        op.insert("operationId".into(), json!(self.id));
+        op.insert("tags".into(), json!([self.tag]));
+        op.insert("summary".into(), json!(self.summary));
+        let allowed = format!("Allowed for: {}.", self.rule.summary);
+        op.insert(
+            "description".into(),
+            json!(format!("{}\n\n{allowed}", self.description)),
+        );
+        if !self.parameters.is_empty() {
+            op.insert("parameters".into(), Value::Array(self.parameters));
+        }
+        if let Some((schema, description)) = self.body {
+            op.insert(
+                "requestBody".into(),
+                json!({
+                    "description": description,
+                    "required": true,
+                    "content": { HTTP_JSON: { "schema": schema_ref(schema) } },
+                }),
+            );
+        }
+        let mut responses = Map::new();
+        responses.insert(self.success.0.into(), self.success.1);
+        responses.insert("400".into(), response_ref("BadRequest"));
+        responses.insert("401".into(), response_ref("Unauthorized"));
+        let f = self.failures;
+        if f.forbidden {
+            responses.insert("403".into(), response_ref("Forbidden"));
+        }
+        if f.not_found {
+            responses.insert("404".into(), response_ref("NotFound"));
+        }
+        if f.conflict {
+            responses.insert("409".into(), response_ref("Conflict"));
+        }
+        if f.reference_not_found {
+            responses.insert("422".into(), response_ref("ReferenceNotFound"));
+        }
+        responses.insert("500".into(), response_ref("Internal"));
+        op.insert("responses".into(), Value::Object(responses));
+        if !self.rule.public {
+            op.insert("security".into(), json!([{ SECURITY_SCHEME: [] }]));
+        }
+        Value::Object(op)
+    }
+}
+
+fn record_response(description: String, record: &str, headers: Value) -> Value {
+    let mut r = Map::new();
+    r.insert("description".into(), json!(description));
+    if headers.as_object().is_some_and(|h| !h.is_empty()) {
+        r.insert("headers".into(), headers);
+    }
+    r.insert(
+        "content".into(),
+        json!({ HTTP_JSON: { "schema": schema_ref(record) } }),
+    );
+    Value::Object(r)
+}
+
+fn event_seq() -> Value {
+    json!({ "Event-Seq": header_ref("EventSeq") })
+}
+
+fn list_operation(m: &Model) -> Value {
+    let n = &m.api_names;
+    let plural = upper_first(m.plural.trim_end_matches('_'));
+    let query_json = |name: &str, description: String, schema: Value| {
+        json!({
+            "name": name,
+            "in": "query",
+            "required": false,
+            "description": description,
+            "content": { HTTP_JSON: { "schema": schema } },
+        })
+    };
+    let parameters = vec![
+        query_json(
+            "where",
+            "Which rows to return, as JSON (Prisma-style): `{\"field\": {\"operator\": value}}`; fields \
+             combine with AND, and `AND`, `OR`, `NOT` take lists of filters. An unknown field or operator is a \
+             `400`. Only rows the caller may read are ever returned."
+                .to_owned(),
+            schema_ref(&n.filter),
+        ),
+        query_json(
+            "orderBy",
+            "Sort keys, as JSON: a list of one-key objects such as `[{\"field\": \"desc\"}]`, or a single one. \
+             The id is always added as the last key, so pages are stable. Default: by id, ascending."
+                .to_owned(),
+            json!({ "oneOf": [
+                schema_ref(&n.order_by),
+                { "type": "array", "items": schema_ref(&n.order_by) },
+            ] }),
+        ),
+        parameter_ref("skip"),
+        parameter_ref("take"),
+    ];
+    Operation {
+        id: format!("list{plural}"),
+        summary: format!("List {}", m.plural),
+        description: format!(
+            "A page of the `{}` rows the caller may read that match `where`, in `orderBy` order, with the \
+             number of all such rows in `total`.",
+            m.name
+        ),
+        rule: &m.access.read,
+        tag: &m.name,
+        parameters,
+        body: None,
+        success: (
+            "200",
+            json!({
+                "description": format!("A page of `{}` rows.", m.name),
+                "content": { HTTP_JSON: { "schema": schema_ref(&n.list) } },
+            }),
+        ),
+        failures: Failures {
+            forbidden: may_forbid(&m.access.read),
+            ..Failures::default()
+        },
+    }
+    .build()
+}
+
+fn create_operation(m: &Model) -> Value {
+    let n = &m.api_names;
+    let (conflict, reference_not_found) = input_failures(m, &m.sets.create);
+    let mut headers = Map::new();
+    headers.insert(
+        "Location".into(),
+        json!({
+            "description": format!("Path of the new row, `{}/<id>`.", m.route),
+            "required": true,
+            "schema": { "type": "string", "format": "uri-reference" },
+        }),
+    );
+    headers.insert("Event-Seq".into(), header_ref("EventSeq"));
+    let owner_note = m
+        .owner_field
+        .as_ref()
+        .map(|o| format!(" The owner field `{o}` is set from the caller's token."))
+        .unwrap_or_default();
+    Operation {
+        id: format!("create{}", upper_first(&m.name)),
+        summary: format!("Create a {}", m.name),
+        description: format!(
+            "Creates a `{}`. Unknown fields and fields the server sets are rejected.{owner_note}",
+            m.name
+        ),
+        rule: &m.access.create,
+        tag: &m.name,
+        parameters: Vec::new(),
+        body: Some((&n.create, "The new row's fields.")),
+        success: (
+            "201",
+            record_response(
+                format!("The created `{}`.", m.name),
+                &n.record,
+                Value::Object(headers),
+            ),
+        ),
+        failures: Failures {
+            forbidden: may_forbid(&m.access.create),
+            not_found: false,
+            conflict,
+            reference_not_found,
+        },
+    }
+    .build()
+}
+
+fn id_parameter(m: &Model) -> Value {
+    let schema = m
+        .fields
+        .iter()
+        .find(|f| f.name == m.id_field)
+        .map(|f| base_schema(f, false))
+        .unwrap_or_else(|| json!({ "type": "string" }));
+    json!({
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": format!("The `{}` of the `{}`.", m.id_field, m.name),
+        "schema": schema,
+    })
+}
+
+fn get_operation(m: &Model) -> Value {
+    let n = &m.api_names;
+    Operation {
+        id: format!("get{}", upper_first(&m.name)),
+        summary: format!("Get a {}", m.name),
+        description: format!(
+            "One `{}`. A row the caller may not read is a `404`, as if it did not exist.",
+            m.name
+        ),
+        rule: &m.access.read,
+        tag: &m.name,
+        parameters: Vec::new(),
+        body: None,
+        success: (
+            "200",
+            record_response(format!("The `{}`.", m.name), &n.record, json!({})),
+        ),
+        failures: Failures {
+            not_found: true,
+            ..Failures::default()
+        },
+    }
+    .build()
+}
+
+const CHECK_STORED: &str =
+    "The rule is checked against the stored row: `404` if the caller may not read it, \
+                            `403` if they may read but not change it.";
+
+/// `PUT` (`replace`: every writable field) or `PATCH` (the given fields): the same rule and answers, another input.
+fn update_operation(m: &Model, replace: bool) -> Value {
+    let n = &m.api_names;
+    let (id, summary, description, body, input) = if replace {
+        (
+            "replace",
+            format!("Replace a {}", m.name),
+            format!(
+                "Sets every writable field of a `{}`; an absent optional field becomes null.",
+                m.name
+            ),
+            (n.update.as_str(), "Every writable field."),
+            &m.sets.update,
+        )
+    } else {
+        (
+            "update",
+            format!("Update some fields of a {}", m.name),
+            format!(
+                "Changes the given fields of a `{}`; absent fields are left as they are, and `null` clears an \
+                 optional field.",
+                m.name
+            ),
+            (n.patch.as_str(), "The fields to change."),
+            &m.sets.patch,
+        )
+    };
+    let (conflict, reference_not_found) = input_failures(m, input);
+    Operation {
+        id: format!("{id}{}", upper_first(&m.name)),
+        summary,
+        description: format!("{description} {CHECK_STORED}"),
+        rule: &m.access.update,
+        tag: &m.name,
+        parameters: Vec::new(),
+        body: Some(body),
+        success: (
+            "200",
+            record_response(format!("The updated `{}`.", m.name), &n.record, event_seq()),
+        ),
+        failures: Failures {
+            forbidden: may_forbid(&m.access.update),
+            not_found: true,
+            conflict,
+            reference_not_found,
+        },
+    }
+    .build()
+}
+
+fn delete_operation(m: &Model) -> Value {
+    let referenced = !m.inverse_relations.is_empty();
+    Operation {
+        id: format!("delete{}", upper_first(&m.name)),
+        summary: format!("Delete a {}", m.name),
+        description: format!(
+            "Deletes a `{}`{}. {CHECK_STORED}",
+            m.name,
+            if referenced {
+                "; a row still referenced by others is a `409`"
+            } else {
+                ""
+            }
+        ),
+        rule: &m.access.delete,
+        tag: &m.name,
+        parameters: Vec::new(),
+        body: None,
+        success: (
+            "204",
+            json!({ "description": "Deleted.", "headers": event_seq() }),
+        ),
+        failures: Failures {
+            forbidden: may_forbid(&m.access.delete),
+            not_found: true,
+            conflict: referenced,
+            reference_not_found: false,
+        },
+    }
+    .build()
+}

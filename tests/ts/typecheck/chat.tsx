@@ -1,0 +1,79 @@
+// Typed usage of the generated chat client, compiled with `tsc --strict --noEmit` by tests/typescript.rs against the
+// package's sources and, again, against its declarations (dist/*.d.ts). Each `@ts-expect-error` must meet an
+// error, or tsc fails with "Unused '@ts-expect-error' directive": wrong field names, operators, value types and
+// sort keys do not compile.
+
+import { createClient, HttpError, type Message, type MessageFilter, type MessageOrderBy, type Room } from "chat-api-client";
+import { useItem, useList } from "chat-api-client/react";
+
+const api = createClient({ url: "http://127.0.0.1:8080", token: () => "jwt" });
+
+export async function crud(): Promise<void> {
+    const room: Room = await api.rooms.create({ title: "general" });
+    const id: number = room.id;
+    const message = await api.messages.create({ roomId: id, text: "hi" });
+    const text: string = message.text;
+    const edited: string | null = message.editedAt;
+    await api.messages.patch(message.id, { editedAt: null, text: `${text}!` });
+    await api.messages.update(message.id, { roomId: id, text: "replaced" });
+    await api.messages.delete(message.id);
+    const page = await api.messages.list({
+        where: { roomId: { equals: id }, text: { contains: "h", startsWith: "h" }, OR: [{ editedAt: { isNull: true } }] },
+        orderBy: [{ createdAt: "desc" }, { text: "asc" }],
+        skip: 0,
+        take: 20,
+    });
+    const total: number = page.total;
+    const first: Message | undefined = page.items[0];
+    void [edited, total, first];
+    try {
+        await api.users.get("5f0c");
+    } catch (error) {
+        if (error instanceof HttpError && error.code === "not_found") {
+            const status: number = error.status;
+            void status;
+        }
+    }
+
+    // @ts-expect-error: no such field
+    await api.messages.create({ roomId: id, txt: "hi" });
+    // @ts-expect-error: a required field is missing
+    await api.messages.create({ roomId: id });
+    // @ts-expect-error: the id of a Room is a number
+    await api.rooms.get("1");
+    // @ts-expect-error: the author is the owner, set by the server
+    await api.messages.create({ roomId: id, text: "hi", authorId: "me" });
+    // @ts-expect-error: a hidden field is never in a record
+    void (await api.users.get("u")).passwordHash;
+    // @ts-expect-error: a patch of a required field cannot clear it
+    await api.messages.patch(message.id, { text: null });
+}
+
+export const good: MessageFilter = { NOT: [{ authorId: { in: ["a", "b"] } }], createdAt: { gte: "2026-01-01T00:00:00Z" } };
+// @ts-expect-error: `contains` is a text operator, `roomId` a number
+export const badOperator: MessageFilter = { roomId: { contains: "1" } };
+// @ts-expect-error: no such filter field
+export const badField: MessageFilter = { title: { equals: "x" } };
+// @ts-expect-error: uuids compare for equality only
+export const badOrdered: MessageFilter = { authorId: { lt: "a" } };
+// @ts-expect-error: an enum filter takes the enum's values
+export const badEnum: import("chat-api-client").BookmarkFilter = { color: { equals: "purple" } };
+// @ts-expect-error: one key per sort key
+export const twoKeys: MessageOrderBy = { text: "asc", createdAt: "desc" };
+// @ts-expect-error: the id of a Message (a uuid) is not orderable, and neither is an unknown field
+export const badKey: MessageOrderBy = { authorId: "asc" };
+// @ts-expect-error: a direction is "asc" or "desc"
+export const badDirection: MessageOrderBy = { text: "up" };
+
+export function Messages({ roomId }: { roomId: number }): string {
+    const { items, total, loading, error, connection } = useList(api.messages, {
+        where: { roomId: { equals: roomId } },
+        orderBy: [{ createdAt: "desc" }],
+        take: 50,
+    });
+    const { item } = useItem(api.rooms, roomId);
+    const title: string | undefined = item?.title;
+    // @ts-expect-error: the hook's query is typed by the resource
+    useList(api.rooms, { where: { text: { contains: "x" } } });
+    return `${title} ${items.map((m) => m.text).join()} ${total} ${loading} ${error?.message} ${connection.status}`;
+}
