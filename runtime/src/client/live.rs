@@ -280,3 +280,198 @@ async fn run<M: Model>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A model of the smallest shape: rows ordered by `rank`, then id; the filter keeps ranks of at least 10.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Row {
+        id: i64,
+        rank: i64,
+    }
+
+    #[derive(Debug, Clone, Serialize)]
+    struct AtLeast(i64);
+
+    #[derive(Debug, Clone, Serialize)]
+    struct ByRank;
+
+    impl Model for Row {
+        const NAME: &'static str = "Row";
+        const ROUTE: &'static str = "/api/rows";
+        const CHANNEL: Option<&'static str> = Some("Row:list");
+        type Id = i64;
+        type Create = ();
+        type Update = ();
+        type Patch = ();
+        type Filter = AtLeast;
+        type OrderBy = ByRank;
+
+        fn id_string(&self) -> String {
+            self.id.to_string()
+        }
+
+        fn matches(filter: &AtLeast, record: &Row) -> bool {
+            record.rank >= filter.0
+        }
+
+        fn compare(keys: &[ByRank], a: &Row, b: &Row) -> std::cmp::Ordering {
+            let by_rank = if keys.is_empty() {
+                std::cmp::Ordering::Equal
+            } else {
+                a.rank.cmp(&b.rank)
+            };
+            by_rank.then(a.id.cmp(&b.id))
+        }
+    }
+
+    fn row(id: i64, rank: i64) -> Row {
+        Row { id, rank }
+    }
+
+    /// A page read at seq 10 of the rows ranked 10 or more.
+    fn state(items: Vec<Row>, total: i64, skip: i64, take: i64) -> State<Row> {
+        State {
+            query: Query {
+                filter: Some(AtLeast(10)),
+                order_by: vec![ByRank],
+                skip: Some(skip),
+                take: Some(take),
+            },
+            params: serde_json::Value::Null,
+            page: LiveSnapshot {
+                items,
+                total,
+                skip,
+                take,
+                seq: 10,
+                fresh: true,
+                error: None,
+            },
+            needs_refetch: false,
+        }
+    }
+
+    fn apply(state: &mut State<Row>, seq: i64, kind: ChangeKind, record: &Row) {
+        let data = serde_json::to_value(record).unwrap();
+        state.apply(seq, kind, &record.id.to_string(), data);
+    }
+
+    fn ids(state: &State<Row>) -> Vec<i64> {
+        state.page.items.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn a_created_row_takes_its_place_in_a_complete_page() {
+        let mut live = state(vec![row(1, 10), row(2, 30)], 2, 0, 5);
+        apply(&mut live, 11, ChangeKind::Created, &row(3, 20));
+        assert_eq!(ids(&live), [1, 3, 2]);
+        assert_eq!((live.page.total, live.page.seq), (3, 11));
+        assert!(!live.needs_refetch);
+    }
+
+    #[test]
+    fn a_created_row_that_does_not_match_is_left_out() {
+        let mut live = state(vec![row(1, 10)], 1, 0, 5);
+        apply(&mut live, 11, ChangeKind::Created, &row(2, 5));
+        assert_eq!(ids(&live), [1]);
+        assert_eq!((live.page.total, live.page.seq), (1, 11));
+        assert!(!live.needs_refetch);
+    }
+
+    #[test]
+    fn a_change_the_page_already_reflects_is_skipped() {
+        let mut live = state(vec![row(1, 10)], 1, 0, 5);
+        apply(&mut live, 10, ChangeKind::Deleted, &row(1, 10));
+        apply(&mut live, 9, ChangeKind::Created, &row(2, 20));
+        assert_eq!(ids(&live), [1]);
+        assert_eq!(live.page.total, 1);
+    }
+
+    #[test]
+    fn a_row_that_stops_matching_or_is_deleted_leaves_the_page() {
+        let mut live = state(vec![row(1, 10), row(2, 20), row(3, 30)], 3, 0, 5);
+        apply(&mut live, 11, ChangeKind::Updated, &row(2, 5));
+        apply(&mut live, 12, ChangeKind::Deleted, &row(3, 30));
+        assert_eq!(ids(&live), [1]);
+        assert_eq!(live.page.total, 1);
+        assert!(!live.needs_refetch, "the page held every match");
+    }
+
+    #[test]
+    fn an_update_reorders_the_page() {
+        let mut live = state(vec![row(1, 10), row(2, 20), row(3, 30)], 3, 0, 5);
+        apply(&mut live, 11, ChangeKind::Updated, &row(1, 40));
+        assert_eq!(ids(&live), [2, 3, 1]);
+        assert!(!live.needs_refetch);
+    }
+
+    #[test]
+    fn a_created_row_past_the_end_of_a_full_first_page_is_counted_only() {
+        let mut live = state(vec![row(1, 10), row(2, 20)], 4, 0, 2);
+        apply(&mut live, 11, ChangeKind::Created, &row(9, 50));
+        assert_eq!(ids(&live), [1, 2]);
+        assert_eq!(live.page.total, 5);
+        assert!(!live.needs_refetch);
+    }
+
+    #[test]
+    fn a_created_row_on_a_later_page_refetches() {
+        // Which row it pushes off the page before is unknown here.
+        let mut live = state(vec![row(5, 50)], 4, 2, 2);
+        apply(&mut live, 11, ChangeKind::Created, &row(9, 15));
+        assert_eq!(live.page.total, 5);
+        assert!(live.needs_refetch);
+    }
+
+    #[test]
+    fn leaving_an_incomplete_page_refetches_the_row_that_moves_up() {
+        let mut live = state(vec![row(1, 10), row(2, 20)], 4, 0, 2);
+        apply(&mut live, 11, ChangeKind::Deleted, &row(1, 10));
+        assert_eq!(ids(&live), [2]);
+        assert_eq!(live.page.total, 3);
+        assert!(live.needs_refetch);
+    }
+
+    #[test]
+    fn a_row_moved_to_the_edge_of_a_full_page_refetches() {
+        // Rank 35 may sort after a row of the next page.
+        let mut live = state(vec![row(1, 10), row(2, 20)], 4, 0, 2);
+        apply(&mut live, 11, ChangeKind::Updated, &row(1, 35));
+        assert_eq!(ids(&live), [2, 1]);
+        assert!(live.needs_refetch);
+    }
+
+    #[test]
+    fn an_update_outside_an_incomplete_page_refetches() {
+        // Whether the row was counted before, and where it goes now, is unknown.
+        let mut live = state(vec![row(1, 10), row(2, 20)], 4, 0, 2);
+        apply(&mut live, 11, ChangeKind::Updated, &row(7, 70));
+        assert!(live.needs_refetch);
+    }
+
+    #[test]
+    fn a_deleted_row_outside_the_page_is_uncounted() {
+        let mut live = state(vec![row(1, 10), row(2, 20)], 4, 0, 2);
+        apply(&mut live, 11, ChangeKind::Deleted, &row(7, 70));
+        assert_eq!(ids(&live), [1, 2]);
+        assert_eq!(live.page.total, 3);
+        assert!(!live.needs_refetch);
+    }
+
+    #[test]
+    fn a_record_of_an_unexpected_shape_refetches() {
+        let mut live = state(vec![row(1, 10)], 1, 0, 5);
+        live.apply(
+            11,
+            ChangeKind::Created,
+            "2",
+            serde_json::json!({ "id": "two" }),
+        );
+        assert_eq!(live.page.seq, 11);
+        assert!(live.needs_refetch);
+    }
+}

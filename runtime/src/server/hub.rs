@@ -375,3 +375,242 @@ pub fn update_frame(channel: &str, event: &Event) -> Frame {
     // Serializing a struct of strings, numbers and a JSON value cannot fail.
     serde_json::to_string(&update).unwrap_or_default().into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ChangeKind;
+
+    const LIST: &str = "Note:list";
+
+    fn event(seq: i64, id: &str, owner: Option<&str>) -> Event {
+        Event {
+            seq,
+            model: "Note",
+            id: id.to_owned(),
+            kind: ChangeKind::Updated,
+            data: serde_json::json!({ "id": id }),
+            owner: owner.map(str::to_owned),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn item(id: &str) -> String {
+        format!("Note:item:{id}")
+    }
+
+    fn everyone() -> Visibility {
+        Visibility {
+            all: true,
+            ..Visibility::default()
+        }
+    }
+
+    /// The sequence numbers of the frames waiting in an outlet, in order.
+    fn queued(outlet: &Outlet) -> Vec<i64> {
+        let mut frames = VecDeque::new();
+        outlet.take(&mut frames);
+        frames.iter().map(seq_of).collect()
+    }
+
+    fn seq_of(frame: &Frame) -> i64 {
+        let value: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        value["seq"].as_i64().unwrap()
+    }
+
+    fn dispatch(hub: &Hub, event: &Event) {
+        hub.dispatch(event, &item(&event.id), LIST);
+    }
+
+    #[test]
+    fn delivers_in_order_to_list_and_item_subscribers() {
+        let hub = Hub::new(0, 16, 8);
+        let (list_conn, list_outlet) = hub.connect();
+        let (item_conn, item_outlet) = hub.connect();
+        assert_eq!(
+            hub.subscribe(list_conn, LIST, everyone(), false).unwrap(),
+            0
+        );
+        hub.subscribe(item_conn, &item("1"), everyone(), false)
+            .unwrap();
+
+        dispatch(&hub, &event(1, "1", None));
+        dispatch(&hub, &event(2, "2", None));
+        dispatch(&hub, &event(3, "1", None));
+
+        assert_eq!(queued(&list_outlet), [1, 2, 3]);
+        assert_eq!(queued(&item_outlet), [1, 3]);
+        assert_eq!(hub.head(), 3);
+    }
+
+    #[test]
+    fn an_event_at_or_below_the_head_is_not_delivered_again() {
+        let hub = Hub::new(5, 16, 8);
+        let (conn, outlet) = hub.connect();
+        hub.subscribe(conn, LIST, everyone(), false).unwrap();
+
+        dispatch(&hub, &event(5, "1", None));
+        dispatch(&hub, &event(6, "1", None));
+        dispatch(&hub, &event(6, "1", None));
+
+        assert_eq!(queued(&outlet), [6]);
+    }
+
+    #[test]
+    fn visibility_keeps_other_owners_rows_away() {
+        let hub = Hub::new(0, 16, 8);
+        let (conn, outlet) = hub.connect();
+        let mine = Visibility {
+            owner: Some("7".to_owned()),
+            own_row: Some("9".to_owned()),
+            ..Visibility::default()
+        };
+        hub.subscribe(conn, LIST, mine, false).unwrap();
+
+        dispatch(&hub, &event(1, "1", Some("7"))); // owned by the subscriber
+        dispatch(&hub, &event(2, "2", Some("8"))); // someone else's
+        dispatch(&hub, &event(3, "3", None)); // nobody's
+        dispatch(&hub, &event(4, "9", None)); // the subscriber's own row
+
+        assert_eq!(queued(&outlet), [1, 4]);
+    }
+
+    #[test]
+    fn live_events_wait_behind_a_replay_in_order() {
+        let hub = Hub::new(0, 16, 8);
+        let (conn, outlet) = hub.connect();
+        hub.subscribe(conn, LIST, everyone(), true).unwrap();
+
+        dispatch(&hub, &event(1, "1", None));
+        dispatch(&hub, &event(2, "1", None));
+        assert!(queued(&outlet).is_empty(), "held back while replaying");
+
+        let held = hub.go_live(conn, LIST).unwrap();
+        assert_eq!(held.iter().map(seq_of).collect::<Vec<_>>(), [1, 2]);
+        assert!(hub.go_live(conn, LIST).is_none(), "live only once");
+
+        dispatch(&hub, &event(3, "1", None));
+        assert_eq!(queued(&outlet), [3]);
+    }
+
+    #[test]
+    fn a_slow_connection_is_cut_off_and_nobody_else_waits() {
+        let hub = Hub::new(0, 2, 8);
+        let (slow, slow_outlet) = hub.connect();
+        let (fast, fast_outlet) = hub.connect();
+        hub.subscribe(slow, LIST, everyone(), false).unwrap();
+        hub.subscribe(fast, LIST, everyone(), false).unwrap();
+
+        for seq in 1..=3 {
+            dispatch(&hub, &event(seq, "1", None));
+            queued(&fast_outlet); // the fast one keeps reading
+        }
+
+        assert_eq!(slow_outlet.code(), Some(close::TOO_SLOW));
+        assert_eq!(fast_outlet.code(), None);
+        // The slow connection and its subscription are gone; the fast one still receives.
+        assert_eq!(hub.counts(), (1, 1));
+        dispatch(&hub, &event(4, "1", None));
+        assert_eq!(queued(&fast_outlet), [4]);
+    }
+
+    #[test]
+    fn a_replay_that_holds_back_too_much_is_cut_off_too() {
+        let hub = Hub::new(0, 1, 8);
+        let (conn, outlet) = hub.connect();
+        hub.subscribe(conn, LIST, everyone(), true).unwrap();
+
+        dispatch(&hub, &event(1, "1", None));
+        assert_eq!(outlet.code(), None);
+        dispatch(&hub, &event(2, "1", None));
+
+        assert_eq!(outlet.code(), Some(close::TOO_SLOW));
+        assert!(hub.go_live(conn, LIST).is_none());
+    }
+
+    #[test]
+    fn subscriptions_are_bounded_and_not_doubled() {
+        let hub = Hub::new(0, 16, 2);
+        let (conn, _outlet) = hub.connect();
+        hub.subscribe(conn, LIST, everyone(), false).unwrap();
+        assert!(matches!(
+            hub.subscribe(conn, LIST, everyone(), false),
+            Err(SubscribeError::AlreadySubscribed)
+        ));
+        hub.subscribe(conn, &item("1"), everyone(), false).unwrap();
+        assert!(matches!(
+            hub.subscribe(conn, &item("2"), everyone(), false),
+            Err(SubscribeError::TooManySubscriptions(2))
+        ));
+        assert!(matches!(
+            hub.subscribe(99, LIST, everyone(), false),
+            Err(SubscribeError::Gone)
+        ));
+    }
+
+    #[test]
+    fn unsubscribe_and_disconnect_leave_nothing_behind() {
+        let hub = Hub::new(0, 16, 8);
+        let (conn, outlet) = hub.connect();
+        hub.subscribe(conn, LIST, everyone(), false).unwrap();
+        hub.subscribe(conn, &item("1"), everyone(), false).unwrap();
+
+        assert!(hub.unsubscribe(conn, LIST));
+        assert!(!hub.unsubscribe(conn, LIST), "only once");
+        dispatch(&hub, &event(1, "2", None));
+        assert!(queued(&outlet).is_empty());
+
+        hub.disconnect(conn);
+        assert_eq!(hub.counts(), (0, 0));
+    }
+
+    #[test]
+    fn shutting_down_closes_open_and_later_connections() {
+        let hub = Hub::new(0, 16, 8);
+        let (_, open) = hub.connect();
+        hub.shut_down();
+        let (_, later) = hub.connect();
+        assert_eq!(open.code(), Some(close::GOING_AWAY));
+        assert_eq!(later.code(), Some(close::GOING_AWAY));
+    }
+
+    #[test]
+    fn the_first_close_code_wins() {
+        let outlet = Outlet::default();
+        assert_eq!(outlet.code(), None);
+        outlet.kill(close::TOO_SLOW);
+        outlet.kill(close::GOING_AWAY);
+        assert_eq!(outlet.code(), Some(close::TOO_SLOW));
+    }
+
+    #[tokio::test]
+    async fn a_wake_up_is_not_lost_between_take_and_wait() {
+        let hub = Hub::new(0, 16, 8);
+        let (conn, outlet) = hub.connect();
+        hub.subscribe(conn, LIST, everyone(), false).unwrap();
+        // The event arrives while nobody waits: the wake-up is stored and the wait returns at once.
+        dispatch(&hub, &event(1, "1", None));
+        tokio::time::timeout(std::time::Duration::from_secs(5), outlet.woken())
+            .await
+            .expect("the stored wake-up");
+        assert_eq!(queued(&outlet), [1]);
+    }
+
+    #[test]
+    fn the_update_frame_is_the_protocol_message() {
+        let frame = update_frame(LIST, &event(4, "1", Some("7")));
+        let value: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "type": "update",
+                "channel": LIST,
+                "seq": 4,
+                "kind": "updated",
+                "id": "1",
+                "data": { "id": "1" },
+                "timestamp": "1970-01-01T00:00:00.000000Z",
+            })
+        );
+    }
+}

@@ -478,3 +478,44 @@ impl Task {
         ended
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff() -> Backoff {
+        Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn the_bound_doubles_up_to_the_cap() {
+        let backoff = backoff();
+        let bounds: Vec<u128> = (0..9).map(|a| backoff.bound(a).as_millis()).collect();
+        assert_eq!(
+            bounds,
+            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
+        );
+    }
+
+    #[test]
+    fn the_bound_does_not_overflow_after_many_attempts() {
+        let backoff = backoff();
+        for attempt in [31, 32, 63, 1000, u32::MAX] {
+            assert_eq!(backoff.bound(attempt), backoff.cap, "attempt {attempt}");
+        }
+    }
+
+    #[test]
+    fn the_delay_is_full_jitter_within_the_bound() {
+        let backoff = backoff();
+        assert_eq!(backoff.delay(3, 0.0), Duration::ZERO);
+        assert_eq!(backoff.delay(3, 0.5), Duration::from_millis(400));
+        assert!(backoff.delay(3, 0.999_999) < backoff.bound(3));
+        // Out-of-range randomness is clamped rather than trusted.
+        assert_eq!(backoff.delay(3, -1.0), Duration::ZERO);
+        assert_eq!(backoff.delay(3, 7.0), backoff.bound(3));
+    }
+}
