@@ -218,3 +218,113 @@ pub async fn prune(db: &Db, retention: std::time::Duration) -> Result<u64, Strin
         .map_err(|e| e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::sqlite::tests::TempFile;
+    use crate::server::sqlite::Sqlite;
+
+    /// A database with this crate's migrations applied, and the name of a model it serves (`None` for a crate
+    /// without live models, whose outbox stays empty).
+    fn open(file: &TempFile) -> Option<(Db, &'static str)> {
+        let model = crate::channels::MODELS.first()?;
+        let db = Sqlite::open(&file.0, super::super::migrations::SQLITE).unwrap();
+        Some((Db::Sqlite(db), model))
+    }
+
+    /// Writes an event as a mutation does; returns its sequence number.
+    fn insert(db: &Db, model: &str, id: &str, at: chrono::DateTime<chrono::Utc>) -> i64 {
+        let Db::Sqlite(db) = db else {
+            unreachable!("the tests run on SQLite")
+        };
+        db.write(|tx| {
+            tx.query_row(
+                super::super::events::INSERT_SQLITE,
+                rusqlite::params![
+                    model,
+                    id,
+                    "updated",
+                    format!("{{\"id\":\"{id}\"}}"),
+                    Option::<String>::None,
+                    super::super::db::sqlite_time(&at),
+                ],
+                |row| row.get::<_, i64>(0),
+            )
+        })
+        .unwrap()
+    }
+
+    async fn seqs(db: &Db, range: Range<'_>) -> Vec<i64> {
+        let events = read(db, range).await.unwrap();
+        events.iter().map(|event| event.seq).collect()
+    }
+
+    fn all() -> Range<'static> {
+        Range {
+            after: 0,
+            through: None,
+            model: None,
+            record_id: None,
+            limit: 100,
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_ranges_in_sequence_order() {
+        let file = TempFile::new("outbox-read");
+        let Some((db, model)) = open(&file) else {
+            return;
+        };
+        let now = chrono::Utc::now();
+        for id in ["1", "2", "1", "2", "1"] {
+            insert(&db, model, id, now);
+        }
+        // An event of a model this build does not serve (dropped from the schema) is skipped, not an error.
+        insert(&db, "no such model", "1", now);
+
+        assert_eq!(seqs(&db, all()).await, [1, 2, 3, 4, 5]);
+        let window = Range {
+            after: 2,
+            through: Some(4),
+            ..all()
+        };
+        assert_eq!(seqs(&db, window).await, [3, 4]);
+        let one_row = Range {
+            model: Some(model),
+            record_id: Some("1"),
+            ..all()
+        };
+        assert_eq!(seqs(&db, one_row).await, [1, 3, 5]);
+        assert_eq!(seqs(&db, Range { limit: 2, ..all() }).await, [1, 2]);
+        let event = &read(&db, Range { limit: 1, ..all() }).await.unwrap()[0];
+        assert_eq!((event.id.as_str(), event.kind), ("1", EventKind::Updated));
+        assert_eq!(event.data, serde_json::json!({ "id": "1" }));
+        assert_eq!(head(&db).await.unwrap(), 6);
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_the_head_and_records_how_far_it_went() {
+        let file = TempFile::new("outbox-prune");
+        let Some((db, model)) = open(&file) else {
+            return;
+        };
+        let now = chrono::Utc::now();
+        let old = now - chrono::Duration::days(2);
+        insert(&db, model, "1", old);
+        insert(&db, model, "2", old);
+        insert(&db, model, "3", now);
+
+        let day = std::time::Duration::from_secs(24 * 60 * 60);
+        assert_eq!(prune(&db, day).await.unwrap(), 2);
+        assert_eq!(pruned_through(&db).await.unwrap(), 2);
+        assert_eq!(seqs(&db, all()).await, [3]);
+        assert_eq!(prune(&db, day).await.unwrap(), 0, "nothing more is old");
+
+        // With every event gone the head stays where it was: a resume from seq 3 is still known to be current.
+        assert_eq!(prune(&db, std::time::Duration::ZERO).await.unwrap(), 1);
+        assert!(seqs(&db, all()).await.is_empty());
+        assert_eq!(head(&db).await.unwrap(), 3);
+        assert_eq!(pruned_through(&db).await.unwrap(), 3);
+    }
+}

@@ -422,14 +422,14 @@ impl<T: Column> Column for Option<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    /// A database file of its own, removed afterwards.
-    struct TempFile(PathBuf);
+    /// A database file of its own, removed afterwards (the outbox's tests use it too).
+    pub(crate) struct TempFile(pub(crate) PathBuf);
 
     impl TempFile {
-        fn new(name: &str) -> TempFile {
+        pub(crate) fn new(name: &str) -> TempFile {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
