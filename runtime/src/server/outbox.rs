@@ -161,7 +161,11 @@ struct Raw {
 impl Raw {
     fn into_event(self) -> Option<Event> {
         let Some(model) = crate::channels::MODELS.iter().find(|m| **m == self.model) else {
-            tracing::warn!(seq = self.seq, model = %self.model, "skipping an outbox event of a model this server does not serve");
+            tracing::warn!(
+                seq = self.seq,
+                model = %self.model,
+                "skipping an outbox event of a model this server does not serve"
+            );
             return None;
         };
         let kind = match self.kind.as_str() {
@@ -181,6 +185,21 @@ impl Raw {
     }
 }
 
+/// Pruning, per dialect: the newest event older than the cutoff, the delete up to it, and the record of how far
+/// pruning went (which only grows, so that the head never goes back).
+mod prune_sql {
+    pub const THROUGH_SQLITE: &str =
+        "SELECT MAX(\"seq\") FROM \"_ssot_events\" WHERE \"created_at\" < ?1";
+    pub const THROUGH_POSTGRES: &str =
+        "SELECT MAX(\"seq\") FROM \"_ssot_events\" WHERE \"created_at\" < $1";
+    pub const DELETE_SQLITE: &str = "DELETE FROM \"_ssot_events\" WHERE \"seq\" <= ?1";
+    pub const DELETE_POSTGRES: &str = "DELETE FROM \"_ssot_events\" WHERE \"seq\" <= $1";
+    pub const RECORD_SQLITE: &str = "UPDATE \"_ssot_outbox_state\" \
+        SET \"pruned_through\" = MAX(\"pruned_through\", ?1) WHERE \"id\" = 1";
+    pub const RECORD_POSTGRES: &str = "UPDATE \"_ssot_outbox_state\" \
+        SET \"pruned_through\" = GREATEST(\"pruned_through\", $1) WHERE \"id\" = 1";
+}
+
 /// Deletes the events older than `retention` and records how far it pruned. Returns how many it deleted.
 pub async fn prune(db: &Db, retention: std::time::Duration) -> Result<u64, String> {
     let cutoff =
@@ -188,35 +207,50 @@ pub async fn prune(db: &Db, retention: std::time::Duration) -> Result<u64, Strin
     match db {
         Db::Sqlite(db) => {
             let cutoff = super::db::sqlite_time(&cutoff);
-            db.write_in_background(move |tx| {
-                let through: Option<i64> =
-                    tx.query_row("SELECT MAX(\"seq\") FROM \"_ssot_events\" WHERE \"created_at\" < ?1", [&cutoff], |row| row.get(0))?;
-                let Some(through) = through else { return Ok(0) };
-                let deleted = tx.execute("DELETE FROM \"_ssot_events\" WHERE \"seq\" <= ?1", [through])?;
-                tx.execute("UPDATE \"_ssot_outbox_state\" SET \"pruned_through\" = MAX(\"pruned_through\", ?1) WHERE \"id\" = 1", [through])?;
-                Ok::<_, rusqlite::Error>(deleted as u64)
-            })
+            db.write_in_background(move |tx| prune_sqlite(tx, &cutoff))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Db::Postgres(db) => prune_postgres(&db.pool, cutoff)
             .await
-            .map_err(|e| e.to_string())
-        }
-        Db::Postgres(db) => async {
-            let mut tx = db.pool.begin().await?;
-            let through: Option<i64> = sqlx::query_scalar("SELECT MAX(\"seq\") FROM \"_ssot_events\" WHERE \"created_at\" < $1")
-                .bind(cutoff)
-                .fetch_one(&mut *tx)
-                .await?;
-            let Some(through) = through else { return Ok(0) };
-            let deleted = sqlx::query("DELETE FROM \"_ssot_events\" WHERE \"seq\" <= $1").bind(through).execute(&mut *tx).await?.rows_affected();
-            sqlx::query("UPDATE \"_ssot_outbox_state\" SET \"pruned_through\" = GREATEST(\"pruned_through\", $1) WHERE \"id\" = 1")
-                .bind(through)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(deleted)
-        }
-        .await
-        .map_err(|e| e.to_string()),
+            .map_err(|e| e.to_string()),
     }
+}
+
+fn prune_sqlite(tx: &rusqlite::Transaction, cutoff: &str) -> rusqlite::Result<u64> {
+    let through: Option<i64> =
+        tx.query_row(prune_sql::THROUGH_SQLITE, [cutoff], |row| row.get(0))?;
+    let Some(through) = through else {
+        return Ok(0);
+    };
+    let deleted = tx.execute(prune_sql::DELETE_SQLITE, [through])?;
+    tx.execute(prune_sql::RECORD_SQLITE, [through])?;
+    Ok(deleted as u64)
+}
+
+async fn prune_postgres(
+    pool: &sqlx::PgPool,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let through: Option<i64> = sqlx::query_scalar(prune_sql::THROUGH_POSTGRES)
+        .bind(cutoff)
+        .fetch_one(&mut *tx)
+        .await?;
+    let Some(through) = through else {
+        return Ok(0);
+    };
+    let deleted = sqlx::query(prune_sql::DELETE_POSTGRES)
+        .bind(through)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query(prune_sql::RECORD_POSTGRES)
+        .bind(through)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 #[cfg(test)]
