@@ -3,6 +3,7 @@
 //! requests with responses, and fails pending requests at once when the socket drops.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::error::Error;
-use crate::protocol::{close, Action, ChangeKind, ClientMessage, RequestId, ServerMessage};
+use crate::protocol::{
+    close, Action, ChangeKind, ClientMessage, ErrorBody, RequestId, ServerMessage,
+};
 
 /// Reconnection delays: exponential from `base`, capped at `cap`, with full jitter (a uniformly random delay between
 /// zero and the exponential bound), so that clients dropped together do not come back together.
@@ -240,6 +243,12 @@ enum Ended {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// What one turn of a connection's loop received.
+enum Input {
+    Command(Option<Command>),
+    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+}
+
 impl Task {
     async fn run(mut self) {
         let mut attempt = 0u32;
@@ -366,105 +375,224 @@ impl Task {
         };
         let mut connected = false;
         loop {
-            tokio::select! {
-                command = self.commands.recv() => match command {
-                    None | Some(Command::Disconnect) => {
-                        let _ = socket.close(None).await;
-                        return Ended::Stopped;
-                    }
-                    Some(Command::Request { model, action, params, reply }) => {
-                        if !connected {
-                            let _ = reply.send(Err(Error::Disconnected));
-                            continue;
-                        }
-                        self.next_id += 1;
-                        let id = self.next_id;
-                        self.pending.insert(id, reply);
-                        if let Err(ended) = Self::send(&mut socket, &ClientMessage::Request { request_id: RequestId::Number(id), model, action, params }).await {
-                            return self.dropped(ended);
-                        }
-                    }
-                    Some(Command::Listen { channel, listener }) => {
-                        if self.add_listener(channel.clone(), listener) && connected {
-                            if let Err(ended) = Self::send(&mut socket, &ClientMessage::Subscribe { channel, since: None }).await {
-                                return self.dropped(ended);
-                            }
-                        }
-                    }
-                },
-                frame = socket.next() => {
-                    let text = match frame {
-                        Some(Ok(Message::Text(text))) => text,
-                        Some(Ok(Message::Close(frame))) => {
-                            return match frame {
-                                Some(f) if u16::from(f.code) == close::UNAUTHORIZED => self.dropped(Ended::Unauthorized(f.reason.to_string())),
-                                _ => self.dropped(Ended::Dropped { was_connected: connected }),
-                            };
-                        }
-                        Some(Ok(_)) => continue,
-                        Some(Err(_)) | None => return self.dropped(Ended::Dropped { was_connected: connected }),
-                    };
-                    let message: ServerMessage = match serde_json::from_str(&text) {
-                        Ok(message) => message,
-                        Err(_) => continue, // a newer server's message: ignored
-                    };
-                    match message {
-                        ServerMessage::Ready { .. } => {
-                            connected = true;
-                            let _ = self.state.send(ConnectionState::Connected);
-                            // Every channel again, from where it stopped.
-                            let subscriptions: Vec<ClientMessage> = self
-                                .channels
-                                .iter()
-                                .filter(|(_, c)| !c.listeners.is_empty())
-                                .map(|(name, c)| ClientMessage::Subscribe { channel: name.clone(), since: c.seq })
-                                .collect();
-                            for subscription in subscriptions {
-                                if let Err(ended) = Self::send(&mut socket, &subscription).await {
-                                    return self.dropped(ended);
-                                }
-                            }
-                        }
-                        ServerMessage::Subscribed { channel, seq, resumed, .. } => {
-                            if let Some(c) = self.channels.get_mut(&channel) {
-                                // Replayed events follow when resumed; otherwise the stream restarts at `seq`.
-                                let resumed = resumed.unwrap_or(c.seq.is_none());
-                                if !resumed || c.seq.is_none() {
-                                    c.seq = Some(seq);
-                                }
-                                c.listeners.retain(|l| l.send(ChannelEvent::Subscribed { seq, resumed }).is_ok());
-                            }
-                        }
-                        ServerMessage::Update { channel, seq, kind, id, data, .. } => {
-                            if let Some(c) = self.channels.get_mut(&channel) {
-                                if c.seq.is_some_and(|last| seq <= last) {
-                                    continue; // already seen
-                                }
-                                c.seq = Some(seq);
-                                c.listeners.retain(|l| l.send(ChannelEvent::Update { seq, kind, id: id.clone(), data: data.clone() }).is_ok());
-                            }
-                        }
-                        ServerMessage::Response { request_id: RequestId::Number(id), seq, data, error } => {
-                            if let Some(reply) = self.pending.remove(&id) {
-                                let _ = reply.send(match (data, error) {
-                                    (_, Some(error)) => Err(Error::Request(error)),
-                                    (Some(data), None) => Ok((data, seq.unwrap_or(0))),
-                                    (None, None) => Err(Error::Protocol("a response without data or error".to_owned())),
-                                });
-                            }
-                        }
-                        ServerMessage::Error { error, channel: Some(channel) } => {
-                            if let Some(c) = self.channels.remove(&channel) {
-                                for listener in c.listeners {
-                                    let _ = listener.send(ChannelEvent::Refused(error.clone()));
-                                }
-                            }
-                        }
-                        ServerMessage::Error { .. } => {}
-                        ServerMessage::Response { .. } | ServerMessage::Unsubscribed { .. } | ServerMessage::Pong => {}
-                    }
-                }
+            // The `select!` only receives; what arrived is handled by methods, outside the macro, where rustfmt
+            // and clippy see the code.
+            let input = tokio::select! {
+                command = self.commands.recv() => Input::Command(command),
+                frame = socket.next() => Input::Frame(frame),
+            };
+            let flow = match input {
+                Input::Command(command) => self.on_command(&mut socket, command, connected).await,
+                Input::Frame(frame) => self.on_frame(&mut socket, frame, &mut connected).await,
+            };
+            if let ControlFlow::Break(ended) = flow {
+                return ended;
             }
+        }
+    }
+
+    /// A command of a handle while the socket is open (`connected`: the server said `ready`).
+    async fn on_command(
+        &mut self,
+        socket: &mut Socket,
+        command: Option<Command>,
+        connected: bool,
+    ) -> ControlFlow<Ended> {
+        match command {
+            None | Some(Command::Disconnect) => {
+                let _ = socket.close(None).await;
+                ControlFlow::Break(Ended::Stopped)
+            }
+            Some(Command::Request {
+                model,
+                action,
+                params,
+                reply,
+            }) => {
+                if !connected {
+                    let _ = reply.send(Err(Error::Disconnected));
+                    return ControlFlow::Continue(());
+                }
+                self.next_id += 1;
+                let id = self.next_id;
+                self.pending.insert(id, reply);
+                let request = ClientMessage::Request {
+                    request_id: RequestId::Number(id),
+                    model,
+                    action,
+                    params,
+                };
+                let sent = Self::send(socket, &request).await;
+                self.sent(sent)
+            }
+            Some(Command::Listen { channel, listener }) => {
+                // Before `ready` the resubscription of every channel will include it.
+                if self.add_listener(channel.clone(), listener) && connected {
+                    let subscribe = ClientMessage::Subscribe {
+                        channel,
+                        since: None,
+                    };
+                    let sent = Self::send(socket, &subscribe).await;
+                    return self.sent(sent);
+                }
+                ControlFlow::Continue(())
+            }
+        }
+    }
+
+    /// A frame from the server, or the end of the socket.
+    async fn on_frame(
+        &mut self,
+        socket: &mut Socket,
+        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        connected: &mut bool,
+    ) -> ControlFlow<Ended> {
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(Some(frame))))
+                if u16::from(frame.code) == close::UNAUTHORIZED =>
+            {
+                let ended = Ended::Unauthorized(frame.reason.to_string());
+                return ControlFlow::Break(self.dropped(ended));
+            }
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                let ended = Ended::Dropped {
+                    was_connected: *connected,
+                };
+                return ControlFlow::Break(self.dropped(ended));
+            }
+            Some(Ok(_)) => return ControlFlow::Continue(()),
+        };
+        // A message that a newer server added is ignored.
+        let Ok(message) = serde_json::from_str::<ServerMessage>(&text) else {
+            return ControlFlow::Continue(());
+        };
+        match message {
+            ServerMessage::Ready { .. } => {
+                *connected = true;
+                let _ = self.state.send(ConnectionState::Connected);
+                return self.resubscribe(socket).await;
+            }
+            ServerMessage::Subscribed {
+                channel,
+                seq,
+                resumed,
+                ..
+            } => self.on_subscribed(&channel, seq, resumed),
+            ServerMessage::Update {
+                channel,
+                seq,
+                kind,
+                id,
+                data,
+                ..
+            } => self.on_update(&channel, seq, kind, id, data),
+            ServerMessage::Response {
+                request_id: RequestId::Number(id),
+                seq,
+                data,
+                error,
+            } => self.on_response(id, seq, data, error),
+            ServerMessage::Error {
+                error,
+                channel: Some(channel),
+            } => self.on_refused(&channel, error),
+            ServerMessage::Error { .. }
+            | ServerMessage::Response { .. }
+            | ServerMessage::Unsubscribed { .. }
+            | ServerMessage::Pong => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// After `ready`: every channel again, from where it stopped.
+    async fn resubscribe(&mut self, socket: &mut Socket) -> ControlFlow<Ended> {
+        let subscriptions: Vec<ClientMessage> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| !c.listeners.is_empty())
+            .map(|(name, c)| ClientMessage::Subscribe {
+                channel: name.clone(),
+                since: c.seq,
+            })
+            .collect();
+        for subscription in subscriptions {
+            let sent = Self::send(socket, &subscription).await;
+            self.sent(sent)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn on_subscribed(&mut self, channel: &str, seq: i64, resumed: Option<bool>) {
+        let Some(c) = self.channels.get_mut(channel) else {
+            return;
+        };
+        // Replayed events follow when resumed; otherwise the stream restarts at `seq`.
+        let resumed = resumed.unwrap_or(c.seq.is_none());
+        if !resumed || c.seq.is_none() {
+            c.seq = Some(seq);
+        }
+        c.listeners
+            .retain(|l| l.send(ChannelEvent::Subscribed { seq, resumed }).is_ok());
+    }
+
+    fn on_update(
+        &mut self,
+        channel: &str,
+        seq: i64,
+        kind: ChangeKind,
+        id: String,
+        data: serde_json::Value,
+    ) {
+        let Some(c) = self.channels.get_mut(channel) else {
+            return;
+        };
+        if c.seq.is_some_and(|last| seq <= last) {
+            return; // already seen (a replay overlapping what arrived live)
+        }
+        c.seq = Some(seq);
+        let event = ChannelEvent::Update {
+            seq,
+            kind,
+            id,
+            data,
+        };
+        c.listeners.retain(|l| l.send(event.clone()).is_ok());
+    }
+
+    fn on_response(
+        &mut self,
+        id: u64,
+        seq: Option<i64>,
+        data: Option<serde_json::Value>,
+        error: Option<ErrorBody>,
+    ) {
+        let Some(reply) = self.pending.remove(&id) else {
+            return; // its caller gave up (timeout) or the id is not ours
+        };
+        let _ = reply.send(match (data, error) {
+            (_, Some(error)) => Err(Error::Request(error)),
+            (Some(data), None) => Ok((data, seq.unwrap_or(0))),
+            (None, None) => Err(Error::Protocol(
+                "a response without data or error".to_owned(),
+            )),
+        });
+    }
+
+    /// The server refused a subscription: its listeners learn why, and the channel is not resubscribed.
+    fn on_refused(&mut self, channel: &str, error: ErrorBody) {
+        if let Some(c) = self.channels.remove(channel) {
+            for listener in c.listeners {
+                let _ = listener.send(ChannelEvent::Refused(error.clone()));
+            }
+        }
+    }
+
+    /// Continues after a successful send; a failed one ends the connection.
+    fn sent(&mut self, result: Result<(), Ended>) -> ControlFlow<Ended> {
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(ended) => ControlFlow::Break(self.dropped(ended)),
         }
     }
 
