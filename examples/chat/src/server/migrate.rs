@@ -47,11 +47,14 @@ impl Migration {
 /// A migration as a database recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
+    /// Its number, the prefix of its file name (`0002`).
     pub version: i64,
+    /// The rest of its file name (`add_note_done`).
     pub name: String,
     /// SHA-256 of the file it ran; `None` for a migration applied before checksums were recorded (by a server
     /// generated before they were), which the server records as its own, unchanged since.
     pub checksum: Option<String>,
+    /// When it was applied, as the database printed the time.
     pub applied_at: String,
     /// The outbox's head when it was applied (0 when not recorded).
     pub outbox_head: i64,
