@@ -13,7 +13,7 @@ use crate::protocol::ErrorBody;
 /// A mutation's answer: the record (none for a delete) and the sequence number of the event it committed.
 #[derive(Debug, Clone)]
 pub struct Written<T> {
-    /// The record as written (after server-set fields and hooks).
+    /// The record as stored, server-set fields included.
     pub record: Option<T>,
     /// `Event-Seq`: wait for this sequence number on a subscription to see the write there.
     pub seq: Option<i64>,

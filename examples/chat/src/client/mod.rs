@@ -292,7 +292,7 @@ impl<M: Model> Resource<M> {
             .await
     }
 
-    /// The record with this id (`Error::Http` with status 404 when there is none, or the caller may not read it).
+    /// The record with this id (`Error::Http` with status 404 when there is none).
     pub async fn get(&self, id: &M::Id) -> Result<M, Error> {
         let id = id.to_string();
         self.retry_auth(|| self.client.inner.http.get(M::ROUTE, &id))

@@ -10,7 +10,7 @@ use std::time::Duration;
 pub struct Config {
     /// Address to listen on (`BIND_ADDR`, default `127.0.0.1:8080`).
     pub bind: SocketAddr,
-    /// `sqlite://path` or `postgres://...` (`DATABASE_URL`); the scheme picks the database.
+    /// `sqlite://<path>` or a PostgreSQL URL (`DATABASE_URL`); the scheme picks the database.
     pub database_url: String,
     /// `None`: development mode with a fixed, public secret.
     pub jwt_secret: Option<String>,

@@ -32,7 +32,7 @@ impl ApiError {
         }
     }
 
-    /// 400 `bad_request`: the request cannot be read (bad JSON, unknown operator, bad cursor).
+    /// 400 `bad_request`: the request cannot be read (bad JSON, an unknown operator, a negative `skip`).
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }

@@ -33,7 +33,8 @@ pub struct EventBus {
 }
 
 impl EventBus {
-    /// A bus that holds up to `capacity` events for a slow receiver (which then lags and reads the outbox).
+    /// A bus that keeps up to `capacity` events for a receiver that is behind; one further behind misses events
+    /// (the feed then reads them from the outbox).
     pub fn new(capacity: usize) -> EventBus {
         EventBus {
             sender: tokio::sync::broadcast::channel(capacity).0,

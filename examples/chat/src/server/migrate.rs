@@ -47,9 +47,9 @@ impl Migration {
 /// A migration as a database recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    /// Its number, the prefix of its file name (`0002`).
+    /// The number its name starts with (`2`).
     pub version: i64,
-    /// The rest of its file name (`add_note_done`).
+    /// Its name, as [`Migration::name`] (`0002_add_bookmark_note`).
     pub name: String,
     /// SHA-256 of the file it ran; `None` for a migration applied before checksums were recorded (by a server
     /// generated before they were), which the server records as its own, unchanged since.

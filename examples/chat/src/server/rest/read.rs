@@ -55,7 +55,7 @@ pub struct ListResponse<R> {
     pub total: i64,
     /// The rows before the page.
     pub skip: i64,
-    /// The page size asked for (after the default and the maximum).
+    /// The page size used: the `take` asked for or the default, capped by the maximum.
     pub take: i64,
 }
 
