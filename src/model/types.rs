@@ -346,6 +346,8 @@ pub struct QueryFilter {
     pub operand: &'static str,
     /// For optional fields: has `is_null`.
     pub nullable: bool,
+    /// `IS_NULL` when `nullable` (for its doc).
+    pub is_null: Option<Operator>,
     /// Without `is_null`.
     pub operators: &'static [Operator],
 }
@@ -365,6 +367,7 @@ pub fn query_filters() -> Vec<QueryFilter> {
                 generic: kind.is_generic(),
                 operand: kind.operand_type(),
                 nullable,
+                is_null: nullable.then_some(IS_NULL),
                 operators: kind.operators(),
             });
         }
@@ -375,6 +378,7 @@ pub fn query_filters() -> Vec<QueryFilter> {
         generic: false,
         operand: FilterKind::Null.operand_type(),
         nullable: true,
+        is_null: Some(IS_NULL),
         operators: FilterKind::Null.operators(),
     });
     filters

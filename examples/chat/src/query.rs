@@ -522,7 +522,7 @@ impl BoolFilter {
         }
     }
 }
-/// Operators for a text field: comparison is by the database's text order. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a text field: comparison is by the database's text order. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -784,7 +784,7 @@ impl NullableStringFilter {
         }
     }
 }
-/// Operators for a number, date or time field. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a number, date or time field. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -968,7 +968,7 @@ impl<T> NullableOrderedFilter<T> {
         }
     }
 }
-/// Operators for a uuid or enum field. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a uuid or enum field. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -1060,7 +1060,7 @@ impl<T> NullableEqualityFilter<T> {
         }
     }
 }
-/// Operators for a boolean field. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a boolean field. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -1108,7 +1108,7 @@ impl NullableBoolFilter {
         }
     }
 }
-/// Operators for an optional json field, which can only be tested for null. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for an optional json field, which can only be tested for null.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
