@@ -43,6 +43,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "failed_mutations_write_no_event",
         failed_mutations_write_no_event,
     ),
+    ("datetimes_out_of_range", datetimes_out_of_range),
 ];
 
 fn main() {
@@ -1414,6 +1415,87 @@ fn wrong_type_in_filter_is_named(s: &Server) {
         .query("where", r#"{"roomId": {"equals": "abc"}}"#)
         .send()
         .expect_error_naming(400, "bad_request", "roomId");
+}
+
+/// Datetimes are accepted from year 0001 to 9999 in UTC (`docs/rest.md`): years outside have no 4-digit RFC 3339
+/// form, used to be stored and then failed to read back (500), and SQLite compared their texts out of time order.
+/// Out of range is a 400 naming the field in a body (POST, PUT, PATCH) and in a filter; the bounds themselves are
+/// stored, read back and ordered as times on both databases.
+fn datetimes_out_of_range(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "datetimes");
+    let room = new_room(s, &a, "datetimes");
+    let kept = new_message(s, &a, room, "kept", Some("2024-06-01T00:00:00Z"));
+    let path = format!("/api/messages/{kept}");
+    let before = s.event_count();
+    // The last is 10000-01-01T04:00:00Z in UTC.
+    for at in [
+        "+10000-01-01T00:00:00Z",
+        "-0001-01-01T00:00:00Z",
+        "0000-12-31T23:59:59Z",
+        "9999-12-31T23:00:00-05:00",
+    ] {
+        s.post("/api/messages")
+            .auth(&a.token)
+            .json(json!({ "roomId": room, "text": "x", "editedAt": at }))
+            .send()
+            .expect_error_naming(400, "bad_request", "editedAt");
+        s.put(&path)
+            .auth(&a.token)
+            .json(json!({ "roomId": room, "text": "x", "editedAt": at }))
+            .send()
+            .expect_error_naming(400, "bad_request", "editedAt");
+        s.patch(&path)
+            .auth(&a.token)
+            .json(json!({ "editedAt": at }))
+            .send()
+            .expect_error_naming(400, "bad_request", "editedAt");
+        s.get("/api/messages")
+            .auth(&a.token)
+            .query("where", &json!({ "editedAt": { "gt": at } }).to_string())
+            .send()
+            .expect_error_naming(400, "bad_request", "editedAt");
+    }
+    assert_eq!(s.event_count(), before, "a refused write writes no event");
+    let get = s.get(&path).auth(&a.token).send().expect_json(200);
+    assert!(
+        same_instant(&get["editedAt"], "2024-06-01T00:00:00Z"),
+        "{get}"
+    );
+
+    // The bounds are accepted, read back, and ordered and compared as times.
+    let last = new_message(s, &a, room, "last", Some("9999-12-31T23:59:59.999999Z"));
+    let first = new_message(s, &a, room, "first", Some("0001-01-01T00:00:00Z"));
+    let list = s
+        .get("/api/messages")
+        .auth(&a.token)
+        .query(
+            "where",
+            &json!({ "roomId": { "equals": room } }).to_string(),
+        )
+        .query("orderBy", &json!({ "editedAt": "asc" }).to_string())
+        .send()
+        .expect_json(200);
+    let ids: Vec<String> = items(&list).iter().map(id_of).collect();
+    assert_eq!(ids, [first.clone(), kept.clone(), last.clone()], "{list}");
+    assert!(
+        same_instant(&items(&list)[0]["editedAt"], "0001-01-01T00:00:00Z"),
+        "{list}"
+    );
+    let edited = items(&list)[2]["editedAt"].as_str().unwrap_or_default();
+    assert!(edited.starts_with("9999-12-31T23:59:59.999999"), "{list}");
+    let later = s
+        .get("/api/messages")
+        .auth(&a.token)
+        .query(
+            "where",
+            &json!({ "roomId": { "equals": room }, "editedAt": { "gt": "2024-06-01T00:00:00Z" } })
+                .to_string(),
+        )
+        .send()
+        .expect_json(200);
+    let ids: Vec<String> = items(&later).iter().map(id_of).collect();
+    assert_eq!(ids, [last], "{later}");
 }
 
 /// `null` for a required field is a value of the wrong type, not "leave unchanged" (and writes no event).

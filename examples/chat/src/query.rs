@@ -1246,6 +1246,167 @@ pub mod int64 {
         }
     }
 }
+/// `datetime` values on the wire: RFC 3339, and only from `0001-01-01T00:00:00Z` to `9999-12-31T23:59:59.999999Z`
+/// (in UTC, after applying the offset). Years outside have no 4-digit RFC 3339 form: chrono reads and writes them as
+/// `+10000-...`/`-0001-...`, which SQLite would store and compare as text out of time order and could not read back,
+/// and year 0 is "1 BC" in PostgreSQL. Refusing them when the input is read makes a 400 that names the field, for a
+/// body as for a filter. The fields of datetime type use these modules through `#[serde(with = ...)]`.
+pub mod datetime {
+    use ::serde::{Deserialize, Serialize};
+    /// What the error says is accepted.
+    pub const RANGE: &str = "an RFC 3339 date-time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z";
+    /// A time as it travels, read only within the range.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq
+    )]
+    pub struct Wire(pub ::chrono::DateTime<::chrono::Utc>);
+    impl ::serde::Serialize for Wire {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            self.0.serialize(serializer)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Wire {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Wire, D::Error> {
+            use ::chrono::Datelike;
+            let time = ::chrono::DateTime::<::chrono::Utc>::deserialize(deserializer)?;
+            if (1..=9999).contains(&time.year()) {
+                ::std::result::Result::Ok(Wire(time))
+            } else {
+                ::std::result::Result::Err(
+                    ::serde::de::Error::invalid_value(
+                        ::serde::de::Unexpected::Other(&time.to_rfc3339()),
+                        &RANGE,
+                    ),
+                )
+            }
+        }
+    }
+    pub fn serialize<S: ::serde::Serializer>(
+        value: &::chrono::DateTime<::chrono::Utc>,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        Wire(*value).serialize(serializer)
+    }
+    pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<::chrono::DateTime<::chrono::Utc>, D::Error> {
+        Wire::deserialize(deserializer).map(|wire| wire.0)
+    }
+    /// An optional datetime field (`null` when absent).
+    pub mod option {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.map(super::Wire).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| wire.map(|w| w.0))
+        }
+    }
+    /// A patch of a required datetime field: absent is `None` (with `default`), `null` is refused.
+    pub mod present {
+        use ::serde::Deserialize;
+        pub use super::option::serialize;
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            D::Error,
+        > {
+            super::Wire::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.0))
+        }
+    }
+    /// A patch of an optional datetime field: absent is `None` (with `default`), `null` is `Some(None)`.
+    pub mod double_option {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.flatten().map(super::Wire).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.map(|w| w.0)))
+        }
+    }
+    /// The filter of a datetime field.
+    pub mod filter {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                super::super::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                super::super::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::OrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+    /// The filter of an optional datetime field.
+    pub mod nullable_filter {
+        use ::serde::{Deserialize, Serialize};
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                super::super::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                super::super::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::NullableOrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+}
 /// SQL's three-valued truth: `None` is unknown, the outcome of comparing with NULL. A row is selected only when its
 /// filter is `Some(true)`, exactly as the database selects it.
 pub type Truth = ::std::option::Option<bool>;

@@ -150,6 +150,8 @@ pub struct NoteFilter {
     pub done: ::std::option::Option<crate::query::BoolFilter>,
     #[serde(
         rename = "createdAt",
+        default,
+        with = "crate::query::datetime::filter",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<

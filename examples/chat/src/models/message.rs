@@ -39,7 +39,12 @@ pub struct MessageCreate {
     #[serde(rename = "roomId")]
     pub room_id: i32,
     pub text: ::std::string::String,
-    #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        rename = "editedAt",
+        default,
+        with = "crate::query::datetime::option",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl crate::validation::Validate for MessageCreate {
@@ -65,7 +70,7 @@ pub struct MessageUpdate {
     #[serde(rename = "roomId")]
     pub room_id: i32,
     pub text: ::std::string::String,
-    #[serde(rename = "editedAt")]
+    #[serde(rename = "editedAt", default, with = "crate::query::datetime::option")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl crate::validation::Validate for MessageUpdate {
@@ -106,7 +111,7 @@ pub struct MessagePatch {
         rename = "editedAt",
         default,
         skip_serializing_if = "::std::option::Option::is_none",
-        with = "::serde_with::rust::double_option"
+        with = "crate::query::datetime::double_option"
     )]
     pub edited_at: ::std::option::Option<
         ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -142,12 +147,19 @@ pub struct MessageFilter {
     pub author_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<crate::query::StringFilter>,
-    #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        rename = "editedAt",
+        default,
+        with = "crate::query::datetime::nullable_filter",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub edited_at: ::std::option::Option<
         crate::query::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
     #[serde(
         rename = "createdAt",
+        default,
+        with = "crate::query::datetime::filter",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<

@@ -139,6 +139,8 @@ pub struct UserFilter {
     pub name: ::std::option::Option<crate::query::StringFilter>,
     #[serde(
         rename = "createdAt",
+        default,
+        with = "crate::query::datetime::filter",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<
