@@ -60,6 +60,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         requests_carry_their_sequence,
     ),
     ("authentication", authentication),
+    ("hostile_tokens", hostile_tokens),
     ("malformed_input_gets_errors", malformed_input_gets_errors),
     ("limits", limits),
     (
@@ -746,6 +747,78 @@ fn authentication(s: &Server) {
     assert_eq!((code, reason.as_str()), (4401, "the token expired"));
 }
 
+/// Tokens an attacker or a careless client sends (`docs/security.md`).
+fn hostile_tokens(s: &Server) {
+    let admin = s.admin_token();
+    let user = new_user(s, &admin, "hostile");
+    let later = server_harness::now_secs() + 3600;
+    let echo = "x".repeat(300);
+
+    // Refused with a clean 4401 whose reason fits a close frame (123 bytes; a longer one made the client fail the
+    // connection with a protocol error instead) and does not quote the token: `alg: none`, an unknown `alg` of
+    // 300 bytes, a claim of the wrong type.
+    for token in [
+        server_harness::unsigned_jwt(
+            &json!({ "alg": "none", "typ": "JWT" }),
+            &json!({ "sub": user.id, "exp": later }),
+            "",
+        ),
+        server_harness::unsigned_jwt(
+            &json!({ "alg": echo, "typ": "JWT" }),
+            &json!({ "sub": user.id, "exp": later }),
+            "c2ln",
+        ),
+        server_harness::handmade_jwt(
+            &json!({ "sub": user.id, "exp": later, "roles": echo }),
+            server_harness::JWT_SECRET,
+        ),
+    ] {
+        for auth in [Auth::Header(&token), Auth::Frame(&token)] {
+            let mut ws = Ws::open(s, auth);
+            let (code, reason) = ws.expect_close();
+            assert_eq!(code, 4401, "{reason}");
+            assert!(reason.len() <= 123, "{} bytes: {reason}", reason.len());
+            assert!(
+                reason.contains("token") && !reason.contains("xxxxx"),
+                "{reason}"
+            );
+        }
+    }
+
+    // A validly signed token whose `exp` is at or beyond 2^63 seconds panicked the connection's task (an `Instant`
+    // overflow) before it sent anything: now it never expires within the connection's life, which works normally.
+    for exp in [json!(1u64 << 63), json!(u64::MAX)] {
+        let token = server_harness::handmade_jwt(
+            &json!({ "sub": user.id, "exp": exp }),
+            server_harness::JWT_SECRET,
+        );
+        let mut ws = Ws::connect(s, &token);
+        ws.subscribe("Room:list", None);
+        ws.send(json!({ "type": "ping" }));
+        assert_eq!(ws.recv()["type"], "pong", "exp {exp}");
+    }
+
+    // `nbf` in the future (beyond the leeway) is refused, over the socket as over REST; in the past it is accepted.
+    let early = server_harness::handmade_jwt(
+        &json!({ "sub": user.id, "exp": later, "nbf": later - 60 }),
+        server_harness::JWT_SECRET,
+    );
+    let mut ws = Ws::open(s, Auth::Header(&early));
+    let (code, reason) = ws.expect_close();
+    assert_eq!(code, 4401);
+    assert!(reason.contains("nbf"), "{reason}");
+    s.get("/api/rooms")
+        .auth(&early)
+        .send()
+        .expect_error(401, "unauthorized");
+    let valid = server_harness::handmade_jwt(
+        &json!({ "sub": user.id, "exp": later, "nbf": later - 7200 }),
+        server_harness::JWT_SECRET,
+    );
+    let mut ws = Ws::connect(s, &valid);
+    ws.subscribe("Room:list", None);
+}
+
 fn malformed_input_gets_errors(s: &Server) {
     let admin = s.admin_token();
     let mut ws = Ws::connect(s, &admin);
@@ -769,6 +842,25 @@ fn malformed_input_gets_errors(s: &Server) {
     }
     ws.send_binary(vec![1, 2, 3]);
     assert_eq!(ws.recv()["code"], "bad_message");
+    // A `request` refused for its shape still gets a `response` with its `requestId` as sent (it used to be an
+    // `error` without it, which the client could not match to the request).
+    for (id, action) in [
+        (json!(-1), json!("list")),
+        (json!(1.5), json!("list")),
+        (json!("no-action"), Value::Null),
+    ] {
+        ws.send(json!({ "type": "request", "requestId": id, "model": "Room", "action": action }));
+        let reply = ws.recv();
+        assert_eq!(
+            (
+                reply["type"].as_str(),
+                &reply["requestId"],
+                reply["error"]["code"].as_str()
+            ),
+            (Some("response"), &id, Some("bad_message")),
+            "{reply}"
+        );
+    }
     ws.send(json!({ "type": "unsubscribe", "channel": "Room:list" }));
     assert_eq!(ws.recv()["code"], "not_subscribed");
     ws.subscribe("Room:list", None);

@@ -29,6 +29,10 @@ use crate::protocol::{
 /// Frames a connection keeps room for between batches; a larger batch's buffer is freed once written.
 const BATCH_CAPACITY: usize = 64;
 
+/// Longer than any connection lives (30 years, as tokio's own "far future"): a token expiring later never expires
+/// on the connection, and `Instant::now() + NEVER` cannot overflow.
+const NEVER: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
 pub async fn endpoint(
     State(app): State<App>,
     headers: HeaderMap,
@@ -96,16 +100,40 @@ fn error_body(error: ApiError) -> ErrorBody {
     }
 }
 
+/// A close frame's reason holds at most 123 bytes (RFC 6455 5.5: 125 for the payload, 2 of them the code); a
+/// longer one makes a standards-following client fail the connection (1002/1006) instead of seeing the code.
+pub const MAX_CLOSE_REASON: usize = 123;
+
+/// `reason` cut to `MAX_CLOSE_REASON` bytes, at a character boundary so that it stays UTF-8.
+fn close_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
         code,
-        reason: Utf8Bytes::from(reason),
+        reason: Utf8Bytes::from(close_reason(reason)),
     };
     let _ = tokio::time::timeout(
         Duration::from_secs(1),
         socket.send(Message::Close(Some(frame))),
     )
     .await;
+}
+
+/// The `requestId` of a text that is a `request` the protocol's types refused, when it is a number or a string
+/// (anything else is not echoed: the answer is then an `error`).
+fn request_id_of(text: &str) -> Option<serde_json::Value> {
+    let mut value = serde_json::from_str::<serde_json::Value>(text).ok()?;
+    if value.get("type")? != "request" {
+        return None;
+    }
+    let id = value.get_mut("requestId")?.take();
+    (id.is_number() || id.is_string()).then_some(id)
 }
 
 /// Authenticates, then serves. The task lives as long as the connection and takes the size of its largest state:
@@ -216,12 +244,17 @@ impl Connection<'_> {
         let limits = &config.ws;
         // Made on the first `request`: most connections never send one, and a channel allocates its slots up front.
         let mut requests: Option<Requests> = None;
-        // The same leeway as when the token was accepted.
-        let expires = std::time::UNIX_EPOCH + Duration::from_secs(expires) + config.jwt_leeway;
-        let expires = Instant::now()
-            + expires
-                .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default();
+        // The same leeway as when the token was accepted. `exp` is the client's number: a far-future one (up to
+        // u64::MAX seconds) must not overflow the clock's arithmetic, which panicked the task; beyond
+        // `NEVER` the token simply outlives the connection.
+        let left = Duration::from_secs(expires)
+            .checked_add(config.jwt_leeway)
+            .and_then(|exp| std::time::UNIX_EPOCH.checked_add(exp))
+            .map_or(NEVER, |exp| {
+                exp.duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default()
+            });
+        let expires = Instant::now() + left.min(NEVER);
         let mut next_ping = Instant::now() + limits.ping_interval;
         // Set while a ping waits for its answer.
         let mut pong_due: Option<Instant> = None;
@@ -320,13 +353,20 @@ impl Connection<'_> {
         let message = match serde_json::from_str::<ClientMessage>(text) {
             Ok(message) => message,
             Err(e) => {
+                let message = format!("not a message of the protocol: {e}");
+                // A `request` refused for its shape (a `requestId` of -1 or 1.5, a missing `model`) is answered
+                // by a `response` that carries its `requestId` as sent, so that the client can match the answer.
+                if let Some(request_id) = request_id_of(text) {
+                    let response = serde_json::json!({
+                        "type": "response",
+                        "requestId": request_id,
+                        "error": { "code": "bad_message", "message": message },
+                    });
+                    return self.write([Utf8Bytes::from(response.to_string())]).await;
+                }
                 return self
-                    .reply(error_message(
-                        "bad_message",
-                        format!("not a message of the protocol: {e}"),
-                        None,
-                    ))
-                    .await
+                    .reply(error_message("bad_message", message, None))
+                    .await;
             }
         };
         match message {
