@@ -1068,6 +1068,23 @@ fn owner_from_token(s: &Server) {
         b.id
     ));
     assert_eq!(count, "1", "the stored author_id is B's id");
+
+    // The subject sets the owner, so creating answers what OpenAPI lists for it (tests/openapi.rs): 403 for a
+    // subject that is not a uuid, 422 for one that is no user's id.
+    for (sub, status, code) in [
+        ("not-a-uuid".to_owned(), 403, "forbidden"),
+        (fake_uuid(), 422, "reference_not_found"),
+    ] {
+        let token = handmade_jwt(
+            &json!({ "sub": sub, "exp": now_secs() + 3600 }),
+            server_harness::JWT_SECRET,
+        );
+        s.post("/api/messages")
+            .auth(&token)
+            .json(json!({ "roomId": room, "text": "hi" }))
+            .send()
+            .expect_error(status, code);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1165,6 +1182,13 @@ fn bad_requests(s: &Server) {
         .raw("[1, 2]")
         .send()
         .expect_error(400, "bad_request");
+    // A body over the limit (2 MiB) is a 413 in the JSON error shape: resending it will not help.
+    let big = format!("{{\"title\": \"{}\"}}", "x".repeat(3 << 20));
+    s.post("/api/rooms")
+        .auth(&a.token)
+        .raw(&big)
+        .send()
+        .expect_error(413, "too_large");
     s.post("/api/rooms")
         .auth(&a.token)
         .json(json!({ "title": "t", "colour": "red" }))
@@ -1805,6 +1829,14 @@ fn hooks_run(s: &Server) {
         .json(json!({ "title": "hook: not allowed" }))
         .send()
         .expect_error(422, "rejected_by_hook");
+    // A panicking hook is caught: a 500 in the JSON error shape, no row written, and the server goes on serving.
+    let before = s.event_count();
+    s.post("/api/rooms")
+        .auth(&a.token)
+        .json(json!({ "title": "hook: panic" }))
+        .send()
+        .expect_error(500, "internal");
+    assert_eq!(s.event_count(), before);
     let room = s
         .post("/api/rooms")
         .auth(&a.token)

@@ -78,12 +78,13 @@ pub(super) fn other_components(graph: &Graph) -> Map<String, Value> {
                 "name": "take",
                 "in": "query",
                 "required": false,
-                "description": format!("Rows to return, at most `MAX_TAKE` ({MAX_TAKE} unless the server is configured otherwise)."),
+                // No `maximum`: the server's `MAX_TAKE` is configurable, so a larger `take` is not an error but
+                // lowered to it, and the answer's `take` says how many were asked of the database.
+                "description": format!("Rows to return. A larger number than the server's `MAX_TAKE` ({MAX_TAKE} unless configured otherwise) is lowered to it; the answer's `take` is the number applied."),
                 "schema": {
                     "type": "integer",
                     "format": "int64",
                     "minimum": 0,
-                    "maximum": MAX_TAKE,
                     "default": DEFAULT_TAKE,
                 },
             },

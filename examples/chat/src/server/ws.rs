@@ -650,3 +650,41 @@ where
         _ = outlet.killed() => Err(Gone),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame_and_stay_utf8() {
+        assert_eq!(close_reason("the token expired"), "the token expired");
+        let exact = "x".repeat(MAX_CLOSE_REASON);
+        assert_eq!(close_reason(&exact), exact);
+        assert_eq!(close_reason(&"x".repeat(500)).len(), MAX_CLOSE_REASON);
+        // "é" is 2 bytes: 61 of them and a third byte would cut the 62nd in half at byte 123.
+        let accented = format!("x{}", "é".repeat(100));
+        let cut = close_reason(&accented);
+        assert_eq!(cut.len(), 1 + 2 * 61);
+        assert!(accented.starts_with(cut));
+        // A 4-byte character straddling the limit is left out whole.
+        let emoji = format!("{}🦀", "x".repeat(121));
+        assert_eq!(close_reason(&emoji), "x".repeat(121));
+    }
+
+    #[test]
+    fn request_id_of_a_refused_request() {
+        let id = |text: &str| request_id_of(text);
+        assert_eq!(
+            id(r#"{"type": "request", "requestId": -1}"#),
+            Some(serde_json::json!(-1))
+        );
+        assert_eq!(
+            id(r#"{"type": "request", "requestId": "a"}"#),
+            Some(serde_json::json!("a"))
+        );
+        assert_eq!(id(r#"{"type": "request", "requestId": {"a": 1}}"#), None);
+        assert_eq!(id(r#"{"type": "request"}"#), None);
+        assert_eq!(id(r#"{"type": "subscribe", "requestId": 1}"#), None);
+        assert_eq!(id("not json"), None);
+    }
+}
