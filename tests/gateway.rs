@@ -682,12 +682,18 @@ fn requests_carry_their_sequence(s: &Server) {
         assert_eq!(reply["error"]["code"], code, "{reply}");
         assert!(reply.get("data").is_none());
     }
-    // String request ids are echoed as strings; an unknown action is a malformed message.
+    // String request ids are echoed as strings; an unknown action is a malformed message, answered with the
+    // request's id (`malformed_input_gets_errors` has more).
     ws.send(json!({ "type": "request", "requestId": "abc", "model": "Room", "action": "list" }));
     let reply = ws.recv();
     assert_eq!(reply["requestId"], "abc", "{reply}");
     ws.send(json!({ "type": "request", "requestId": 1, "model": "Room", "action": "drop" }));
-    assert_eq!(ws.recv()["code"], "bad_message");
+    let reply = ws.recv();
+    assert_eq!(
+        (&reply["type"], &reply["requestId"], &reply["error"]["code"]),
+        (&json!("response"), &json!(1), &json!("bad_message")),
+        "{reply}"
+    );
     // An anonymous... over the socket everyone is signed in; access rules still apply per model.
     let other = new_user(s, &admin, "other-reader");
     let mut theirs = Ws::connect(s, &other.token);
