@@ -225,6 +225,14 @@ fn chat_routes_and_operation_ids() {
     // not a uuid is a 403, one that is no user's id a 422 (`owner_from_token` in tests/server.rs).
     let messages = &d["paths"]["/api/messages"]["post"]["responses"];
     assert!(messages.get("422").is_some() && messages.get("403").is_some());
+    // A body over the limit is a 413 (tests/server.rs `bad_requests`), on every operation that takes one.
+    assert!(messages.get("413").is_some());
+    assert!(d["paths"]["/api/messages/{id}"]["patch"]["responses"]
+        .get("413")
+        .is_some());
+    assert!(d["paths"]["/api/messages"]["get"]["responses"]
+        .get("413")
+        .is_none());
     // A user is referenced by rooms and messages: deleting one can conflict.
     assert!(d["paths"]["/api/users/{id}"]["delete"]["responses"]
         .get("409")

@@ -184,6 +184,9 @@ impl Operation<'_> {
         if f.conflict {
             responses.insert("409".into(), response_ref("Conflict"));
         }
+        if self.body.is_some() {
+            responses.insert("413".into(), response_ref("TooLarge"));
+        }
         if f.reference_not_found {
             responses.insert("422".into(), response_ref("ReferenceNotFound"));
         }

@@ -59,6 +59,8 @@ pub(super) fn other_components(graph: &Graph) -> Map<String, Value> {
         ("NotFound", "`not_found`: no such row, or not one the caller may read."),
         ("Conflict", "`conflict`: a unique field's value is taken, or the row is still referenced by others."),
         ("ReferenceNotFound", "`reference_not_found`: a reference field points at a row that does not exist."),
+        ("TooLarge", "`too_large`: the body is over the server's limit (2 MiB); the connection is closed after the \
+                      answer."),
         ("Internal", "`internal`: a bug in the server; the cause is logged, not shown."),
     ] {
         responses.insert(name.into(), error(description));
