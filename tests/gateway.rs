@@ -47,6 +47,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "resume_delivers_exactly_the_missed_events",
         resume_delivers_exactly_the_missed_events,
     ),
+    ("item_resume_after_delete", item_resume_after_delete),
     (
         "write_right_after_subscribed_is_delivered",
         write_right_after_subscribed_is_delivered,
@@ -574,6 +575,93 @@ fn resume_delivers_exactly_the_missed_events(s: &Server) {
     let subscribed = ahead.subscribe("Room:list", Some(future));
     assert_eq!(subscribed["resumed"], false, "{subscribed}");
     again.expect_silence(Duration::from_millis(200));
+}
+
+/// A resume of an item channel whose row was updated and deleted meanwhile replays both (it answered `not_found`,
+/// and the subscriber never heard of the delete, while the list channel replayed it). Only to a subscriber who may
+/// see the row as it was, and only while there is something to replay.
+fn item_resume_after_delete(s: &Server) {
+    let admin = s.admin_token();
+    let alice = new_user(s, &admin, "item-resume");
+    let bob = new_user(s, &admin, "item-resume-other");
+    let room = new_room(s, &alice, "item resume");
+    let message = s
+        .post("/api/messages")
+        .auth(&alice.token)
+        .json(json!({ "roomId": room, "text": "soon gone" }))
+        .send()
+        .expect_json(201);
+    let path = format!("/api/messages/{}", message["id"].as_str().unwrap());
+    let channel = format!("Message:item:{}", message["id"].as_str().unwrap());
+    let mut ws = Ws::connect(s, &alice.token);
+    let since = ws.subscribe(&channel, None)["seq"].as_u64().unwrap();
+    ws.drop_connection();
+
+    let updated = s
+        .patch(&path)
+        .auth(&alice.token)
+        .json(json!({ "text": "edited" }))
+        .send()
+        .event_seq();
+    let deleted = s.delete(&path).auth(&alice.token).send().event_seq();
+
+    let mut ws = Ws::connect(s, &alice.token);
+    let subscribed = ws.subscribe(&channel, Some(since));
+    assert_eq!(subscribed["resumed"], true, "{subscribed}");
+    let first = ws.update();
+    assert_eq!(
+        (&first["kind"], &first["seq"]),
+        (&json!("updated"), &json!(updated)),
+        "{first}"
+    );
+    assert_eq!(first["data"]["text"], "edited");
+    let second = ws.update();
+    assert_eq!(
+        (&second["kind"], &second["seq"]),
+        (&json!("deleted"), &json!(deleted)),
+        "{second}"
+    );
+
+    // Nothing left to replay (resuming from the delete itself), or nothing this caller may see: not found.
+    let others_bookmark = {
+        let note = s
+            .post("/api/messages")
+            .auth(&alice.token)
+            .json(json!({ "roomId": room, "text": "bookmarked" }))
+            .send()
+            .expect_json(201);
+        s.post("/api/bookmarks")
+            .auth(&alice.token)
+            .json(json!({ "messageId": note["id"] }))
+            .send()
+            .expect_json(201)
+    };
+    let bookmark_path = format!("/api/bookmarks/{}", others_bookmark["id"]);
+    let head = u64::try_from(s.last_seq()).unwrap();
+    s.delete(&bookmark_path)
+        .auth(&alice.token)
+        .send()
+        .expect(204);
+    for (token, channel, since) in [
+        (&alice.token, channel.clone(), deleted),
+        (
+            &bob.token,
+            format!("Bookmark:item:{}", others_bookmark["id"]),
+            head,
+        ),
+    ] {
+        let mut ws = Ws::connect(s, token);
+        ws.send(json!({ "type": "subscribe", "channel": channel, "since": since }));
+        let reply = ws.recv();
+        assert_eq!(
+            (reply["type"].as_str(), reply["code"].as_str()),
+            (Some("error"), Some("not_found")),
+            "{channel} since {since}: {reply}"
+        );
+        // Not left subscribed: the same channel can be asked for again.
+        ws.send(json!({ "type": "subscribe", "channel": channel, "since": since }));
+        assert_eq!(ws.recv()["code"], "not_found");
+    }
 }
 
 fn write_right_after_subscribed_is_delivered(s: &Server) {

@@ -452,15 +452,16 @@ impl Connection<'_> {
                     .await
             }
         };
-        let visibility = match Self::check_access(&self.app, &self.caller, &channel).await {
-            Ok(visibility) => visibility,
-            Err(error) => {
-                let body = error_body(error);
-                return self
-                    .reply(error_message(&body.code, body.message, Some(name)))
-                    .await;
-            }
-        };
+        let (visibility, exists) =
+            match Self::check_access(&self.app, &self.caller, &channel, since.is_some()).await {
+                Ok(access) => access,
+                Err(error) => {
+                    let body = error_body(error);
+                    return self
+                        .reply(error_message(&body.code, body.message, Some(name)))
+                        .await;
+                }
+            };
         // Events queued for an earlier subscription of this channel go out before the new `subscribed`.
         self.flush_queue().await?;
         let head = match self
@@ -513,6 +514,19 @@ impl Connection<'_> {
                     .await;
             }
         };
+        // The row of an item channel is gone: the resume is worth something only if it replays what the subscriber
+        // missed (its `deleted` event at least, which it may see by the row as it was); otherwise, as without
+        // `since`, there is nothing to subscribe to.
+        if !exists && replay.as_ref().is_none_or(Vec::is_empty) {
+            self.app.hub.unsubscribe(self.id, name);
+            return self
+                .reply(error_message(
+                    "not_found",
+                    format!("no {} of the channel {name}", channel.model()),
+                    Some(name),
+                ))
+                .await;
+        }
         let resumed = replay.is_some();
         let mut frames = vec![frame_of(&ServerMessage::Subscribed {
             channel: name.to_owned(),
@@ -528,16 +542,26 @@ impl Connection<'_> {
 
     /// Read access to the channel: the model's read rule, and for an item channel that the row exists and may be
     /// read by this caller.
+    ///
+    /// With `resuming`, a missing row is no refusal yet (`false` with the visibility): it may have been deleted
+    /// after `since`, and the replay of its events decides.
     async fn check_access(
         app: &App,
         caller: &Caller,
         channel: &Channel,
-    ) -> Result<Visibility, ApiError> {
+        resuming: bool,
+    ) -> Result<(Visibility, bool), ApiError> {
         let visibility = resources::visibility(channel.model(), caller)?;
         if let Channel::Item(model, id) = channel {
-            resources::check_item(app, caller, model, id).await?;
+            match resources::check_item(app, caller, model, id).await {
+                Ok(()) => {}
+                Err(e) if resuming && e.status == StatusCode::NOT_FOUND => {
+                    return Ok((visibility, false))
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(visibility)
+        Ok((visibility, true))
     }
 
     /// The events of the channel after `since` up to `head` that the subscriber may see, as frames; `None` when
