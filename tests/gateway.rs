@@ -983,6 +983,23 @@ fn limits(s: &Server) {
     ws.send(json!({ "type": "subscribe", "channel": "User:list" }));
     assert_eq!(ws.reply()["type"], "subscribed");
 
+    // A text frame that is not UTF-8 closes with 1007, a frame with a reserved bit set with 1002: a close frame the
+    // client can read, not a bare TCP close.
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    let mut bad = Ws::connect(s, &admin);
+    bad.send_frame(Frame::message(
+        vec![b'"', 0xff, 0xfe, b'"'],
+        OpCode::Data(Data::Text),
+        true,
+    ));
+    assert_eq!(bad.expect_close().0, 1007);
+    let mut bad = Ws::connect(s, &admin);
+    let mut frame = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv1 = true;
+    bad.send_frame(frame);
+    assert_eq!(bad.expect_close().0, 1002);
+
     // WS_MAX_MESSAGE_BYTES=16384: a larger message closes the connection with 1009; others are untouched.
     let mut big = Ws::connect(s, &admin);
     big.send_text(&format!(

@@ -125,6 +125,22 @@ async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     .await;
 }
 
+/// The close frame for an error reading the socket: tungstenite's errors reach us through axum as text only. A
+/// message over `max_message_size` ("Space limit exceeded: Message too long") is 1009, a text that is not UTF-8
+/// 1007, a frame that breaks the protocol 1002, each told to the client instead of a bare TCP close; anything else
+/// is a broken connection, with no one to tell.
+fn refusal_of(error: &str) -> Option<(u16, &'static str)> {
+    if error.contains("Message too long") {
+        Some((close::TOO_BIG, "message too big"))
+    } else if error.starts_with("UTF-8 encoding error") {
+        Some((close::INVALID_DATA, "a text message that is not UTF-8"))
+    } else if error.starts_with("WebSocket protocol error") {
+        Some((close::PROTOCOL_ERROR, "a frame that breaks RFC 6455"))
+    } else {
+        None
+    }
+}
+
 /// The `requestId` of a text that is a `request` the protocol's types refused, when it is a number or a string
 /// (anything else is not echoed: the answer is then an `error`).
 fn request_id_of(text: &str) -> Option<serde_json::Value> {
@@ -325,12 +341,7 @@ impl Connection<'_> {
                     pong_due = None;
                     let message = match inbound {
                         None => return None,
-                        Some(Err(e)) => {
-                            // tungstenite refuses a message over `max_message_size` ("Space limit exceeded:
-                            // Message too long"); anything else is a broken connection.
-                            let too_big = e.to_string().contains("Message too long");
-                            return too_big.then_some((close::TOO_BIG, "message too big"));
-                        }
+                        Some(Err(e)) => return refusal_of(&e.to_string()),
                         Some(Ok(message)) => message,
                     };
                     let outcome = match message {
@@ -693,6 +704,24 @@ mod tests {
         // A 4-byte character straddling the limit is left out whole.
         let emoji = format!("{}🦀", "x".repeat(121));
         assert_eq!(close_reason(&emoji), "x".repeat(121));
+    }
+
+    #[test]
+    fn read_errors_get_their_close_codes() {
+        let code = |error: &str| refusal_of(error).map(|(code, _)| code);
+        assert_eq!(
+            code("Space limit exceeded: Message too long: 20000 > 16384"),
+            Some(close::TOO_BIG)
+        );
+        assert_eq!(
+            code("UTF-8 encoding error: invalid utf-8 sequence"),
+            Some(close::INVALID_DATA)
+        );
+        assert_eq!(
+            code("WebSocket protocol error: Reserved bits are non-zero"),
+            Some(close::PROTOCOL_ERROR)
+        );
+        assert_eq!(code("IO error: Connection reset by peer"), None);
     }
 
     #[test]
