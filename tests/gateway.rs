@@ -47,6 +47,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "resume_delivers_exactly_the_missed_events",
         resume_delivers_exactly_the_missed_events,
     ),
+    ("item_resume_after_delete", item_resume_after_delete),
     (
         "write_right_after_subscribed_is_delivered",
         write_right_after_subscribed_is_delivered,
@@ -60,6 +61,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         requests_carry_their_sequence,
     ),
     ("authentication", authentication),
+    ("hostile_tokens", hostile_tokens),
     ("malformed_input_gets_errors", malformed_input_gets_errors),
     ("limits", limits),
     (
@@ -575,6 +577,93 @@ fn resume_delivers_exactly_the_missed_events(s: &Server) {
     again.expect_silence(Duration::from_millis(200));
 }
 
+/// A resume of an item channel whose row was updated and deleted meanwhile replays both (it answered `not_found`,
+/// and the subscriber never heard of the delete, while the list channel replayed it). Only to a subscriber who may
+/// see the row as it was, and only while there is something to replay.
+fn item_resume_after_delete(s: &Server) {
+    let admin = s.admin_token();
+    let alice = new_user(s, &admin, "item-resume");
+    let bob = new_user(s, &admin, "item-resume-other");
+    let room = new_room(s, &alice, "item resume");
+    let message = s
+        .post("/api/messages")
+        .auth(&alice.token)
+        .json(json!({ "roomId": room, "text": "soon gone" }))
+        .send()
+        .expect_json(201);
+    let path = format!("/api/messages/{}", message["id"].as_str().unwrap());
+    let channel = format!("Message:item:{}", message["id"].as_str().unwrap());
+    let mut ws = Ws::connect(s, &alice.token);
+    let since = ws.subscribe(&channel, None)["seq"].as_u64().unwrap();
+    ws.drop_connection();
+
+    let updated = s
+        .patch(&path)
+        .auth(&alice.token)
+        .json(json!({ "text": "edited" }))
+        .send()
+        .event_seq();
+    let deleted = s.delete(&path).auth(&alice.token).send().event_seq();
+
+    let mut ws = Ws::connect(s, &alice.token);
+    let subscribed = ws.subscribe(&channel, Some(since));
+    assert_eq!(subscribed["resumed"], true, "{subscribed}");
+    let first = ws.update();
+    assert_eq!(
+        (&first["kind"], &first["seq"]),
+        (&json!("updated"), &json!(updated)),
+        "{first}"
+    );
+    assert_eq!(first["data"]["text"], "edited");
+    let second = ws.update();
+    assert_eq!(
+        (&second["kind"], &second["seq"]),
+        (&json!("deleted"), &json!(deleted)),
+        "{second}"
+    );
+
+    // Nothing left to replay (resuming from the delete itself), or nothing this caller may see: not found.
+    let others_bookmark = {
+        let note = s
+            .post("/api/messages")
+            .auth(&alice.token)
+            .json(json!({ "roomId": room, "text": "bookmarked" }))
+            .send()
+            .expect_json(201);
+        s.post("/api/bookmarks")
+            .auth(&alice.token)
+            .json(json!({ "messageId": note["id"] }))
+            .send()
+            .expect_json(201)
+    };
+    let bookmark_path = format!("/api/bookmarks/{}", others_bookmark["id"]);
+    let head = u64::try_from(s.last_seq()).unwrap();
+    s.delete(&bookmark_path)
+        .auth(&alice.token)
+        .send()
+        .expect(204);
+    for (token, channel, since) in [
+        (&alice.token, channel.clone(), deleted),
+        (
+            &bob.token,
+            format!("Bookmark:item:{}", others_bookmark["id"]),
+            head,
+        ),
+    ] {
+        let mut ws = Ws::connect(s, token);
+        ws.send(json!({ "type": "subscribe", "channel": channel, "since": since }));
+        let reply = ws.recv();
+        assert_eq!(
+            (reply["type"].as_str(), reply["code"].as_str()),
+            (Some("error"), Some("not_found")),
+            "{channel} since {since}: {reply}"
+        );
+        // Not left subscribed: the same channel can be asked for again.
+        ws.send(json!({ "type": "subscribe", "channel": channel, "since": since }));
+        assert_eq!(ws.recv()["code"], "not_found");
+    }
+}
+
 fn write_right_after_subscribed_is_delivered(s: &Server) {
     let admin = s.admin_token();
     let owner = new_user(s, &admin, "racer");
@@ -681,12 +770,18 @@ fn requests_carry_their_sequence(s: &Server) {
         assert_eq!(reply["error"]["code"], code, "{reply}");
         assert!(reply.get("data").is_none());
     }
-    // String request ids are echoed as strings; an unknown action is a malformed message.
+    // String request ids are echoed as strings; an unknown action is a malformed message, answered with the
+    // request's id (`malformed_input_gets_errors` has more).
     ws.send(json!({ "type": "request", "requestId": "abc", "model": "Room", "action": "list" }));
     let reply = ws.recv();
     assert_eq!(reply["requestId"], "abc", "{reply}");
     ws.send(json!({ "type": "request", "requestId": 1, "model": "Room", "action": "drop" }));
-    assert_eq!(ws.recv()["code"], "bad_message");
+    let reply = ws.recv();
+    assert_eq!(
+        (&reply["type"], &reply["requestId"], &reply["error"]["code"]),
+        (&json!("response"), &json!(1), &json!("bad_message")),
+        "{reply}"
+    );
     // An anonymous... over the socket everyone is signed in; access rules still apply per model.
     let other = new_user(s, &admin, "other-reader");
     let mut theirs = Ws::connect(s, &other.token);
@@ -746,6 +841,78 @@ fn authentication(s: &Server) {
     assert_eq!((code, reason.as_str()), (4401, "the token expired"));
 }
 
+/// Tokens an attacker or a careless client sends (`docs/security.md`).
+fn hostile_tokens(s: &Server) {
+    let admin = s.admin_token();
+    let user = new_user(s, &admin, "hostile");
+    let later = server_harness::now_secs() + 3600;
+    let echo = "x".repeat(300);
+
+    // Refused with a clean 4401 whose reason fits a close frame (123 bytes; a longer one made the client fail the
+    // connection with a protocol error instead) and does not quote the token: `alg: none`, an unknown `alg` of
+    // 300 bytes, a claim of the wrong type.
+    for token in [
+        server_harness::unsigned_jwt(
+            &json!({ "alg": "none", "typ": "JWT" }),
+            &json!({ "sub": user.id, "exp": later }),
+            "",
+        ),
+        server_harness::unsigned_jwt(
+            &json!({ "alg": echo, "typ": "JWT" }),
+            &json!({ "sub": user.id, "exp": later }),
+            "c2ln",
+        ),
+        server_harness::handmade_jwt(
+            &json!({ "sub": user.id, "exp": later, "roles": echo }),
+            server_harness::JWT_SECRET,
+        ),
+    ] {
+        for auth in [Auth::Header(&token), Auth::Frame(&token)] {
+            let mut ws = Ws::open(s, auth);
+            let (code, reason) = ws.expect_close();
+            assert_eq!(code, 4401, "{reason}");
+            assert!(reason.len() <= 123, "{} bytes: {reason}", reason.len());
+            assert!(
+                reason.contains("token") && !reason.contains("xxxxx"),
+                "{reason}"
+            );
+        }
+    }
+
+    // A validly signed token whose `exp` is at or beyond 2^63 seconds panicked the connection's task (an `Instant`
+    // overflow) before it sent anything: now it never expires within the connection's life, which works normally.
+    for exp in [json!(1u64 << 63), json!(u64::MAX)] {
+        let token = server_harness::handmade_jwt(
+            &json!({ "sub": user.id, "exp": exp }),
+            server_harness::JWT_SECRET,
+        );
+        let mut ws = Ws::connect(s, &token);
+        ws.subscribe("Room:list", None);
+        ws.send(json!({ "type": "ping" }));
+        assert_eq!(ws.recv()["type"], "pong", "exp {exp}");
+    }
+
+    // `nbf` in the future (beyond the leeway) is refused, over the socket as over REST; in the past it is accepted.
+    let early = server_harness::handmade_jwt(
+        &json!({ "sub": user.id, "exp": later, "nbf": later - 60 }),
+        server_harness::JWT_SECRET,
+    );
+    let mut ws = Ws::open(s, Auth::Header(&early));
+    let (code, reason) = ws.expect_close();
+    assert_eq!(code, 4401);
+    assert!(reason.contains("nbf"), "{reason}");
+    s.get("/api/rooms")
+        .auth(&early)
+        .send()
+        .expect_error(401, "unauthorized");
+    let valid = server_harness::handmade_jwt(
+        &json!({ "sub": user.id, "exp": later, "nbf": later - 7200 }),
+        server_harness::JWT_SECRET,
+    );
+    let mut ws = Ws::connect(s, &valid);
+    ws.subscribe("Room:list", None);
+}
+
 fn malformed_input_gets_errors(s: &Server) {
     let admin = s.admin_token();
     let mut ws = Ws::connect(s, &admin);
@@ -769,6 +936,25 @@ fn malformed_input_gets_errors(s: &Server) {
     }
     ws.send_binary(vec![1, 2, 3]);
     assert_eq!(ws.recv()["code"], "bad_message");
+    // A `request` refused for its shape still gets a `response` with its `requestId` as sent (it used to be an
+    // `error` without it, which the client could not match to the request).
+    for (id, action) in [
+        (json!(-1), json!("list")),
+        (json!(1.5), json!("list")),
+        (json!("no-action"), Value::Null),
+    ] {
+        ws.send(json!({ "type": "request", "requestId": id, "model": "Room", "action": action }));
+        let reply = ws.recv();
+        assert_eq!(
+            (
+                reply["type"].as_str(),
+                &reply["requestId"],
+                reply["error"]["code"].as_str()
+            ),
+            (Some("response"), &id, Some("bad_message")),
+            "{reply}"
+        );
+    }
     ws.send(json!({ "type": "unsubscribe", "channel": "Room:list" }));
     assert_eq!(ws.recv()["code"], "not_subscribed");
     ws.subscribe("Room:list", None);
@@ -796,6 +982,23 @@ fn limits(s: &Server) {
     assert_eq!(ws.reply()["type"], "unsubscribed");
     ws.send(json!({ "type": "subscribe", "channel": "User:list" }));
     assert_eq!(ws.reply()["type"], "subscribed");
+
+    // A text frame that is not UTF-8 closes with 1007, a frame with a reserved bit set with 1002: a close frame the
+    // client can read, not a bare TCP close.
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    let mut bad = Ws::connect(s, &admin);
+    bad.send_frame(Frame::message(
+        vec![b'"', 0xff, 0xfe, b'"'],
+        OpCode::Data(Data::Text),
+        true,
+    ));
+    assert_eq!(bad.expect_close().0, 1007);
+    let mut bad = Ws::connect(s, &admin);
+    let mut frame = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv1 = true;
+    bad.send_frame(frame);
+    assert_eq!(bad.expect_close().0, 1002);
 
     // WS_MAX_MESSAGE_BYTES=16384: a larger message closes the connection with 1009; others are untouched.
     let mut big = Ws::connect(s, &admin);

@@ -13,6 +13,10 @@ pub const BEARER_SUBPROTOCOL_PREFIX: &str = "bearer.";
 pub mod close {
     /// The server is shutting down: reconnect (to another instance) and resume.
     pub const GOING_AWAY: u16 = 1001;
+    /// A frame that breaks RFC 6455 (reserved bits set, a fragmented control frame, ...): a client bug.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text message that is not UTF-8: a client bug; do not resend it.
+    pub const INVALID_DATA: u16 = 1007;
     /// A frame over the size limit: do not resend it.
     pub const TOO_BIG: u16 = 1009;
     /// No valid token (missing, bad, expired, or no `auth` frame in time): do not retry with the same token.

@@ -184,6 +184,9 @@ impl Operation<'_> {
         if f.conflict {
             responses.insert("409".into(), response_ref("Conflict"));
         }
+        if self.body.is_some() {
+            responses.insert("413".into(), response_ref("TooLarge"));
+        }
         if f.reference_not_found {
             responses.insert("422".into(), response_ref("ReferenceNotFound"));
         }
@@ -277,6 +280,9 @@ fn list_operation(m: &Model) -> Value {
 fn create_operation(m: &Model) -> Value {
     let n = &m.api_names;
     let (conflict, reference_not_found) = input_failures(m, &m.sets.create);
+    // The owner field is set from the token's subject, not the body: a subject that is not an id of the owner's type
+    // is a 403, and one that names no row of the referenced model a 422.
+    let owner = m.sets.owner.map(|i| &m.fields[i]);
     let mut headers = Map::new();
     headers.insert(
         "Location".into(),
@@ -312,10 +318,11 @@ fn create_operation(m: &Model) -> Value {
             ),
         ),
         failures: Failures {
-            forbidden: may_forbid(&m.access.create),
+            forbidden: may_forbid(&m.access.create) || owner.is_some(),
             not_found: false,
             conflict,
-            reference_not_found,
+            reference_not_found: reference_not_found
+                || owner.is_some_and(|f| f.references.is_some()),
         },
     }
     .build()

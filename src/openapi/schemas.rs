@@ -59,6 +59,8 @@ pub(super) fn other_components(graph: &Graph) -> Map<String, Value> {
         ("NotFound", "`not_found`: no such row, or not one the caller may read."),
         ("Conflict", "`conflict`: a unique field's value is taken, or the row is still referenced by others."),
         ("ReferenceNotFound", "`reference_not_found`: a reference field points at a row that does not exist."),
+        ("TooLarge", "`too_large`: the body is over the server's limit (2 MiB); the connection is closed after the \
+                      answer."),
         ("Internal", "`internal`: a bug in the server; the cause is logged, not shown."),
     ] {
         responses.insert(name.into(), error(description));
@@ -78,12 +80,13 @@ pub(super) fn other_components(graph: &Graph) -> Map<String, Value> {
                 "name": "take",
                 "in": "query",
                 "required": false,
-                "description": format!("Rows to return, at most `MAX_TAKE` ({MAX_TAKE} unless the server is configured otherwise)."),
+                // No `maximum`: the server's `MAX_TAKE` is configurable, so a larger `take` is not an error but
+                // lowered to it, and the answer's `take` says how many were asked of the database.
+                "description": format!("Rows to return. A larger number than the server's `MAX_TAKE` ({MAX_TAKE} unless configured otherwise) is lowered to it; the answer's `take` is the number applied."),
                 "schema": {
                     "type": "integer",
                     "format": "int64",
                     "minimum": 0,
-                    "maximum": MAX_TAKE,
                     "default": DEFAULT_TAKE,
                 },
             },

@@ -508,16 +508,33 @@ pub fn token_with_secret(sub: &str, roles: &[&str], secret: &str) -> String {
 
 /// A HS256 JWT made by hand (through Python's hmac) with the given claims, to test what the server accepts.
 pub fn handmade_jwt(claims: &Value, secret: &str) -> String {
+    python_jwt(
+        &serde_json::json!({ "alg": "HS256", "typ": "JWT" }),
+        claims,
+        Some(secret),
+    )
+}
+
+/// A JWT of any header and claims whose third part is `signature` (not a real one), as an attacker makes it.
+pub fn unsigned_jwt(header: &Value, claims: &Value, signature: &str) -> String {
+    let token = python_jwt(header, claims, None);
+    format!("{token}{signature}")
+}
+
+/// `header.claims.` in base64url, then the HS256 signature with `secret` if one is given.
+fn python_jwt(header: &Value, claims: &Value, secret: Option<&str>) -> String {
     let program = r#"
-import base64, hashlib, hmac, json, sys
+import base64, hashlib, hmac, sys
 def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=")
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(sys.argv[2].encode())
-sig = b64(hmac.new(sys.argv[1].encode(), head + b"." + body, hashlib.sha256).digest())
-print((head + b"." + body + b"." + sig).decode())
+signed = b64(sys.argv[1].encode()) + b"." + b64(sys.argv[2].encode())
+sig = b64(hmac.new(sys.argv[3].encode(), signed, hashlib.sha256).digest()) if len(sys.argv) > 3 else b""
+print((signed + b"." + sig).decode())
 "#;
+    let (header, claims) = (header.to_string(), claims.to_string());
+    let mut args = vec!["-c", program, &header, &claims];
+    args.extend(secret);
     let out = Command::new("python3")
-        .args(["-c", program, secret, &claims.to_string()])
+        .args(args)
         .output()
         .expect("python3 runs");
     assert!(

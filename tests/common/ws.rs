@@ -147,6 +147,11 @@ impl Ws {
         self.socket.send(Message::Binary(bytes.into())).unwrap();
     }
 
+    /// Sends a frame as given, whether or not it is valid (invalid UTF-8, reserved bits set, ...).
+    pub fn send_frame(&mut self, frame: tungstenite::protocol::frame::Frame) {
+        self.socket.send(Message::Frame(frame)).unwrap();
+    }
+
     /// The next protocol message, a close, or a timeout after `wait`.
     pub fn next(&mut self, wait: Duration) -> Incoming {
         let deadline = Instant::now() + wait;

@@ -1219,14 +1219,14 @@ pub mod int64 {
     /// An optional bigint field (`null` when absent).
     pub mod option {
         use ::serde::{Deserialize, Serialize};
-        /// Writes the value with bigints as strings of digits (`serialize_with`).
+        /// Writes the value in its wire form (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<i64>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.map(super::Wire).serialize(serializer)
         }
-        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
+        /// Reads the value from its wire form (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<::std::option::Option<i64>, D::Error> {
@@ -1238,7 +1238,7 @@ pub mod int64 {
     pub mod present {
         use ::serde::Deserialize;
         pub use super::option::serialize;
-        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
+        /// Reads the value from its wire form (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<::std::option::Option<i64>, D::Error> {
@@ -1249,14 +1249,14 @@ pub mod int64 {
     /// A patch of an optional bigint field: absent is `None` (with `default`), `null` is `Some(None)`.
     pub mod double_option {
         use ::serde::{Deserialize, Serialize};
-        /// Writes the value with bigints as strings of digits (`serialize_with`).
+        /// Writes the value in its wire form (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<::std::option::Option<i64>>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.flatten().map(super::Wire).serialize(serializer)
         }
-        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
+        /// Reads the value from its wire form (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<
@@ -1270,14 +1270,14 @@ pub mod int64 {
     /// The filter of a bigint field.
     pub mod filter {
         use ::serde::{Deserialize, Serialize};
-        /// Writes the value with bigints as strings of digits (`serialize_with`).
+        /// Writes the value in its wire form (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<super::super::OrderedFilter<i64>>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
         }
-        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
+        /// Reads the value from its wire form (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<
@@ -1293,18 +1293,190 @@ pub mod int64 {
     /// The filter of an optional bigint field.
     pub mod nullable_filter {
         use ::serde::{Deserialize, Serialize};
-        /// Writes the value with bigints as strings of digits (`serialize_with`).
+        /// Writes the value in its wire form (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<super::super::NullableOrderedFilter<i64>>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
         }
-        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
+        /// Reads the value from its wire form (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<
             ::std::option::Option<super::super::NullableOrderedFilter<i64>>,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::NullableOrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+}
+/// `datetime` values on the wire: RFC 3339, and only from `0001-01-01T00:00:00Z` to `9999-12-31T23:59:59.999999Z`
+/// (in UTC, after applying the offset). Years outside have no 4-digit RFC 3339 form: chrono reads and writes them as
+/// `+10000-...`/`-0001-...`, which SQLite would store and compare as text out of time order and could not read back,
+/// and year 0 is "1 BC" in PostgreSQL. Refusing them when the input is read makes a 400 that names the field, for a
+/// body as for a filter. The fields of datetime type use these modules through `#[serde(with = ...)]`.
+pub mod datetime {
+    use ::serde::{Deserialize, Serialize};
+    /// What the error says is accepted.
+    pub const RANGE: &str = "an RFC 3339 date-time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z";
+    /// A time as it travels, read only within the range.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq
+    )]
+    pub struct Wire(pub ::chrono::DateTime<::chrono::Utc>);
+    impl ::serde::Serialize for Wire {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            self.0.serialize(serializer)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Wire {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Wire, D::Error> {
+            use ::chrono::Datelike;
+            let time = ::chrono::DateTime::<::chrono::Utc>::deserialize(deserializer)?;
+            if (1..=9999).contains(&time.year()) {
+                ::std::result::Result::Ok(Wire(time))
+            } else {
+                ::std::result::Result::Err(
+                    ::serde::de::Error::invalid_value(
+                        ::serde::de::Unexpected::Other(&time.to_rfc3339()),
+                        &RANGE,
+                    ),
+                )
+            }
+        }
+    }
+    /// Writes the time in its wire form, RFC 3339 in UTC (`serialize_with`).
+    pub fn serialize<S: ::serde::Serializer>(
+        value: &::chrono::DateTime<::chrono::Utc>,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        Wire(*value).serialize(serializer)
+    }
+    /// Reads an RFC 3339 time, refused outside the accepted range (`deserialize_with`).
+    pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<::chrono::DateTime<::chrono::Utc>, D::Error> {
+        Wire::deserialize(deserializer).map(|wire| wire.0)
+    }
+    /// An optional datetime field (`null` when absent).
+    pub mod option {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.map(super::Wire).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| wire.map(|w| w.0))
+        }
+    }
+    /// A patch of a required datetime field: absent is `None` (with `default`), `null` is refused.
+    pub mod present {
+        use ::serde::Deserialize;
+        pub use super::option::serialize;
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            D::Error,
+        > {
+            super::Wire::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.0))
+        }
+    }
+    /// A patch of an optional datetime field: absent is `None` (with `default`), `null` is `Some(None)`.
+    pub mod double_option {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.flatten().map(super::Wire).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.map(|w| w.0)))
+        }
+    }
+    /// The filter of a datetime field.
+    pub mod filter {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                super::super::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                super::super::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::OrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+    /// The filter of an optional datetime field.
+    pub mod nullable_filter {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                super::super::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                super::super::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
+            >,
             D::Error,
         > {
             ::std::option::Option::<

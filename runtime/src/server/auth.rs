@@ -76,6 +76,8 @@ impl Verifier {
     pub fn new(secret: &str, leeway: std::time::Duration) -> Verifier {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = leeway.as_secs();
+        // A token that says it is not valid yet (`nbf`, when present) is refused, with the same leeway as `exp`.
+        validation.validate_nbf = true;
         Verifier {
             key: DecodingKey::from_secret(secret.as_bytes()),
             validation,
@@ -98,13 +100,32 @@ impl Verifier {
         drop(accepted);
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map(|data| data.claims)
-            .map_err(|e| format!("invalid token: {e}"))?;
+            .map_err(|e| refusal(e.kind()).to_owned())?;
         let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
         if accepted.len() >= ACCEPTED_CAPACITY {
             accepted.clear();
         }
         accepted.insert(token.into(), claims.clone());
         Ok(claims)
+    }
+}
+
+/// Why a token is refused, in words of our own: the library's messages can quote the token's text (an unknown
+/// `alg`, a claim of the wrong type), which is the client's and unbounded, and the reason also travels in a
+/// WebSocket close frame, which holds 123 bytes.
+fn refusal(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind;
+    match kind {
+        ErrorKind::ExpiredSignature => "invalid token: it has expired",
+        ErrorKind::ImmatureSignature => "invalid token: it is not valid yet (`nbf`)",
+        ErrorKind::InvalidSignature => "invalid token: the signature does not match",
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+            "invalid token: it must be signed with HS256"
+        }
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidClaimFormat(_) => {
+            "invalid token: a claim is missing or malformed (`sub`, `exp`, `nbf`, `roles`)"
+        }
+        _ => "invalid token: not a well-formed HS256 JWT with `sub` and `exp`",
     }
 }
 

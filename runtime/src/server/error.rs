@@ -80,7 +80,17 @@ impl IntoResponse for ApiError {
         if let Some(details) = self.details {
             error["details"] = serde_json::to_value(details.errors).unwrap_or_default();
         }
-        (self.status, Json(serde_json::json!({ "error": error }))).into_response()
+        let mut response =
+            (self.status, Json(serde_json::json!({ "error": error }))).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was never read, so the server closes the connection after answering: said in
+            // the answer, so that a client does not send its next request on a connection about to close.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

@@ -210,6 +210,19 @@ pub fn router(app: App) -> Router {
     } else {
         router
     };
+    // A panic in a request's task (a bug, or a hook's) answers 500 in the JSON error shape instead of dropping the
+    // connection without an answer; it is logged here with its cause. Inside CORS, so that the 500 carries its
+    // headers. The request held no transaction across the panic: an open one rolls back when dropped.
+    let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |panic: Box<dyn std::any::Any + Send>| {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("a panic without a message");
+            ApiError::internal(format_args!("a request's task panicked: {cause}")).into_response()
+        },
+    ));
     // Outermost, so that preflights are answered before routing and every answer (errors too) carries the headers.
     let router = match app.config.cors_origins.layer() {
         Some(cors) => router.layer(cors),

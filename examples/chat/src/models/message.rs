@@ -48,7 +48,12 @@ pub struct MessageCreate {
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
-    #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        rename = "editedAt",
+        default,
+        with = "crate::query::datetime::option",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl crate::validation::Validate for MessageCreate {
@@ -77,7 +82,7 @@ pub struct MessageUpdate {
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
-    #[serde(rename = "editedAt")]
+    #[serde(rename = "editedAt", default, with = "crate::query::datetime::option")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
 impl crate::validation::Validate for MessageUpdate {
@@ -121,7 +126,7 @@ pub struct MessagePatch {
         rename = "editedAt",
         default,
         skip_serializing_if = "::std::option::Option::is_none",
-        with = "::serde_with::rust::double_option"
+        with = "crate::query::datetime::double_option"
     )]
     pub edited_at: ::std::option::Option<
         ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -162,13 +167,20 @@ pub struct MessageFilter {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<crate::query::StringFilter>,
     /// Operators on `editedAt`; the row must pass all that are set.
-    #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(
+        rename = "editedAt",
+        default,
+        with = "crate::query::datetime::nullable_filter",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
     pub edited_at: ::std::option::Option<
         crate::query::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
     /// Operators on `createdAt`; the row must pass all that are set.
     #[serde(
         rename = "createdAt",
+        default,
+        with = "crate::query::datetime::filter",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<

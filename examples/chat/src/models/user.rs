@@ -156,6 +156,8 @@ pub struct UserFilter {
     /// Operators on `createdAt`; the row must pass all that are set.
     #[serde(
         rename = "createdAt",
+        default,
+        with = "crate::query::datetime::filter",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub created_at: ::std::option::Option<

@@ -29,6 +29,10 @@ use crate::protocol::{
 /// Frames a connection keeps room for between batches; a larger batch's buffer is freed once written.
 const BATCH_CAPACITY: usize = 64;
 
+/// Longer than any connection lives (30 years, as tokio's own "far future"): a token expiring later never expires
+/// on the connection, and `Instant::now() + NEVER` cannot overflow.
+const NEVER: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
 /// `GET /ws`: upgrades to a WebSocket speaking [`crate::protocol`], authenticated by the `Authorization` header,
 /// a `bearer.<token>` subprotocol or a first `auth` frame.
 pub async fn endpoint(
@@ -98,16 +102,56 @@ fn error_body(error: ApiError) -> ErrorBody {
     }
 }
 
+/// A close frame's reason holds at most 123 bytes (RFC 6455 5.5: 125 for the payload, 2 of them the code); a
+/// longer one makes a standards-following client fail the connection (1002/1006) instead of seeing the code.
+pub const MAX_CLOSE_REASON: usize = 123;
+
+/// `reason` cut to `MAX_CLOSE_REASON` bytes, at a character boundary so that it stays UTF-8.
+fn close_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
         code,
-        reason: Utf8Bytes::from(reason),
+        reason: Utf8Bytes::from(close_reason(reason)),
     };
     let _ = tokio::time::timeout(
         Duration::from_secs(1),
         socket.send(Message::Close(Some(frame))),
     )
     .await;
+}
+
+/// The close frame for an error reading the socket: tungstenite's errors reach us through axum as text only. A
+/// message over `max_message_size` ("Space limit exceeded: Message too long") is 1009, a text that is not UTF-8
+/// 1007, a frame that breaks the protocol 1002, each told to the client instead of a bare TCP close; anything else
+/// is a broken connection, with no one to tell.
+fn refusal_of(error: &str) -> Option<(u16, &'static str)> {
+    if error.contains("Message too long") {
+        Some((close::TOO_BIG, "message too big"))
+    } else if error.starts_with("UTF-8 encoding error") {
+        Some((close::INVALID_DATA, "a text message that is not UTF-8"))
+    } else if error.starts_with("WebSocket protocol error") {
+        Some((close::PROTOCOL_ERROR, "a frame that breaks RFC 6455"))
+    } else {
+        None
+    }
+}
+
+/// The `requestId` of a text that is a `request` the protocol's types refused, when it is a number or a string
+/// (anything else is not echoed: the answer is then an `error`).
+fn request_id_of(text: &str) -> Option<serde_json::Value> {
+    let mut value = serde_json::from_str::<serde_json::Value>(text).ok()?;
+    if value.get("type")? != "request" {
+        return None;
+    }
+    let id = value.get_mut("requestId")?.take();
+    (id.is_number() || id.is_string()).then_some(id)
 }
 
 /// Authenticates, then serves. The task lives as long as the connection and takes the size of its largest state:
@@ -218,12 +262,17 @@ impl Connection<'_> {
         let limits = &config.ws;
         // Made on the first `request`: most connections never send one, and a channel allocates its slots up front.
         let mut requests: Option<Requests> = None;
-        // The same leeway as when the token was accepted.
-        let expires = std::time::UNIX_EPOCH + Duration::from_secs(expires) + config.jwt_leeway;
-        let expires = Instant::now()
-            + expires
-                .duration_since(std::time::SystemTime::now())
-                .unwrap_or_default();
+        // The same leeway as when the token was accepted. `exp` is the client's number: a far-future one (up to
+        // u64::MAX seconds) must not overflow the clock's arithmetic, which panicked the task; beyond
+        // `NEVER` the token simply outlives the connection.
+        let left = Duration::from_secs(expires)
+            .checked_add(config.jwt_leeway)
+            .and_then(|exp| std::time::UNIX_EPOCH.checked_add(exp))
+            .map_or(NEVER, |exp| {
+                exp.duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default()
+            });
+        let expires = Instant::now() + left.min(NEVER);
         let mut next_ping = Instant::now() + limits.ping_interval;
         // Set while a ping waits for its answer.
         let mut pong_due: Option<Instant> = None;
@@ -294,12 +343,7 @@ impl Connection<'_> {
                     pong_due = None;
                     let message = match inbound {
                         None => return None,
-                        Some(Err(e)) => {
-                            // tungstenite refuses a message over `max_message_size` ("Space limit exceeded:
-                            // Message too long"); anything else is a broken connection.
-                            let too_big = e.to_string().contains("Message too long");
-                            return too_big.then_some((close::TOO_BIG, "message too big"));
-                        }
+                        Some(Err(e)) => return refusal_of(&e.to_string()),
                         Some(Ok(message)) => message,
                     };
                     let outcome = match message {
@@ -322,13 +366,20 @@ impl Connection<'_> {
         let message = match serde_json::from_str::<ClientMessage>(text) {
             Ok(message) => message,
             Err(e) => {
+                let message = format!("not a message of the protocol: {e}");
+                // A `request` refused for its shape (a `requestId` of -1 or 1.5, a missing `model`) is answered
+                // by a `response` that carries its `requestId` as sent, so that the client can match the answer.
+                if let Some(request_id) = request_id_of(text) {
+                    let response = serde_json::json!({
+                        "type": "response",
+                        "requestId": request_id,
+                        "error": { "code": "bad_message", "message": message },
+                    });
+                    return self.write([Utf8Bytes::from(response.to_string())]).await;
+                }
                 return self
-                    .reply(error_message(
-                        "bad_message",
-                        format!("not a message of the protocol: {e}"),
-                        None,
-                    ))
-                    .await
+                    .reply(error_message("bad_message", message, None))
+                    .await;
             }
         };
         match message {
@@ -416,15 +467,16 @@ impl Connection<'_> {
                     .await
             }
         };
-        let visibility = match Self::check_access(&self.app, &self.caller, &channel).await {
-            Ok(visibility) => visibility,
-            Err(error) => {
-                let body = error_body(error);
-                return self
-                    .reply(error_message(&body.code, body.message, Some(name)))
-                    .await;
-            }
-        };
+        let (visibility, exists) =
+            match Self::check_access(&self.app, &self.caller, &channel, since.is_some()).await {
+                Ok(access) => access,
+                Err(error) => {
+                    let body = error_body(error);
+                    return self
+                        .reply(error_message(&body.code, body.message, Some(name)))
+                        .await;
+                }
+            };
         // Events queued for an earlier subscription of this channel go out before the new `subscribed`.
         self.flush_queue().await?;
         let head = match self
@@ -477,6 +529,19 @@ impl Connection<'_> {
                     .await;
             }
         };
+        // The row of an item channel is gone: the resume is worth something only if it replays what the subscriber
+        // missed (its `deleted` event at least, which it may see by the row as it was); otherwise, as without
+        // `since`, there is nothing to subscribe to.
+        if !exists && replay.as_ref().is_none_or(Vec::is_empty) {
+            self.app.hub.unsubscribe(self.id, name);
+            return self
+                .reply(error_message(
+                    "not_found",
+                    format!("no {} of the channel {name}", channel.model()),
+                    Some(name),
+                ))
+                .await;
+        }
         let resumed = replay.is_some();
         let mut frames = vec![frame_of(&ServerMessage::Subscribed {
             channel: name.to_owned(),
@@ -492,16 +557,26 @@ impl Connection<'_> {
 
     /// Read access to the channel: the model's read rule, and for an item channel that the row exists and may be
     /// read by this caller.
+    ///
+    /// With `resuming`, a missing row is no refusal yet (`false` with the visibility): it may have been deleted
+    /// after `since`, and the replay of its events decides.
     async fn check_access(
         app: &App,
         caller: &Caller,
         channel: &Channel,
-    ) -> Result<Visibility, ApiError> {
+        resuming: bool,
+    ) -> Result<(Visibility, bool), ApiError> {
         let visibility = resources::visibility(channel.model(), caller)?;
         if let Channel::Item(model, id) = channel {
-            resources::check_item(app, caller, model, id).await?;
+            match resources::check_item(app, caller, model, id).await {
+                Ok(()) => {}
+                Err(e) if resuming && e.status == StatusCode::NOT_FOUND => {
+                    return Ok((visibility, false))
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(visibility)
+        Ok((visibility, true))
     }
 
     /// The events of the channel after `since` up to `head` that the subscriber may see, as frames; `None` when
@@ -610,5 +685,61 @@ where
             _ => Err(Gone),
         },
         _ = outlet.killed() => Err(Gone),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame_and_stay_utf8() {
+        assert_eq!(close_reason("the token expired"), "the token expired");
+        let exact = "x".repeat(MAX_CLOSE_REASON);
+        assert_eq!(close_reason(&exact), exact);
+        assert_eq!(close_reason(&"x".repeat(500)).len(), MAX_CLOSE_REASON);
+        // "é" is 2 bytes: 61 of them and a third byte would cut the 62nd in half at byte 123.
+        let accented = format!("x{}", "é".repeat(100));
+        let cut = close_reason(&accented);
+        assert_eq!(cut.len(), 1 + 2 * 61);
+        assert!(accented.starts_with(cut));
+        // A 4-byte character straddling the limit is left out whole.
+        let emoji = format!("{}🦀", "x".repeat(121));
+        assert_eq!(close_reason(&emoji), "x".repeat(121));
+    }
+
+    #[test]
+    fn read_errors_get_their_close_codes() {
+        let code = |error: &str| refusal_of(error).map(|(code, _)| code);
+        assert_eq!(
+            code("Space limit exceeded: Message too long: 20000 > 16384"),
+            Some(close::TOO_BIG)
+        );
+        assert_eq!(
+            code("UTF-8 encoding error: invalid utf-8 sequence"),
+            Some(close::INVALID_DATA)
+        );
+        assert_eq!(
+            code("WebSocket protocol error: Reserved bits are non-zero"),
+            Some(close::PROTOCOL_ERROR)
+        );
+        assert_eq!(code("IO error: Connection reset by peer"), None);
+    }
+
+    #[test]
+    fn request_id_of_a_refused_request() {
+        let id = |text: &str| request_id_of(text);
+        assert_eq!(
+            id(r#"{"type": "request", "requestId": -1}"#),
+            Some(serde_json::json!(-1))
+        );
+        assert_eq!(
+            id(r#"{"type": "request", "requestId": "a"}"#),
+            Some(serde_json::json!("a"))
+        );
+        assert_eq!(id(r#"{"type": "request", "requestId": {"a": 1}}"#), None);
+        assert_eq!(id(r#"{"type": "request"}"#), None);
+        assert_eq!(id(r#"{"type": "subscribe", "requestId": 1}"#), None);
+        assert_eq!(id("not json"), None);
     }
 }

@@ -216,8 +216,14 @@ fn path_id<I>(id: Result<Path<I>, PathRejection>) -> Result<I, ApiError> {
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
+    body.map(|Json(b)| b).map_err(|e| {
+        // A body over axum's limit (2 MiB) is no malformed request: 413 says that resending it will not help.
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.body_text())
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    })
 }
 
 fn not_found<R: Resource>(id: &impl Display) -> ApiError {
