@@ -22,10 +22,13 @@ impl ::std::error::Error for UnknownValue {}
     ::serde::Deserialize
 )]
 pub enum Priority {
+    /// `low`, as written in the schema, on the wire and in the database.
     #[serde(rename = "low")]
     Low,
+    /// `normal`, as written in the schema, on the wire and in the database.
     #[serde(rename = "normal")]
     Normal,
+    /// `high`, as written in the schema, on the wire and in the database.
     #[serde(rename = "high")]
     High,
 }

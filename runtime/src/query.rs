@@ -19,7 +19,9 @@ pub const MAX_TAKE: u32 = 100;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
+    /// Smallest first (`asc`).
     Asc,
+    /// Largest first (`desc`).
     Desc,
 }
 /// Operators for a text field: comparison is by the database's text order.
@@ -33,35 +35,46 @@ pub enum SortOrder {
 )]
 #[serde(deny_unknown_fields)]
 pub struct StringFilter {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<::std::string::String>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<::std::string::String>,
+    /// `in`: Matches rows whose value is one of these.
     #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// `notIn`: Matches rows whose value is none of these.
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// `lt`: Matches rows whose value is less than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<::std::string::String>,
+    /// `lte`: Matches rows whose value is less than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<::std::string::String>,
+    /// `gt`: Matches rows whose value is greater than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<::std::string::String>,
+    /// `gte`: Matches rows whose value is greater than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<::std::string::String>,
+    /// `contains`: Matches rows whose text contains this one (case-sensitive).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub contains: ::std::option::Option<::std::string::String>,
+    /// `startsWith`: Matches rows whose text starts with this one (case-sensitive).
     #[serde(
         rename = "startsWith",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub starts_with: ::std::option::Option<::std::string::String>,
+    /// `endsWith`: Matches rows whose text ends with this one (case-sensitive).
     #[serde(rename = "endsWith", skip_serializing_if = "::std::option::Option::is_none")]
     pub ends_with: ::std::option::Option<::std::string::String>,
 }
 /// One-operator constructors: `StringFilter::equals(...)`; set further operators on the fields.
 impl StringFilter {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -77,7 +90,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -93,7 +106,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `in`
+    /// Only `in`: Matches rows whose value is one of these.
     pub fn r#in(
         value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
     ) -> Self {
@@ -111,7 +124,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `notIn`
+    /// Only `notIn`: Matches rows whose value is none of these.
     pub fn not_in(
         value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
     ) -> Self {
@@ -129,7 +142,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `lt`
+    /// Only `lt`: Matches rows whose value is less than this one.
     pub fn lt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             lt: ::std::option::Option::Some(value.into()),
@@ -145,7 +158,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `lte`
+    /// Only `lte`: Matches rows whose value is less than or equal to this one.
     pub fn lte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             lte: ::std::option::Option::Some(value.into()),
@@ -161,7 +174,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `gt`
+    /// Only `gt`: Matches rows whose value is greater than this one.
     pub fn gt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             gt: ::std::option::Option::Some(value.into()),
@@ -177,7 +190,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `gte`
+    /// Only `gte`: Matches rows whose value is greater than or equal to this one.
     pub fn gte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             gte: ::std::option::Option::Some(value.into()),
@@ -193,7 +206,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `contains`
+    /// Only `contains`: Matches rows whose text contains this one (case-sensitive).
     pub fn contains(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             contains: ::std::option::Option::Some(value.into()),
@@ -209,7 +222,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `startsWith`
+    /// Only `startsWith`: Matches rows whose text starts with this one (case-sensitive).
     pub fn starts_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             starts_with: ::std::option::Option::Some(value.into()),
@@ -225,7 +238,7 @@ impl StringFilter {
             ends_with: ::std::option::Option::None,
         }
     }
-    /// `endsWith`
+    /// Only `endsWith`: Matches rows whose text ends with this one (case-sensitive).
     pub fn ends_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             ends_with: ::std::option::Option::Some(value.into()),
@@ -253,26 +266,34 @@ impl StringFilter {
 )]
 #[serde(deny_unknown_fields)]
 pub struct OrderedFilter<T> {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
+    /// `in`: Matches rows whose value is one of these.
     #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `notIn`: Matches rows whose value is none of these.
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `lt`: Matches rows whose value is less than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<T>,
+    /// `lte`: Matches rows whose value is less than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<T>,
+    /// `gt`: Matches rows whose value is greater than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<T>,
+    /// `gte`: Matches rows whose value is greater than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<T>,
 }
 /// One-operator constructors: `OrderedFilter::equals(...)`; set further operators on the fields.
 impl<T> OrderedFilter<T> {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -285,7 +306,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -298,7 +319,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `in`
+    /// Only `in`: Matches rows whose value is one of these.
     pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             r#in: ::std::option::Option::Some(value.into()),
@@ -311,7 +332,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `notIn`
+    /// Only `notIn`: Matches rows whose value is none of these.
     pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             not_in: ::std::option::Option::Some(value.into()),
@@ -324,7 +345,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `lt`
+    /// Only `lt`: Matches rows whose value is less than this one.
     pub fn lt(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             lt: ::std::option::Option::Some(value.into()),
@@ -337,7 +358,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `lte`
+    /// Only `lte`: Matches rows whose value is less than or equal to this one.
     pub fn lte(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             lte: ::std::option::Option::Some(value.into()),
@@ -350,7 +371,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `gt`
+    /// Only `gt`: Matches rows whose value is greater than this one.
     pub fn gt(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             gt: ::std::option::Option::Some(value.into()),
@@ -363,7 +384,7 @@ impl<T> OrderedFilter<T> {
             gte: ::std::option::Option::None,
         }
     }
-    /// `gte`
+    /// Only `gte`: Matches rows whose value is greater than or equal to this one.
     pub fn gte(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             gte: ::std::option::Option::Some(value.into()),
@@ -403,18 +424,22 @@ impl<T> OrderedFilter<T> {
 )]
 #[serde(deny_unknown_fields)]
 pub struct EqualityFilter<T> {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
+    /// `in`: Matches rows whose value is one of these.
     #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `notIn`: Matches rows whose value is none of these.
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
 }
 /// One-operator constructors: `EqualityFilter::equals(...)`; set further operators on the fields.
 impl<T> EqualityFilter<T> {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -423,7 +448,7 @@ impl<T> EqualityFilter<T> {
             not_in: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -432,7 +457,7 @@ impl<T> EqualityFilter<T> {
             not_in: ::std::option::Option::None,
         }
     }
-    /// `in`
+    /// Only `in`: Matches rows whose value is one of these.
     pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             r#in: ::std::option::Option::Some(value.into()),
@@ -441,7 +466,7 @@ impl<T> EqualityFilter<T> {
             not_in: ::std::option::Option::None,
         }
     }
-    /// `notIn`
+    /// Only `notIn`: Matches rows whose value is none of these.
     pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             not_in: ::std::option::Option::Some(value.into()),
@@ -473,21 +498,23 @@ impl<T> EqualityFilter<T> {
 )]
 #[serde(deny_unknown_fields)]
 pub struct BoolFilter {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<bool>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<bool>,
 }
 /// One-operator constructors: `BoolFilter::equals(...)`; set further operators on the fields.
 impl BoolFilter {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<bool>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
             not: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<bool>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -495,7 +522,7 @@ impl BoolFilter {
         }
     }
 }
-/// Operators for a text field: comparison is by the database's text order. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a text field: comparison is by the database's text order. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -506,37 +533,49 @@ impl BoolFilter {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullableStringFilter {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<::std::string::String>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<::std::string::String>,
+    /// `in`: Matches rows whose value is one of these.
     #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// `notIn`: Matches rows whose value is none of these.
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// `lt`: Matches rows whose value is less than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<::std::string::String>,
+    /// `lte`: Matches rows whose value is less than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<::std::string::String>,
+    /// `gt`: Matches rows whose value is greater than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<::std::string::String>,
+    /// `gte`: Matches rows whose value is greater than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<::std::string::String>,
+    /// `contains`: Matches rows whose text contains this one (case-sensitive).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub contains: ::std::option::Option<::std::string::String>,
+    /// `startsWith`: Matches rows whose text starts with this one (case-sensitive).
     #[serde(
         rename = "startsWith",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub starts_with: ::std::option::Option<::std::string::String>,
+    /// `endsWith`: Matches rows whose text ends with this one (case-sensitive).
     #[serde(rename = "endsWith", skip_serializing_if = "::std::option::Option::is_none")]
     pub ends_with: ::std::option::Option<::std::string::String>,
+    /// `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// One-operator constructors: `NullableStringFilter::equals(...)`; set further operators on the fields.
 impl NullableStringFilter {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -553,7 +592,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -570,7 +609,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `in`
+    /// Only `in`: Matches rows whose value is one of these.
     pub fn r#in(
         value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
     ) -> Self {
@@ -589,7 +628,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `notIn`
+    /// Only `notIn`: Matches rows whose value is none of these.
     pub fn not_in(
         value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
     ) -> Self {
@@ -608,7 +647,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `lt`
+    /// Only `lt`: Matches rows whose value is less than this one.
     pub fn lt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             lt: ::std::option::Option::Some(value.into()),
@@ -625,7 +664,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `lte`
+    /// Only `lte`: Matches rows whose value is less than or equal to this one.
     pub fn lte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             lte: ::std::option::Option::Some(value.into()),
@@ -642,7 +681,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `gt`
+    /// Only `gt`: Matches rows whose value is greater than this one.
     pub fn gt(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             gt: ::std::option::Option::Some(value.into()),
@@ -659,7 +698,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `gte`
+    /// Only `gte`: Matches rows whose value is greater than or equal to this one.
     pub fn gte(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             gte: ::std::option::Option::Some(value.into()),
@@ -676,7 +715,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `contains`
+    /// Only `contains`: Matches rows whose text contains this one (case-sensitive).
     pub fn contains(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             contains: ::std::option::Option::Some(value.into()),
@@ -693,7 +732,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `startsWith`
+    /// Only `startsWith`: Matches rows whose text starts with this one (case-sensitive).
     pub fn starts_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             starts_with: ::std::option::Option::Some(value.into()),
@@ -710,7 +749,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `endsWith`
+    /// Only `endsWith`: Matches rows whose text ends with this one (case-sensitive).
     pub fn ends_with(value: impl ::std::convert::Into<::std::string::String>) -> Self {
         Self {
             ends_with: ::std::option::Option::Some(value.into()),
@@ -727,7 +766,7 @@ impl NullableStringFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `isNull`
+    /// Only `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     pub fn is_null(value: bool) -> Self {
         Self {
             equals: ::std::option::Option::None,
@@ -745,7 +784,7 @@ impl NullableStringFilter {
         }
     }
 }
-/// Operators for a number, date or time field. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a number, date or time field. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -756,28 +795,37 @@ impl NullableStringFilter {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullableOrderedFilter<T> {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
+    /// `in`: Matches rows whose value is one of these.
     #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `notIn`: Matches rows whose value is none of these.
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `lt`: Matches rows whose value is less than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<T>,
+    /// `lte`: Matches rows whose value is less than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub lte: ::std::option::Option<T>,
+    /// `gt`: Matches rows whose value is greater than this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gt: ::std::option::Option<T>,
+    /// `gte`: Matches rows whose value is greater than or equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<T>,
+    /// `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// One-operator constructors: `NullableOrderedFilter::equals(...)`; set further operators on the fields.
 impl<T> NullableOrderedFilter<T> {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -791,7 +839,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -805,7 +853,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `in`
+    /// Only `in`: Matches rows whose value is one of these.
     pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             r#in: ::std::option::Option::Some(value.into()),
@@ -819,7 +867,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `notIn`
+    /// Only `notIn`: Matches rows whose value is none of these.
     pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             not_in: ::std::option::Option::Some(value.into()),
@@ -833,7 +881,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `lt`
+    /// Only `lt`: Matches rows whose value is less than this one.
     pub fn lt(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             lt: ::std::option::Option::Some(value.into()),
@@ -847,7 +895,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `lte`
+    /// Only `lte`: Matches rows whose value is less than or equal to this one.
     pub fn lte(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             lte: ::std::option::Option::Some(value.into()),
@@ -861,7 +909,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `gt`
+    /// Only `gt`: Matches rows whose value is greater than this one.
     pub fn gt(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             gt: ::std::option::Option::Some(value.into()),
@@ -875,7 +923,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `gte`
+    /// Only `gte`: Matches rows whose value is greater than or equal to this one.
     pub fn gte(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             gte: ::std::option::Option::Some(value.into()),
@@ -889,7 +937,7 @@ impl<T> NullableOrderedFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `isNull`
+    /// Only `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     pub fn is_null(value: bool) -> Self {
         Self {
             equals: ::std::option::Option::None,
@@ -920,7 +968,7 @@ impl<T> NullableOrderedFilter<T> {
         }
     }
 }
-/// Operators for a uuid or enum field. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a uuid or enum field. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -931,20 +979,25 @@ impl<T> NullableOrderedFilter<T> {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullableEqualityFilter<T> {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<T>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<T>,
+    /// `in`: Matches rows whose value is one of these.
     #[serde(rename = "in", skip_serializing_if = "::std::option::Option::is_none")]
     pub r#in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `notIn`: Matches rows whose value is none of these.
     #[serde(rename = "notIn", skip_serializing_if = "::std::option::Option::is_none")]
     pub not_in: ::std::option::Option<::std::vec::Vec<T>>,
+    /// `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// One-operator constructors: `NullableEqualityFilter::equals(...)`; set further operators on the fields.
 impl<T> NullableEqualityFilter<T> {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -954,7 +1007,7 @@ impl<T> NullableEqualityFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<T>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -964,7 +1017,7 @@ impl<T> NullableEqualityFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `in`
+    /// Only `in`: Matches rows whose value is one of these.
     pub fn r#in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             r#in: ::std::option::Option::Some(value.into()),
@@ -974,7 +1027,7 @@ impl<T> NullableEqualityFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `notIn`
+    /// Only `notIn`: Matches rows whose value is none of these.
     pub fn not_in(value: impl ::std::convert::Into<::std::vec::Vec<T>>) -> Self {
         Self {
             not_in: ::std::option::Option::Some(value.into()),
@@ -984,7 +1037,7 @@ impl<T> NullableEqualityFilter<T> {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `isNull`
+    /// Only `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     pub fn is_null(value: bool) -> Self {
         Self {
             equals: ::std::option::Option::None,
@@ -1007,7 +1060,7 @@ impl<T> NullableEqualityFilter<T> {
         }
     }
 }
-/// Operators for a boolean field. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for a boolean field. For an optional field, so `isNull` too.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -1018,16 +1071,19 @@ impl<T> NullableEqualityFilter<T> {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullableBoolFilter {
+    /// `equals`: Matches rows whose value is equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub equals: ::std::option::Option<bool>,
+    /// `not`: Matches rows whose value is not equal to this one.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub not: ::std::option::Option<bool>,
+    /// `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// One-operator constructors: `NullableBoolFilter::equals(...)`; set further operators on the fields.
 impl NullableBoolFilter {
-    /// `equals`
+    /// Only `equals`: Matches rows whose value is equal to this one.
     pub fn equals(value: impl ::std::convert::Into<bool>) -> Self {
         Self {
             equals: ::std::option::Option::Some(value.into()),
@@ -1035,7 +1091,7 @@ impl NullableBoolFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `not`
+    /// Only `not`: Matches rows whose value is not equal to this one.
     pub fn not(value: impl ::std::convert::Into<bool>) -> Self {
         Self {
             not: ::std::option::Option::Some(value.into()),
@@ -1043,7 +1099,7 @@ impl NullableBoolFilter {
             is_null: ::std::option::Option::None,
         }
     }
-    /// `isNull`
+    /// Only `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     pub fn is_null(value: bool) -> Self {
         Self {
             equals: ::std::option::Option::None,
@@ -1052,7 +1108,7 @@ impl NullableBoolFilter {
         }
     }
 }
-/// Operators for an optional json field, which can only be tested for null. `isNull: true` matches rows where the field is null, `false` those where it is not.
+/// Operators for an optional json field, which can only be tested for null.
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -1063,12 +1119,13 @@ impl NullableBoolFilter {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NullFilter {
+    /// `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     #[serde(rename = "isNull", skip_serializing_if = "::std::option::Option::is_none")]
     pub is_null: ::std::option::Option<bool>,
 }
 /// One-operator constructors: `NullFilter::is_null(...)`; set further operators on the fields.
 impl NullFilter {
-    /// `isNull`
+    /// Only `isNull`: `true` matches rows where the field is null, `false` those where it is not.
     pub fn is_null(value: bool) -> Self {
         Self {
             is_null: ::std::option::Option::Some(value),
@@ -1146,12 +1203,14 @@ pub mod int64 {
                 ))
         }
     }
+    /// Writes an `i64` as a string of decimal digits (`serialize_with`).
     pub fn serialize<S: ::serde::Serializer>(
         value: &i64,
         serializer: S,
     ) -> ::std::result::Result<S::Ok, S::Error> {
         Wire(*value).serialize(serializer)
     }
+    /// Reads an `i64` from a string of decimal digits or a JSON number (`deserialize_with`).
     pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<i64, D::Error> {
@@ -1160,12 +1219,14 @@ pub mod int64 {
     /// An optional bigint field (`null` when absent).
     pub mod option {
         use ::serde::{Deserialize, Serialize};
+        /// Writes the value with bigints as strings of digits (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<i64>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.map(super::Wire).serialize(serializer)
         }
+        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<::std::option::Option<i64>, D::Error> {
@@ -1177,6 +1238,7 @@ pub mod int64 {
     pub mod present {
         use ::serde::Deserialize;
         pub use super::option::serialize;
+        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<::std::option::Option<i64>, D::Error> {
@@ -1187,12 +1249,14 @@ pub mod int64 {
     /// A patch of an optional bigint field: absent is `None` (with `default`), `null` is `Some(None)`.
     pub mod double_option {
         use ::serde::{Deserialize, Serialize};
+        /// Writes the value with bigints as strings of digits (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<::std::option::Option<i64>>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.flatten().map(super::Wire).serialize(serializer)
         }
+        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<
@@ -1206,12 +1270,14 @@ pub mod int64 {
     /// The filter of a bigint field.
     pub mod filter {
         use ::serde::{Deserialize, Serialize};
+        /// Writes the value with bigints as strings of digits (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<super::super::OrderedFilter<i64>>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
         }
+        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<
@@ -1227,12 +1293,14 @@ pub mod int64 {
     /// The filter of an optional bigint field.
     pub mod nullable_filter {
         use ::serde::{Deserialize, Serialize};
+        /// Writes the value with bigints as strings of digits (`serialize_with`).
         pub fn serialize<S: ::serde::Serializer>(
             value: &::std::option::Option<super::super::NullableOrderedFilter<i64>>,
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
         }
+        /// Reads the value with bigints as strings of digits or JSON numbers (`deserialize_with`).
         pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::std::result::Result<
@@ -1278,6 +1346,7 @@ pub fn not(a: Truth) -> Truth {
 /// One field's operators applied to a record's value (`None`: the field is null), as the server's SQL evaluates
 /// them: a comparison with NULL is unknown, `in []` is false and `notIn []` true.
 pub trait Test<V: ?::std::marker::Sized> {
+    /// Whether `value` passes every operator set here, in SQL's three-valued logic.
     fn test(&self, value: ::std::option::Option<&V>) -> Truth;
 }
 /// The comparison operators shared by every filter type, borrowed.

@@ -7,12 +7,14 @@ pub struct FieldError {
     pub field: String,
     /// `too_short`, `too_long`, `too_small` or `too_large`.
     pub code: String,
+    /// For people (`must be at most 200 characters long, is 250`).
     pub message: String,
 }
 
 /// Every violated bound of one input.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValidationErrors {
+    /// In field order; empty when the input is valid.
     pub errors: Vec<FieldError>,
 }
 
@@ -82,10 +84,12 @@ impl ValidationErrors {
         }
     }
 
+    /// Whether no bound was violated.
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
 
+    /// `Ok` when no bound was violated, else the errors.
     pub fn into_result(self) -> Result<(), ValidationErrors> {
         if self.errors.is_empty() {
             Ok(())

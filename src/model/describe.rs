@@ -3,6 +3,17 @@
 use super::types::BoundKind;
 use super::{DefaultKind, Field};
 
+/// The doc comment of a field the schema does not describe: `` `email`: string; unique, at most 254 characters. ``
+/// (`optional text` for an optional field).
+pub fn field_summary(f: &Field) -> String {
+    let optional = if f.optional { "optional " } else { "" };
+    if f.notes.is_empty() {
+        format!("`{}`: {optional}{}.", f.name, f.type_name)
+    } else {
+        format!("`{}`: {optional}{}; {}.", f.name, f.type_name, f.notes)
+    }
+}
+
 /// What a reader of the generated README needs to know about a field beyond its type, e.g.
 /// `unique, at most 254 characters`.
 pub fn field_notes(f: &Field) -> String {

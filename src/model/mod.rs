@@ -374,6 +374,9 @@ pub struct Field {
     pub orderable: bool,
     /// Plain-language notes for documentation (`unique, at most 254 characters`).
     pub notes: String,
+    /// The doc comment of the field in the generated types when the schema gives it no description: its name,
+    /// type and notes (`` `email`: string; unique, at most 254 characters. ``).
+    pub summary: String,
     /// Quoted column name.
     pub column_sql: String,
     /// Where the value written on create comes from.

@@ -166,26 +166,93 @@ pub struct Operator {
     pub rust: &'static str,
     /// It takes a list of values (`in`, `notIn`) rather than one.
     pub list: bool,
+    /// What it matches, for the doc comment of its field and constructor in the generated `query` module.
+    pub doc: &'static str,
 }
 
-const fn op(wire: &'static str, rust: &'static str, list: bool) -> Operator {
-    Operator { wire, rust, list }
+const fn op(wire: &'static str, rust: &'static str, list: bool, doc: &'static str) -> Operator {
+    Operator {
+        wire,
+        rust,
+        list,
+        doc,
+    }
 }
 
-const EQUALS: Operator = op("equals", "equals", false);
-const NOT: Operator = op("not", "not", false);
-const IN: Operator = op("in", "r#in", true);
-const NOT_IN: Operator = op("notIn", "not_in", true);
-const LT: Operator = op("lt", "lt", false);
-const LTE: Operator = op("lte", "lte", false);
-const GT: Operator = op("gt", "gt", false);
-const GTE: Operator = op("gte", "gte", false);
-const CONTAINS: Operator = op("contains", "contains", false);
-const STARTS_WITH: Operator = op("startsWith", "starts_with", false);
-const ENDS_WITH: Operator = op("endsWith", "ends_with", false);
+const EQUALS: Operator = op(
+    "equals",
+    "equals",
+    false,
+    "Matches rows whose value is equal to this one.",
+);
+const NOT: Operator = op(
+    "not",
+    "not",
+    false,
+    "Matches rows whose value is not equal to this one.",
+);
+const IN: Operator = op(
+    "in",
+    "r#in",
+    true,
+    "Matches rows whose value is one of these.",
+);
+const NOT_IN: Operator = op(
+    "notIn",
+    "not_in",
+    true,
+    "Matches rows whose value is none of these.",
+);
+const LT: Operator = op(
+    "lt",
+    "lt",
+    false,
+    "Matches rows whose value is less than this one.",
+);
+const LTE: Operator = op(
+    "lte",
+    "lte",
+    false,
+    "Matches rows whose value is less than or equal to this one.",
+);
+const GT: Operator = op(
+    "gt",
+    "gt",
+    false,
+    "Matches rows whose value is greater than this one.",
+);
+const GTE: Operator = op(
+    "gte",
+    "gte",
+    false,
+    "Matches rows whose value is greater than or equal to this one.",
+);
+const CONTAINS: Operator = op(
+    "contains",
+    "contains",
+    false,
+    "Matches rows whose text contains this one (case-sensitive).",
+);
+const STARTS_WITH: Operator = op(
+    "startsWith",
+    "starts_with",
+    false,
+    "Matches rows whose text starts with this one (case-sensitive).",
+);
+const ENDS_WITH: Operator = op(
+    "endsWith",
+    "ends_with",
+    false,
+    "Matches rows whose text ends with this one (case-sensitive).",
+);
 
 /// The operator of every optional field's filter: `true` matches null, `false` not null.
-pub const IS_NULL: Operator = op("isNull", "is_null", false);
+pub const IS_NULL: Operator = op(
+    "isNull",
+    "is_null",
+    false,
+    "`true` matches rows where the field is null, `false` those where it is not.",
+);
 
 impl FilterKind {
     /// Every kind, in the order the generated `query` module defines their filters.
@@ -279,6 +346,8 @@ pub struct QueryFilter {
     pub operand: &'static str,
     /// For optional fields: has `is_null`.
     pub nullable: bool,
+    /// `IS_NULL` when `nullable` (for its doc).
+    pub is_null: Option<Operator>,
     /// Without `is_null`.
     pub operators: &'static [Operator],
 }
@@ -298,6 +367,7 @@ pub fn query_filters() -> Vec<QueryFilter> {
                 generic: kind.is_generic(),
                 operand: kind.operand_type(),
                 nullable,
+                is_null: nullable.then_some(IS_NULL),
                 operators: kind.operators(),
             });
         }
@@ -308,6 +378,7 @@ pub fn query_filters() -> Vec<QueryFilter> {
         generic: false,
         operand: FilterKind::Null.operand_type(),
         nullable: true,
+        is_null: Some(IS_NULL),
         operators: FilterKind::Null.operators(),
     });
     filters

@@ -43,7 +43,8 @@ pub fn field(serde: Vec<String>, declaration: String, ty: String) -> String {
     out
 }
 
-/// A field of the schema in a model struct: its doc comment (unless `doc` is false), its `#[serde(...)]` (the
+/// A field of the schema in a model struct: its doc comment (the schema's description, else the field's
+/// `summary`; none when `doc` is false), its `#[serde(...)]` (the
 /// schema's name when Rust had to rename the field, then `serde`), and `pub <name>: <ty>`, laid out by `field`.
 pub fn model_field(
     f: Value,
@@ -63,7 +64,7 @@ pub fn model_field(
     options.extend(serde.unwrap_or_default());
     let name = text("rust_name")?.unwrap_or_default();
     let declared = field(options, format!("pub {name}"), ty);
-    match text("doc")? {
+    match text("doc")?.or(text("summary")?) {
         Some(comment) if doc.unwrap_or(true) => {
             let mut out = String::new();
             for line in super::doc_comment(&comment, None).lines() {

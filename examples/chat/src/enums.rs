@@ -22,10 +22,13 @@ impl ::std::error::Error for UnknownValue {}
     ::serde::Deserialize
 )]
 pub enum Color {
+    /// `red`, as written in the schema, on the wire and in the database.
     #[serde(rename = "red")]
     Red,
+    /// `green`, as written in the schema, on the wire and in the database.
     #[serde(rename = "green")]
     Green,
+    /// `blue`, as written in the schema, on the wire and in the database.
     #[serde(rename = "blue")]
     Blue,
 }

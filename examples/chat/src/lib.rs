@@ -21,6 +21,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![warn(missing_docs)]
 pub mod enums;
 pub mod channels;
 #[cfg(feature = "client")]

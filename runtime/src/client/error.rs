@@ -10,7 +10,12 @@ pub enum Error {
     /// No answer in time.
     Timeout,
     /// The server answered with an error status and its error body.
-    Http { status: u16, error: ErrorBody },
+    Http {
+        /// The HTTP status (404, 409, ...).
+        status: u16,
+        /// The body's `error`: `code` says what went wrong.
+        error: ErrorBody,
+    },
     /// The server answered a WebSocket request with an error.
     Request(ErrorBody),
     /// The server said something this client does not understand (a bug on one side).

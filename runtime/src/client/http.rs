@@ -11,6 +11,7 @@ use crate::protocol::ErrorBody;
 /// A mutation's answer: the record (none for a delete) and the sequence number of the event it committed.
 #[derive(Debug, Clone)]
 pub struct Written<T> {
+    /// The record as stored, server-set fields included.
     pub record: Option<T>,
     /// `Event-Seq`: wait for this sequence number on a subscription to see the write there.
     pub seq: Option<i64>,
@@ -25,6 +26,8 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
+    /// A transport to `base` (`http://host:port`), sending `token` as a bearer token, each request bounded by
+    /// `timeout`.
     pub fn new(
         base: &str,
         token: Option<String>,
@@ -146,6 +149,7 @@ impl HttpTransport {
             .ok_or_else(|| Error::Protocol("an empty list answer".to_owned()))
     }
 
+    /// `GET {route}/{id}`: one record.
     pub async fn get<T: DeserializeOwned>(&self, route: &str, id: &str) -> Result<T, Error> {
         let written = self
             .send(self.request(reqwest::Method::GET, &format!("{route}/{id}")))
@@ -155,6 +159,7 @@ impl HttpTransport {
             .ok_or_else(|| Error::Protocol("an empty answer".to_owned()))
     }
 
+    /// `POST {route}`: create a record from `input`.
     pub async fn create<T: DeserializeOwned>(
         &self,
         route: &str,
@@ -164,6 +169,7 @@ impl HttpTransport {
             .await
     }
 
+    /// `PUT {route}/{id}`: replace the record's writable fields.
     pub async fn update<T: DeserializeOwned>(
         &self,
         route: &str,
@@ -177,6 +183,7 @@ impl HttpTransport {
         .await
     }
 
+    /// `PATCH {route}/{id}`: change the fields present in `input`.
     pub async fn patch<T: DeserializeOwned>(
         &self,
         route: &str,
@@ -190,6 +197,7 @@ impl HttpTransport {
         .await
     }
 
+    /// `DELETE {route}/{id}`.
     pub async fn delete(&self, route: &str, id: &str) -> Result<Written<serde_json::Value>, Error> {
         self.send(self.request(reqwest::Method::DELETE, &format!("{route}/{id}")))
             .await

@@ -21,7 +21,9 @@ use crate::protocol::{
 /// zero and the exponential bound), so that clients dropped together do not come back together.
 #[derive(Debug, Clone)]
 pub struct Backoff {
+    /// The bound of the first retry's delay (default 100 ms).
     pub base: Duration,
+    /// The largest bound, however many attempts failed (default 10 s).
     pub cap: Duration,
 }
 
@@ -51,10 +53,13 @@ impl Backoff {
 /// Whether the socket is up.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnectionState {
+    /// The first connection is being made.
     Connecting,
+    /// Connected and authenticated: requests and subscriptions are served.
     Connected,
     /// Waiting before the next attempt.
     Reconnecting {
+        /// How many attempts failed in a row (0-based), which sets the delay.
         attempt: u32,
     },
     /// Stopped for good: refused token, or `disconnect()`.
@@ -66,14 +71,23 @@ pub enum ConnectionState {
 pub enum ChannelEvent {
     /// A committed change.
     Update {
+        /// The event's sequence number.
         seq: i64,
+        /// Created, updated or deleted.
         kind: ChangeKind,
+        /// The row's id as it prints.
         id: String,
+        /// The record (for a delete, as it was).
         data: serde_json::Value,
     },
     /// The subscription is (again) live from `seq`. `resumed: false`: events were missed and cannot be replayed;
     /// whatever the listener holds must be refetched.
-    Subscribed { seq: i64, resumed: bool },
+    Subscribed {
+        /// The subscription starts after this sequence number.
+        seq: i64,
+        /// Whether the events missed while disconnected were replayed.
+        resumed: bool,
+    },
     /// The socket dropped; a resubscription follows when it is back.
     Disconnected,
     /// The server refused the subscription (no access, unknown channel); no more events follow.
@@ -145,6 +159,7 @@ impl WsTransport {
         self.state.clone()
     }
 
+    /// Whether the socket is connected now.
     pub fn is_connected(&self) -> bool {
         *self.state.borrow() == ConnectionState::Connected
     }

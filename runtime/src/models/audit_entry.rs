@@ -12,8 +12,10 @@
     ::serde::Deserialize
 )]
 pub struct AuditEntry {
+    /// `id`: bigint; id, default: next number.
     #[serde(with = "crate::query::int64")]
     pub id: i64,
+    /// `action`: string; at most 100 characters.
     pub action: ::std::string::String,
 }
 /// Input to create a `AuditEntry`. Server-set fields (id, owner, readonly) are not part of it; unknown fields
@@ -27,6 +29,7 @@ pub struct AuditEntry {
 )]
 #[serde(deny_unknown_fields)]
 pub struct AuditEntryCreate {
+    /// `action`: string; at most 100 characters.
     pub action: ::std::string::String,
 }
 impl crate::validation::Validate for AuditEntryCreate {
@@ -49,6 +52,7 @@ impl crate::validation::Validate for AuditEntryCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct AuditEntryUpdate {
+    /// `action`: string; at most 100 characters.
     pub action: ::std::string::String,
 }
 impl crate::validation::Validate for AuditEntryUpdate {
@@ -72,6 +76,7 @@ impl crate::validation::Validate for AuditEntryUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct AuditEntryPatch {
+    /// `action`: string; at most 100 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
@@ -101,12 +106,14 @@ impl crate::validation::Validate for AuditEntryPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct AuditEntryFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(
         default,
         with = "crate::query::int64::filter",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub id: ::std::option::Option<crate::query::OrderedFilter<i64>>,
+    /// Operators on `action`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action: ::std::option::Option<crate::query::StringFilter>,
     /// Every one of these filters matches.
@@ -149,8 +156,10 @@ impl AuditEntryFilter {
     ::serde::Deserialize
 )]
 pub enum AuditEntryOrderBy {
+    /// Sort by `id`.
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
+    /// Sort by `action`.
     #[serde(rename = "action")]
     Action(crate::query::SortOrder),
 }

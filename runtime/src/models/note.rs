@@ -12,13 +12,20 @@
     ::serde::Deserialize
 )]
 pub struct Note {
+    /// `id`: int; id, default: next number.
     pub id: i32,
+    /// `ownerId`: uuid; owner (set from the caller's token), references `User`.
     #[serde(rename = "ownerId")]
     pub owner_id: ::uuid::Uuid,
+    /// `title`: string; 1 to 200 characters.
     pub title: ::std::string::String,
+    /// `body`: optional text.
     pub body: ::std::option::Option<::std::string::String>,
+    /// `priority`: Priority; default `"normal"`.
     pub priority: crate::enums::Priority,
+    /// `done`: bool; default `false`.
     pub done: bool,
+    /// `createdAt`: datetime; read-only, default: now.
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
 }
@@ -33,11 +40,15 @@ pub struct Note {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NoteCreate {
+    /// `title`: string; 1 to 200 characters.
     pub title: ::std::string::String,
+    /// `body`: optional text.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub body: ::std::option::Option<::std::string::String>,
+    /// `priority`: Priority; default `"normal"`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub priority: ::std::option::Option<crate::enums::Priority>,
+    /// `done`: bool; default `false`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub done: ::std::option::Option<bool>,
 }
@@ -61,9 +72,13 @@ impl crate::validation::Validate for NoteCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NoteUpdate {
+    /// `title`: string; 1 to 200 characters.
     pub title: ::std::string::String,
+    /// `body`: optional text.
     pub body: ::std::option::Option<::std::string::String>,
+    /// `priority`: Priority; default `"normal"`.
     pub priority: crate::enums::Priority,
+    /// `done`: bool; default `false`.
     pub done: bool,
 }
 impl crate::validation::Validate for NoteUpdate {
@@ -87,24 +102,28 @@ impl crate::validation::Validate for NoteUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NotePatch {
+    /// `title`: string; 1 to 200 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub title: ::std::option::Option<::std::string::String>,
+    /// `body`: optional text.
     #[serde(
         default,
         skip_serializing_if = "::std::option::Option::is_none",
         with = "::serde_with::rust::double_option"
     )]
     pub body: ::std::option::Option<::std::option::Option<::std::string::String>>,
+    /// `priority`: Priority; default `"normal"`.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub priority: ::std::option::Option<crate::enums::Priority>,
+    /// `done`: bool; default `false`.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
@@ -134,20 +153,27 @@ impl crate::validation::Validate for NotePatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct NoteFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::OrderedFilter<i32>>,
+    /// Operators on `ownerId`; the row must pass all that are set.
     #[serde(rename = "ownerId", skip_serializing_if = "::std::option::Option::is_none")]
     pub owner_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `title`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub title: ::std::option::Option<crate::query::StringFilter>,
+    /// Operators on `body`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub body: ::std::option::Option<crate::query::NullableStringFilter>,
+    /// Operators on `priority`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub priority: ::std::option::Option<
         crate::query::EqualityFilter<crate::enums::Priority>,
     >,
+    /// Operators on `done`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub done: ::std::option::Option<crate::query::BoolFilter>,
+    /// Operators on `createdAt`; the row must pass all that are set.
     #[serde(
         rename = "createdAt",
         skip_serializing_if = "::std::option::Option::is_none"
@@ -200,12 +226,16 @@ impl NoteFilter {
     ::serde::Deserialize
 )]
 pub enum NoteOrderBy {
+    /// Sort by `id`.
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
+    /// Sort by `title`.
     #[serde(rename = "title")]
     Title(crate::query::SortOrder),
+    /// Sort by `body`.
     #[serde(rename = "body")]
     Body(crate::query::SortOrder),
+    /// Sort by `createdAt`.
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
 }

@@ -14,8 +14,11 @@
     ::serde::Deserialize
 )]
 pub struct User {
+    /// `id`: uuid; id, default: new uuid.
     pub id: ::uuid::Uuid,
+    /// `email`: string; unique, at most 254 characters.
     pub email: ::std::string::String,
+    /// `createdAt`: datetime; read-only, default: now.
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
 }
@@ -30,7 +33,9 @@ pub struct User {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
+    /// `email`: string; unique, at most 254 characters.
     pub email: ::std::string::String,
+    /// `passwordHash`: string; write-only, never returned.
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
 }
@@ -54,7 +59,9 @@ impl crate::validation::Validate for UserCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
+    /// `email`: string; unique, at most 254 characters.
     pub email: ::std::string::String,
+    /// `passwordHash`: string; write-only, never returned.
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
 }
@@ -79,12 +86,14 @@ impl crate::validation::Validate for UserUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    /// `email`: string; unique, at most 254 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub email: ::std::option::Option<::std::string::String>,
+    /// `passwordHash`: string; write-only, never returned.
     #[serde(
         rename = "passwordHash",
         default,
@@ -115,10 +124,13 @@ impl crate::validation::Validate for UserPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `email`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<crate::query::StringFilter>,
+    /// Operators on `createdAt`; the row must pass all that are set.
     #[serde(
         rename = "createdAt",
         skip_serializing_if = "::std::option::Option::is_none"
@@ -167,8 +179,10 @@ impl UserFilter {
     ::serde::Deserialize
 )]
 pub enum UserOrderBy {
+    /// Sort by `email`.
     #[serde(rename = "email")]
     Email(crate::query::SortOrder),
+    /// Sort by `createdAt`.
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
 }

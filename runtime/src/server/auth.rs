@@ -8,12 +8,15 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::App;
 
+/// The claims of a token that the server reads (others are ignored).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The user's id.
     pub sub: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The roles the access rules' `roles` are checked against.
     pub roles: Vec<String>,
+    /// Expiry, in seconds since the Unix epoch; an expired token is refused.
     pub exp: u64,
 }
 
@@ -22,12 +25,14 @@ pub struct Claims {
 pub struct Caller(pub Option<Claims>);
 
 impl Caller {
+    /// Whether the caller's token lists this role (false when anonymous).
     pub fn has_role(&self, role: &str) -> bool {
         self.0
             .as_ref()
             .is_some_and(|c| c.roles.iter().any(|r| r == role))
     }
 
+    /// The token's `sub` (the user's id); `None` when anonymous.
     pub fn subject(&self) -> Option<&str> {
         self.0.as_ref().map(|c| c.sub.as_str())
     }
@@ -67,6 +72,7 @@ pub struct Verifier {
 }
 
 impl Verifier {
+    /// A verifier of HS256 tokens signed with `secret`, allowing `leeway` of clock skew on `exp`.
     pub fn new(secret: &str, leeway: std::time::Duration) -> Verifier {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = leeway.as_secs();

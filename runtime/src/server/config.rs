@@ -3,20 +3,28 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Every setting of the server, read once at start.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Address to listen on (`BIND_ADDR`, default `127.0.0.1:8080`).
     pub bind: SocketAddr,
+    /// `sqlite://<path>` or a PostgreSQL URL (`DATABASE_URL`); the scheme picks the database.
     pub database_url: String,
     /// `None`: development mode with a fixed, public secret.
     pub jwt_secret: Option<String>,
     /// Clock skew allowed when checking a token's `exp`.
     pub jwt_leeway: Duration,
+    /// Page size of a list without `take` (`DEFAULT_TAKE`, at most `max_take`).
     pub default_take: u32,
+    /// Largest page size; a larger `take` is capped (`MAX_TAKE`).
     pub max_take: u32,
+    /// Size of the PostgreSQL connection pool (`PG_MAX_CONNECTIONS`, default 16).
     pub pg_max_connections: u32,
+    /// Limits of each WebSocket connection (`WS_*`).
     pub ws: WsLimits,
     /// How long committed events stay in the outbox (the reach of a resume).
     pub outbox_retention: Duration,
+    /// How often events older than `outbox_retention` are deleted.
     pub outbox_prune_interval: Duration,
     /// How often the feed checks the outbox even when nothing announced a change (a safety net).
     pub feed_poll_interval: Duration,
@@ -29,6 +37,7 @@ pub struct Config {
 pub struct WsLimits {
     /// Time a connection has to send its `auth` frame when no token came with the upgrade.
     pub auth_timeout: Duration,
+    /// Time between the server's pings, which find dead connections.
     pub ping_interval: Duration,
     /// Time to answer a ping (any frame counts).
     pub pong_timeout: Duration,
@@ -38,6 +47,7 @@ pub struct WsLimits {
     pub send_queue: usize,
     /// Largest inbound message.
     pub max_message_bytes: usize,
+    /// Channels one connection may subscribe to at once.
     pub max_subscriptions: usize,
     /// Most events a `subscribe` with `since` replays; further back, the client refetches.
     pub max_replay: i64,
@@ -66,6 +76,8 @@ fn millis(name: &str, default: u64) -> Result<Duration, String> {
 }
 
 impl Config {
+    /// The settings from the environment variables, defaults for those unset; the error names a variable whose
+    /// value cannot be read.
     pub fn from_env() -> Result<Config, String> {
         let max_take = var("MAX_TAKE", crate::query::MAX_TAKE)?.max(1);
         Ok(Config {
@@ -104,6 +116,7 @@ impl Config {
         })
     }
 
+    /// The key tokens are signed with: `JWT_SECRET`, or the public development secret when it is unset.
     pub fn secret(&self) -> &str {
         self.jwt_secret.as_deref().unwrap_or(DEVELOPMENT_SECRET)
     }

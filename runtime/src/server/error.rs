@@ -6,15 +6,21 @@ use axum::Json;
 
 use crate::validation::ValidationErrors;
 
+/// A failed request as the client sees it: every handler's error, turned into the JSON body by `IntoResponse`.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status of the response.
     pub status: StatusCode,
+    /// Stable, machine-readable (`not_found`, `validation_failed`): what clients match on.
     pub code: &'static str,
+    /// For people; never the internal cause.
     pub message: String,
+    /// Per-field errors of a `validation_failed`, sent as `details`.
     pub details: Option<ValidationErrors>,
 }
 
 impl ApiError {
+    /// An error with this status, code and message, without details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
@@ -24,18 +30,22 @@ impl ApiError {
         }
     }
 
+    /// 400 `bad_request`: the request cannot be read (bad JSON, an unknown operator, a negative `skip`).
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 401 `unauthorized`: no valid token where one is needed.
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// 403 `forbidden`: the caller is known but the access rule refuses it.
     pub fn forbidden() -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
     }
 
+    /// 404 `not_found`; `what` says what was missing.
     pub fn not_found(what: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
     }
@@ -76,9 +86,13 @@ impl IntoResponse for ApiError {
 
 /// Database failures that are the client's doing, by meaning; anything else is internal.
 pub enum DbFailure {
+    /// A unique or primary key value already exists.
     Unique,
+    /// A reference to a missing row, or a delete of a row still referenced.
     ForeignKey,
+    /// A CHECK constraint (bounds, enum values) failed.
     Check,
+    /// A required column was null.
     NotNull,
 }
 
@@ -107,6 +121,7 @@ impl DbFailure {
         }
     }
 
+    /// The meaning of a SQLite error, if it is a constraint failure.
     pub fn of_sqlite(e: &rusqlite::Error) -> Option<DbFailure> {
         let rusqlite::Error::SqliteFailure(failure, _) = e else {
             return None;
@@ -121,6 +136,7 @@ impl DbFailure {
         }
     }
 
+    /// The meaning of a PostgreSQL error, by its SQLSTATE, if it is a constraint failure.
     pub fn of_postgres(e: &sqlx::Error) -> Option<DbFailure> {
         let sqlx::Error::Database(db) = e else {
             return None;
@@ -137,8 +153,11 @@ impl DbFailure {
 
 /// An error inside a write transaction: the API's answer, or a database error to classify.
 pub enum WriteError {
+    /// Already the answer (a refused access, a failed validation, a hook's error).
     Api(ApiError),
+    /// From SQLite: a constraint failure or an internal error.
     Sqlite(rusqlite::Error),
+    /// From PostgreSQL: a constraint failure or an internal error.
     Postgres(sqlx::Error),
 }
 
@@ -161,6 +180,8 @@ impl From<sqlx::Error> for WriteError {
 }
 
 impl WriteError {
+    /// The client's answer: a constraint failure by its meaning (`deleting` as in [`DbFailure::into_api`]),
+    /// anything else internal.
     pub fn into_api(self, deleting: bool) -> ApiError {
         match self {
             WriteError::Api(e) => e,

@@ -45,11 +45,14 @@ impl Migration {
 /// A migration as a database recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
+    /// The number its name starts with (`2`).
     pub version: i64,
+    /// Its name, as [`Migration::name`] (`0002_add_bookmark_note`).
     pub name: String,
     /// SHA-256 of the file it ran; `None` for a migration applied before checksums were recorded (by a server
     /// generated before they were), which the server records as its own, unchanged since.
     pub checksum: Option<String>,
+    /// When it was applied, as the database printed the time.
     pub applied_at: String,
     /// The outbox's head when it was applied (0 when not recorded).
     pub outbox_head: i64,

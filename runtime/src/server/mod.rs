@@ -40,7 +40,9 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// The database behind the server.
 #[derive(Clone)]
 pub enum Db {
+    /// A SQLite file (`sqlite://`).
     Sqlite(sqlite::Sqlite),
+    /// A PostgreSQL server (`postgres://`).
     Postgres(postgres::Postgres),
 }
 
@@ -94,6 +96,7 @@ impl Db {
         }
     }
 
+    /// The SQL dialect statements for this database are written in.
     pub fn dialect(&self) -> Dialect {
         match self {
             Db::Sqlite(_) => Dialect::Sqlite,
@@ -128,10 +131,15 @@ impl std::ops::Deref for App {
     }
 }
 
+/// What every request handler and background task shares.
 pub struct AppState {
+    /// The database.
     pub db: Db,
+    /// Committed events, from the feed to the hub.
     pub events: events::EventBus,
+    /// The settings the server started with.
     pub config: Arc<Config>,
+    /// Checks the callers' tokens (and caches those already checked).
     pub tokens: auth::Verifier,
     /// The WebSocket subscriptions and the fan-out of committed events to them.
     pub hub: Arc<hub::Hub>,
@@ -150,6 +158,8 @@ impl AppState {
 }
 
 impl App {
+    /// Opens the database (migrating it), reads the outbox's head, and sets up the shared state; the error says
+    /// what failed.
     pub async fn new(config: Config) -> Result<App, String> {
         let db = Db::open(&config).await?;
         let head = outbox::head(&db)
@@ -176,6 +186,7 @@ impl App {
     }
 }
 
+/// Every route of the server (REST, `/ws`, `/health`, the OpenAPI document, the admin UI) with its middleware.
 pub fn router(app: App) -> Router {
     let router = Router::new()
         .merge(resources::routes())

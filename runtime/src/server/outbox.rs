@@ -18,7 +18,9 @@ pub struct Range<'a> {
     pub through: Option<i64>,
     /// Only this model's events, and of those only one row's.
     pub model: Option<&'a str>,
+    /// Only this row's events (its id as it prints), with `model`.
     pub record_id: Option<&'a str>,
+    /// The most events to read.
     pub limit: i64,
 }
 

@@ -27,6 +27,8 @@ use crate::protocol::{
 /// Frames a connection keeps room for between batches; a larger batch's buffer is freed once written.
 const BATCH_CAPACITY: usize = 64;
 
+/// `GET /ws`: upgrades to a WebSocket speaking [`crate::protocol`], authenticated by the `Authorization` header,
+/// a `bearer.<token>` subprotocol or a first `auth` frame.
 pub async fn endpoint(
     State(app): State<App>,
     headers: HeaderMap,

@@ -181,10 +181,12 @@ impl Builder {
             api_filter: None, // named once every model is built (`api::api_names`)
             orderable: !f.hidden && scalar.is_ordered(),
             notes: String::new(),
+            summary: String::new(),
             column_sql: quote_sql(&sql_name(name)),
             insert,
         };
         field.notes = super::describe::field_notes(&field);
+        field.summary = super::describe::field_summary(&field);
         Some(field)
     }
 

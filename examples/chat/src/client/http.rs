@@ -13,6 +13,7 @@ use crate::protocol::ErrorBody;
 /// A mutation's answer: the record (none for a delete) and the sequence number of the event it committed.
 #[derive(Debug, Clone)]
 pub struct Written<T> {
+    /// The record as stored, server-set fields included.
     pub record: Option<T>,
     /// `Event-Seq`: wait for this sequence number on a subscription to see the write there.
     pub seq: Option<i64>,
@@ -27,6 +28,8 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
+    /// A transport to `base` (`http://host:port`), sending `token` as a bearer token, each request bounded by
+    /// `timeout`.
     pub fn new(
         base: &str,
         token: Option<String>,
@@ -148,6 +151,7 @@ impl HttpTransport {
             .ok_or_else(|| Error::Protocol("an empty list answer".to_owned()))
     }
 
+    /// `GET {route}/{id}`: one record.
     pub async fn get<T: DeserializeOwned>(&self, route: &str, id: &str) -> Result<T, Error> {
         let written = self
             .send(self.request(reqwest::Method::GET, &format!("{route}/{id}")))
@@ -157,6 +161,7 @@ impl HttpTransport {
             .ok_or_else(|| Error::Protocol("an empty answer".to_owned()))
     }
 
+    /// `POST {route}`: create a record from `input`.
     pub async fn create<T: DeserializeOwned>(
         &self,
         route: &str,
@@ -166,6 +171,7 @@ impl HttpTransport {
             .await
     }
 
+    /// `PUT {route}/{id}`: replace the record's writable fields.
     pub async fn update<T: DeserializeOwned>(
         &self,
         route: &str,
@@ -179,6 +185,7 @@ impl HttpTransport {
         .await
     }
 
+    /// `PATCH {route}/{id}`: change the fields present in `input`.
     pub async fn patch<T: DeserializeOwned>(
         &self,
         route: &str,
@@ -192,6 +199,7 @@ impl HttpTransport {
         .await
     }
 
+    /// `DELETE {route}/{id}`.
     pub async fn delete(&self, route: &str, id: &str) -> Result<Written<serde_json::Value>, Error> {
         self.send(self.request(reqwest::Method::DELETE, &format!("{route}/{id}")))
             .await

@@ -20,7 +20,9 @@ pub struct LiveSnapshot<M> {
     pub items: Vec<M>,
     /// How many rows match the query in all.
     pub total: i64,
+    /// The query's `skip`: the page's position.
     pub skip: i64,
+    /// The query's `take`: the most items the page holds.
     pub take: i64,
     /// The last event reflected: the snapshot equals the server's answer after the event with this number.
     pub seq: i64,

@@ -35,11 +35,17 @@ pub trait Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     const ROUTE: &'static str;
     /// The list channel; `None` for a model with `realtime: false`.
     const CHANNEL: Option<&'static str>;
+    /// The id field's type.
     type Id: std::fmt::Display + Send + Sync;
+    /// The input of [`Resource::create`].
     type Create: Serialize + Send + Sync;
+    /// The input of [`Resource::update`].
     type Update: Serialize + Send + Sync;
+    /// The input of [`Resource::patch`].
     type Patch: Serialize + Send + Sync;
+    /// A list's `where`; also evaluated on records by live lists.
     type Filter: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static;
+    /// One sort key of a list; also compared on records by live lists.
     type OrderBy: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static;
     /// The id as it prints (as events and channels carry it).
     fn id_string(&self) -> String;
@@ -52,12 +58,16 @@ pub trait Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
 /// A list query: filter, sort keys (the id always breaks ties), and the page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Query<F, O> {
+    /// `where`: which rows; `None` is every row the caller may read.
     #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
     pub filter: Option<F>,
+    /// `orderBy`: the sort keys, most significant first.
     #[serde(rename = "orderBy", skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<O>,
+    /// Rows to pass over; `None` is 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip: Option<i64>,
+    /// The page size; `None` is the server's default, and the server caps it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub take: Option<i64>,
 }
@@ -79,6 +89,7 @@ impl<F, O> Query<F, O> {
         Self::default()
     }
 
+    /// Sets the filter (replacing one given before).
     pub fn filter(mut self, filter: F) -> Self {
         self.filter = Some(filter);
         self
@@ -90,11 +101,13 @@ impl<F, O> Query<F, O> {
         self
     }
 
+    /// Sets the rows to pass over.
     pub fn skip(mut self, skip: i64) -> Self {
         self.skip = Some(skip);
         self
     }
 
+    /// Sets the page size.
     pub fn take(mut self, take: i64) -> Self {
         self.take = Some(take);
         self
@@ -104,9 +117,13 @@ impl<F, O> Query<F, O> {
 /// One page of a list: the one list shape of the API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<M> {
+    /// The page's records, in the query's order.
     pub items: Vec<M>,
+    /// How many rows match the query in all.
     pub total: i64,
+    /// The rows before the page.
     pub skip: i64,
+    /// The page size the server used.
     pub take: i64,
 }
 
@@ -148,6 +165,7 @@ impl ClientBuilder {
         self
     }
 
+    /// The WebSocket's reconnect delays. Default [`Backoff::default`].
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
@@ -201,6 +219,7 @@ pub struct Client {
 }
 
 impl Client {
+    /// A builder for a client of the server at `base` (`http://host:port`): no token, no realtime, 10 s timeout.
     pub fn builder(base: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             base: base.into(),
@@ -219,6 +238,7 @@ impl Client {
         }
     }
 
+    /// The REST transport, for requests the typed API does not cover.
     pub fn http(&self) -> &HttpTransport {
         &self.inner.http
     }
@@ -272,12 +292,14 @@ impl<M: Model> Resource<M> {
             .await
     }
 
+    /// The record with this id (`Error::Http` with status 404 when there is none).
     pub async fn get(&self, id: &M::Id) -> Result<M, Error> {
         let id = id.to_string();
         self.retry_auth(|| self.client.inner.http.get(M::ROUTE, &id))
             .await
     }
 
+    /// Creates a record and returns it as stored (with its id and server-set fields).
     pub async fn create(&self, input: &M::Create) -> Result<M, Error> {
         let written: Written<M> = self
             .retry_auth(|| self.client.inner.http.create(M::ROUTE, input))
@@ -288,6 +310,7 @@ impl<M: Model> Resource<M> {
             .ok_or_else(|| Error::Protocol("an empty create answer".to_owned()))
     }
 
+    /// Replaces the record's writable fields (`PUT`) and returns it as stored.
     pub async fn update(&self, id: &M::Id, input: &M::Update) -> Result<M, Error> {
         let id = id.to_string();
         let written: Written<M> = self
@@ -299,6 +322,7 @@ impl<M: Model> Resource<M> {
             .ok_or_else(|| Error::Protocol("an empty update answer".to_owned()))
     }
 
+    /// Changes the fields set in `input` (`PATCH`) and returns the record as stored.
     pub async fn patch(&self, id: &M::Id, input: &M::Patch) -> Result<M, Error> {
         let id = id.to_string();
         let written: Written<M> = self
@@ -310,6 +334,7 @@ impl<M: Model> Resource<M> {
             .ok_or_else(|| Error::Protocol("an empty patch answer".to_owned()))
     }
 
+    /// Deletes the record.
     pub async fn delete(&self, id: &M::Id) -> Result<(), Error> {
         let id = id.to_string();
         let written = self

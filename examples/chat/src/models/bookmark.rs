@@ -14,12 +14,17 @@
     ::serde::Deserialize
 )]
 pub struct Bookmark {
+    /// `id`: int; id, default: next number.
     pub id: i32,
+    /// `messageId`: uuid; references `Message`.
     #[serde(rename = "messageId")]
     pub message_id: ::uuid::Uuid,
+    /// `ownerId`: uuid; owner (set from the caller's token), references `User`.
     #[serde(rename = "ownerId")]
     pub owner_id: ::uuid::Uuid,
+    /// `color`: Color; default `"blue"`.
     pub color: crate::enums::Color,
+    /// `pinned`: bool; default `false`.
     pub pinned: bool,
     /// A private note on the saved message.
     pub note: ::std::option::Option<::std::string::String>,
@@ -35,10 +40,13 @@ pub struct Bookmark {
 )]
 #[serde(deny_unknown_fields)]
 pub struct BookmarkCreate {
+    /// `messageId`: uuid; references `Message`.
     #[serde(rename = "messageId")]
     pub message_id: ::uuid::Uuid,
+    /// `color`: Color; default `"blue"`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub color: ::std::option::Option<crate::enums::Color>,
+    /// `pinned`: bool; default `false`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pinned: ::std::option::Option<bool>,
     /// A private note on the saved message.
@@ -67,9 +75,12 @@ impl crate::validation::Validate for BookmarkCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct BookmarkUpdate {
+    /// `messageId`: uuid; references `Message`.
     #[serde(rename = "messageId")]
     pub message_id: ::uuid::Uuid,
+    /// `color`: Color; default `"blue"`.
     pub color: crate::enums::Color,
+    /// `pinned`: bool; default `false`.
     pub pinned: bool,
     /// A private note on the saved message.
     pub note: ::std::option::Option<::std::string::String>,
@@ -97,6 +108,7 @@ impl crate::validation::Validate for BookmarkUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct BookmarkPatch {
+    /// `messageId`: uuid; references `Message`.
     #[serde(
         rename = "messageId",
         default,
@@ -104,12 +116,14 @@ pub struct BookmarkPatch {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub message_id: ::std::option::Option<::uuid::Uuid>,
+    /// `color`: Color; default `"blue"`.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub color: ::std::option::Option<crate::enums::Color>,
+    /// `pinned`: bool; default `false`.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
@@ -146,19 +160,25 @@ impl crate::validation::Validate for BookmarkPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct BookmarkFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::OrderedFilter<i32>>,
+    /// Operators on `messageId`; the row must pass all that are set.
     #[serde(
         rename = "messageId",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub message_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `ownerId`; the row must pass all that are set.
     #[serde(rename = "ownerId", skip_serializing_if = "::std::option::Option::is_none")]
     pub owner_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `color`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub color: ::std::option::Option<crate::query::EqualityFilter<crate::enums::Color>>,
+    /// Operators on `pinned`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub pinned: ::std::option::Option<crate::query::BoolFilter>,
+    /// Operators on `note`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub note: ::std::option::Option<crate::query::NullableStringFilter>,
     /// Every one of these filters matches.
@@ -205,8 +225,10 @@ impl BookmarkFilter {
     ::serde::Deserialize
 )]
 pub enum BookmarkOrderBy {
+    /// Sort by `id`.
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
+    /// Sort by `note`.
     #[serde(rename = "note")]
     Note(crate::query::SortOrder),
 }

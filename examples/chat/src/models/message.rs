@@ -14,14 +14,20 @@
     ::serde::Deserialize
 )]
 pub struct Message {
+    /// `id`: uuid; id, default: new uuid.
     pub id: ::uuid::Uuid,
+    /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `authorId`: uuid; owner (set from the caller's token), references `User`.
     #[serde(rename = "authorId")]
     pub author_id: ::uuid::Uuid,
+    /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
+    /// `editedAt`: optional datetime.
     #[serde(rename = "editedAt")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
+    /// `createdAt`: datetime; read-only, default: now.
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
 }
@@ -36,9 +42,12 @@ pub struct Message {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessageCreate {
+    /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
+    /// `editedAt`: optional datetime.
     #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
@@ -62,9 +71,12 @@ impl crate::validation::Validate for MessageCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessageUpdate {
+    /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
+    /// `editedAt`: optional datetime.
     #[serde(rename = "editedAt")]
     pub edited_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
 }
@@ -89,6 +101,7 @@ impl crate::validation::Validate for MessageUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessagePatch {
+    /// `roomId`: int; references `Room`.
     #[serde(
         rename = "roomId",
         default,
@@ -96,12 +109,14 @@ pub struct MessagePatch {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub room_id: ::std::option::Option<i32>,
+    /// `text`: string; 1 to 2000 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub text: ::std::option::Option<::std::string::String>,
+    /// `editedAt`: optional datetime.
     #[serde(
         rename = "editedAt",
         default,
@@ -134,18 +149,24 @@ impl crate::validation::Validate for MessagePatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MessageFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `roomId`; the row must pass all that are set.
     #[serde(rename = "roomId", skip_serializing_if = "::std::option::Option::is_none")]
     pub room_id: ::std::option::Option<crate::query::OrderedFilter<i32>>,
+    /// Operators on `authorId`; the row must pass all that are set.
     #[serde(rename = "authorId", skip_serializing_if = "::std::option::Option::is_none")]
     pub author_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `text`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<crate::query::StringFilter>,
+    /// Operators on `editedAt`; the row must pass all that are set.
     #[serde(rename = "editedAt", skip_serializing_if = "::std::option::Option::is_none")]
     pub edited_at: ::std::option::Option<
         crate::query::NullableOrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
+    /// Operators on `createdAt`; the row must pass all that are set.
     #[serde(
         rename = "createdAt",
         skip_serializing_if = "::std::option::Option::is_none"
@@ -197,12 +218,16 @@ impl MessageFilter {
     ::serde::Deserialize
 )]
 pub enum MessageOrderBy {
+    /// Sort by `roomId`.
     #[serde(rename = "roomId")]
     RoomId(crate::query::SortOrder),
+    /// Sort by `text`.
     #[serde(rename = "text")]
     Text(crate::query::SortOrder),
+    /// Sort by `editedAt`.
     #[serde(rename = "editedAt")]
     EditedAt(crate::query::SortOrder),
+    /// Sort by `createdAt`.
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
 }

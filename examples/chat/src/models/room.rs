@@ -14,8 +14,11 @@
     ::serde::Deserialize
 )]
 pub struct Room {
+    /// `id`: int; id, default: next number.
     pub id: i32,
+    /// `title`: string; 1 to 100 characters.
     pub title: ::std::string::String,
+    /// `ownerId`: uuid; owner (set from the caller's token), references `User`.
     #[serde(rename = "ownerId")]
     pub owner_id: ::uuid::Uuid,
 }
@@ -30,6 +33,7 @@ pub struct Room {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomCreate {
+    /// `title`: string; 1 to 100 characters.
     pub title: ::std::string::String,
 }
 impl crate::validation::Validate for RoomCreate {
@@ -52,6 +56,7 @@ impl crate::validation::Validate for RoomCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomUpdate {
+    /// `title`: string; 1 to 100 characters.
     pub title: ::std::string::String,
 }
 impl crate::validation::Validate for RoomUpdate {
@@ -75,6 +80,7 @@ impl crate::validation::Validate for RoomUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomPatch {
+    /// `title`: string; 1 to 100 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
@@ -104,10 +110,13 @@ impl crate::validation::Validate for RoomPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct RoomFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::OrderedFilter<i32>>,
+    /// Operators on `title`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub title: ::std::option::Option<crate::query::StringFilter>,
+    /// Operators on `ownerId`; the row must pass all that are set.
     #[serde(rename = "ownerId", skip_serializing_if = "::std::option::Option::is_none")]
     pub owner_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
     /// Every one of these filters matches.
@@ -151,8 +160,10 @@ impl RoomFilter {
     ::serde::Deserialize
 )]
 pub enum RoomOrderBy {
+    /// Sort by `id`.
     #[serde(rename = "id")]
     Id(crate::query::SortOrder),
+    /// Sort by `title`.
     #[serde(rename = "title")]
     Title(crate::query::SortOrder),
 }

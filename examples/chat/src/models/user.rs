@@ -16,9 +16,13 @@
     ::serde::Deserialize
 )]
 pub struct User {
+    /// `id`: uuid; id, default: new uuid.
     pub id: ::uuid::Uuid,
+    /// `email`: string; unique, at most 254 characters.
     pub email: ::std::string::String,
+    /// `name`: string; 1 to 100 characters.
     pub name: ::std::string::String,
+    /// `createdAt`: datetime; read-only, default: now.
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
 }
@@ -33,8 +37,11 @@ pub struct User {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
+    /// `email`: string; unique, at most 254 characters.
     pub email: ::std::string::String,
+    /// `name`: string; 1 to 100 characters.
     pub name: ::std::string::String,
+    /// `passwordHash`: string; write-only, never returned.
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
 }
@@ -59,8 +66,11 @@ impl crate::validation::Validate for UserCreate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
+    /// `email`: string; unique, at most 254 characters.
     pub email: ::std::string::String,
+    /// `name`: string; 1 to 100 characters.
     pub name: ::std::string::String,
+    /// `passwordHash`: string; write-only, never returned.
     #[serde(rename = "passwordHash")]
     pub password_hash: ::std::string::String,
 }
@@ -86,18 +96,21 @@ impl crate::validation::Validate for UserUpdate {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    /// `email`: string; unique, at most 254 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub email: ::std::option::Option<::std::string::String>,
+    /// `name`: string; 1 to 100 characters.
     #[serde(
         default,
         deserialize_with = "crate::validation::present",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub name: ::std::option::Option<::std::string::String>,
+    /// `passwordHash`: string; write-only, never returned.
     #[serde(
         rename = "passwordHash",
         default,
@@ -131,12 +144,16 @@ impl crate::validation::Validate for UserPatch {
 )]
 #[serde(deny_unknown_fields)]
 pub struct UserFilter {
+    /// Operators on `id`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `email`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<crate::query::StringFilter>,
+    /// Operators on `name`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<crate::query::StringFilter>,
+    /// Operators on `createdAt`; the row must pass all that are set.
     #[serde(
         rename = "createdAt",
         skip_serializing_if = "::std::option::Option::is_none"
@@ -186,10 +203,13 @@ impl UserFilter {
     ::serde::Deserialize
 )]
 pub enum UserOrderBy {
+    /// Sort by `email`.
     #[serde(rename = "email")]
     Email(crate::query::SortOrder),
+    /// Sort by `name`.
     #[serde(rename = "name")]
     Name(crate::query::SortOrder),
+    /// Sort by `createdAt`.
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
 }

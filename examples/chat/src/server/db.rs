@@ -11,35 +11,55 @@ use crate::query::{
 /// Which SQL dialect a statement is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite: `?1` placeholders, times stored as text.
     Sqlite,
+    /// PostgreSQL: `$1` placeholders, native types.
     Postgres,
 }
 
 /// The SQL type of a parameter, kept for NULLs: PostgreSQL needs to know what a NULL is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `string` and `text` fields.
     Text,
+    /// `int` fields.
     I32,
+    /// `bigint` fields, counts and sequence numbers.
     I64,
+    /// `float` fields.
     F64,
+    /// `bool` fields.
     Bool,
+    /// `uuid` fields.
     Uuid,
+    /// `datetime` fields (UTC).
     DateTime,
+    /// `date` fields.
     Date,
+    /// `json` fields.
     Json,
 }
 
 /// A bound parameter. `None` is a NULL of that kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
+    /// A [`Kind::Text`] value.
     Text(Option<String>),
+    /// A [`Kind::I32`] value.
     I32(Option<i32>),
+    /// A [`Kind::I64`] value.
     I64(Option<i64>),
+    /// A [`Kind::F64`] value.
     F64(Option<f64>),
+    /// A [`Kind::Bool`] value.
     Bool(Option<bool>),
+    /// A [`Kind::Uuid`] value.
     Uuid(Option<uuid::Uuid>),
+    /// A [`Kind::DateTime`] value.
     DateTime(Option<chrono::DateTime<chrono::Utc>>),
+    /// A [`Kind::Date`] value.
     Date(Option<chrono::NaiveDate>),
+    /// A [`Kind::Json`] value.
     Json(Option<serde_json::Value>),
 }
 
@@ -55,6 +75,7 @@ impl Param {
         }
     }
 
+    /// A NULL of this kind.
     pub fn null(kind: Kind) -> Param {
         match kind {
             Kind::Text => Param::Text(None),
@@ -72,7 +93,9 @@ impl Param {
 
 /// Values that can be bound as a parameter.
 pub trait ToParam {
+    /// The kind of its values, for a NULL (`Option<T>` is `T`'s kind).
     const KIND: Kind;
+    /// The value as a parameter.
     fn to_param(&self) -> Param;
 }
 
@@ -114,11 +137,14 @@ pub fn sqlite_time(t: &chrono::DateTime<chrono::Utc>) -> String {
 
 /// Builds a statement and its parameters together, writing each dialect's placeholder.
 pub struct SqlWriter {
+    /// The dialect of the statement, which picks the placeholders and the SQL of some operators.
     pub dialect: Dialect,
+    /// The parameters bound so far, in placeholder order.
     pub params: Vec<Param>,
 }
 
 impl SqlWriter {
+    /// A writer with no parameters yet.
     pub fn new(dialect: Dialect) -> SqlWriter {
         SqlWriter {
             dialect,
@@ -243,14 +269,23 @@ impl SqlWriter {
 
 /// The comparison operators of any filter, borrowed.
 pub struct Ops<'a, T> {
+    /// `equals`: `column = value`.
     pub equals: Option<&'a T>,
+    /// `not`: `column <> value`.
     pub not: Option<&'a T>,
+    /// `in`: `column IN (...)`; an empty list matches nothing.
     pub in_: Option<&'a [T]>,
+    /// `notIn`: `column NOT IN (...)`; an empty list matches every row.
     pub not_in: Option<&'a [T]>,
+    /// `lt`: `column < value`.
     pub lt: Option<&'a T>,
+    /// `lte`: `column <= value`.
     pub lte: Option<&'a T>,
+    /// `gt`: `column > value`.
     pub gt: Option<&'a T>,
+    /// `gte`: `column >= value`.
     pub gte: Option<&'a T>,
+    /// `isNull`: `column IS NULL` when true, `IS NOT NULL` when false.
     pub is_null: Option<bool>,
 }
 
@@ -273,13 +308,17 @@ impl<T> Default for Ops<'_, T> {
 /// The substring operators of a text filter.
 #[derive(Default)]
 pub struct TextOps<'a> {
+    /// `contains`: the column holds this text (case-sensitive, no wildcards).
     pub contains: Option<&'a String>,
+    /// `startsWith`: the column begins with this text.
     pub starts_with: Option<&'a String>,
+    /// `endsWith`: the column ends with this text.
     pub ends_with: Option<&'a String>,
 }
 
 /// A field filter as SQL conditions: implemented by every filter type of `crate::query`.
 pub trait FieldFilter {
+    /// The conditions on `column` (combined with AND by the caller), their values bound on `w`.
     fn conditions(&self, column: &str, w: &mut SqlWriter) -> Vec<String>;
 }
 

@@ -10,15 +10,19 @@ pub use crate::protocol::ChangeKind as EventKind;
 /// One committed change, as the outbox stores it.
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// Its place in the one order of all events: the outbox's sequence number.
     pub seq: i64,
     /// The model's schema name.
     pub model: &'static str,
+    /// The row's id as it prints.
     pub id: String,
+    /// Whether the row was created, updated or deleted.
     pub kind: EventKind,
     /// The record as readers see it (hidden fields left out).
     pub data: serde_json::Value,
     /// The row's owner, for per-subscriber filtering.
     pub owner: Option<String>,
+    /// When the change committed.
     pub timestamp: chrono::DateTime<chrono::Utc>,
 }
 
@@ -29,6 +33,8 @@ pub struct EventBus {
 }
 
 impl EventBus {
+    /// A bus that keeps up to `capacity` events for a receiver that is behind; one further behind misses events
+    /// (the feed then reads them from the outbox).
     pub fn new(capacity: usize) -> EventBus {
         EventBus {
             sender: tokio::sync::broadcast::channel(capacity).0,
@@ -41,12 +47,15 @@ impl EventBus {
         let _ = self.sender.send(Arc::new(event));
     }
 
+    /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()
     }
 }
 
+/// Writes an event to the outbox on SQLite and returns its sequence number; in the mutation's transaction.
 pub const INSERT_SQLITE: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING \"seq\"";
+/// Writes an event to the outbox on PostgreSQL and returns its sequence number; in the mutation's transaction.
 pub const INSERT_POSTGRES: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES ($1, $2, $3, $4, $5, $6) RETURNING \"seq\"";
 /// Held to commit, so that on PostgreSQL sequence numbers become visible in order: a reader of the outbox never
 /// sees seq 8 committed while seq 7 is still in flight.

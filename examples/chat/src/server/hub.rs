@@ -20,6 +20,7 @@ pub type Frame = Utf8Bytes;
 /// its token): all of them, or those of rows it owns or that are its own user row.
 #[derive(Debug, Clone, Default)]
 pub struct Visibility {
+    /// Every event of the model (its read rule allows the subscriber every row).
     pub all: bool,
     /// The subscriber's id as the model's owner field prints it.
     pub owner: Option<String>,
@@ -28,6 +29,7 @@ pub struct Visibility {
 }
 
 impl Visibility {
+    /// Whether the subscriber may see this event's row.
     pub fn allows(&self, event: &Event) -> bool {
         self.all
             || self
@@ -141,12 +143,15 @@ struct State {
 /// Why a subscription was refused.
 #[derive(Debug)]
 pub enum SubscribeError {
+    /// The connection is already subscribed to the channel.
     AlreadySubscribed,
+    /// The connection has this many subscriptions, the most it may have.
     TooManySubscriptions(usize),
     /// The connection is closing.
     Gone,
 }
 
+/// The server's subscriptions: every connection's queue and channels, and the last event dispatched.
 pub struct Hub {
     state: Mutex<State>,
     /// Frames a connection may have waiting before it is cut off as too slow.
@@ -155,6 +160,7 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// An empty hub whose last dispatched event is `head` (the outbox's head at start).
     pub fn new(head: i64, queue_capacity: usize, max_subscriptions: usize) -> Hub {
         Hub {
             state: Mutex::new(State {

@@ -12,8 +12,10 @@ use super::migrate::{self, Applied, Migration};
 /// Key of the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x55_07_6E_01;
 
+/// A PostgreSQL database: the connection pool that every request and the feed draw from.
 #[derive(Clone)]
 pub struct Postgres {
+    /// Connections, at most `PG_MAX_CONNECTIONS`.
     pub pool: sqlx::PgPool,
 }
 
@@ -209,6 +211,7 @@ fn bind<'q>(query: Query<'q, Pg, PgArguments>, param: &'q Param) -> Query<'q, Pg
 
 /// A column value read from a row.
 pub trait Column: Sized {
+    /// The value of the column at `index`.
     fn read(row: &PgRow, index: usize) -> Result<Self, sqlx::Error>;
 }
 

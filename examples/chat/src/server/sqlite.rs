@@ -351,6 +351,7 @@ impl ToSql for Param {
 
 /// A column value read from a row, in the representation the migrations store.
 pub trait Column: Sized {
+    /// The value of the column at `index`.
     fn read(row: &Row, index: usize) -> rusqlite::Result<Self>;
 }
 

@@ -39,24 +39,36 @@ use crate::validation::Validate;
 /// Who may perform an operation (see the schema's `access`).
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
+    /// Anyone, even without a token.
     pub public: bool,
+    /// Any caller with a valid token.
     pub authenticated: bool,
+    /// The caller whose subject is the row's owner field.
     pub owner: bool,
+    /// The caller whose subject is the row's id (a user model's own row).
     pub self_: bool,
+    /// Callers with one of these roles in their token.
     pub roles: &'static [&'static str],
 }
 
+/// A model's rules, one per operation.
 #[derive(Debug, Clone, Copy)]
 pub struct Access {
+    /// Lists, gets, and events on its channels.
     pub read: Rule,
+    /// `POST`.
     pub create: Rule,
+    /// `PUT` and `PATCH`.
     pub update: Rule,
+    /// `DELETE`.
     pub delete: Rule,
 }
 
 /// Values the server supplies when a row is created.
 pub struct InsertContext<'a> {
+    /// The request's time, for `default: now` fields (one value for every field of the row).
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Who creates the row, for the owner field.
     pub caller: &'a Caller,
 }
 
@@ -79,24 +91,37 @@ impl InsertContext<'_> {
 
 /// A model served over REST. Implemented by the generated `resources` module.
 pub trait Resource: Serialize + Send + Sync + Sized + 'static {
+    /// The model's name in the schema, and the name of its channels (`Message`).
     const NAME: &'static str;
     /// Collection path (`/api/messages`).
     const ROUTE: &'static str;
+    /// The quoted table name.
     const TABLE: &'static str;
+    /// The quoted id column.
     const ID_COLUMN: &'static str;
+    /// The quoted owner column, if the model has an owner field.
     const OWNER_COLUMN: Option<&'static str>;
     /// The record's columns, in the order `from_sqlite` and `from_postgres` read them.
     const SELECT: &'static str;
+    /// Who may read, create, update and delete.
     const ACCESS: Access;
 
+    /// The id field's type, read from the path (`/api/messages/{id}`).
     type Id: DeserializeOwned + std::str::FromStr + ToParam + Display + Send + Sync + 'static;
+    /// The `POST` body.
     type Create: DeserializeOwned + Validate + Send + 'static;
+    /// The `PUT` body.
     type Update: DeserializeOwned + Validate + Send + 'static;
+    /// The `PATCH` body.
     type Patch: DeserializeOwned + Validate + Send + 'static;
+    /// The `where` of a list.
     type Filter: DeserializeOwned + Send + 'static;
+    /// One entry of a list's `orderBy`.
     type OrderBy: DeserializeOwned + Send + 'static;
 
+    /// The record's id as it prints (the suffix of its item channel).
     fn id(&self) -> String;
+    /// The record's owner as it prints, if the model has an owner field.
     fn owner(&self) -> Option<String>;
     /// The row's owner field equals the subject.
     fn owned_by(&self, subject: &str) -> bool;
@@ -104,18 +129,24 @@ pub trait Resource: Serialize + Send + Sync + Sized + 'static {
     fn owner_param(subject: &str) -> Option<Param>;
     /// The subject as an id parameter, if it can be one.
     fn id_param(subject: &str) -> Option<Param>;
+    /// The columns and values of an `INSERT`: the input's, and the server's (`now`, owner, new uuids).
     fn insert_values(
         input: Self::Create,
         ctx: &InsertContext,
     ) -> Result<Vec<(&'static str, Param)>, ApiError>;
+    /// The columns and values a `PUT` sets: every writable field.
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)>;
+    /// The columns and values a `PATCH` sets: only the fields present.
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)>;
     /// Conditions of the filter's own fields (combinators are handled by `where_sql`).
     fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String>;
     /// The filter's `AND`, `OR` and `NOT` lists.
     fn combinators(filter: &Self::Filter) -> [&[Self::Filter]; 3];
+    /// The quoted column and direction of a sort key.
     fn order_key(order: &Self::OrderBy) -> (&'static str, SortOrder);
+    /// The record from a SQLite row of `SELECT`.
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self>;
+    /// The record from a PostgreSQL row of `SELECT`.
     fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error>;
 }
 

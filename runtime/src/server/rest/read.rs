@@ -32,6 +32,7 @@ fn where_sql<R: Resource>(filter: &R::Filter, w: &mut SqlWriter) -> String {
     }
 }
 
+/// A list's query string as it comes (`where` and `orderBy` as JSON text); unknown parameters are rejected.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -46,9 +47,13 @@ pub struct ListParams {
 /// The one list shape: the page, how many rows match in all, and the page's position.
 #[derive(Debug, Serialize)]
 pub struct ListResponse<R> {
+    /// The page's records, in order.
     pub items: Vec<R>,
+    /// How many rows match the filter, on every page.
     pub total: i64,
+    /// The rows before the page.
     pub skip: i64,
+    /// The page size used: the `take` asked for or the default, capped by the maximum.
     pub take: i64,
 }
 
@@ -72,9 +77,13 @@ fn number(name: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError>
 
 /// A list query, from the REST query string or a WebSocket `request`.
 pub struct ListQuery<R: Resource> {
+    /// The `where`; `None` matches every readable row.
     pub filter: Option<R::Filter>,
+    /// The `orderBy` keys, in order; the id always ends them.
     pub order: Vec<R::OrderBy>,
+    /// Rows to pass over (0 when absent).
     pub skip: Option<i64>,
+    /// The page size (the default when absent, capped by the maximum).
     pub take: Option<i64>,
 }
 
