@@ -49,6 +49,8 @@ fn run(server: &Server, who: &str, token: &str) {
         .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .env("NO_COLOR", "1")
+        // Its report folder (`.schemathesis/`) goes to the target dir, not into the repository.
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .output()
         .expect("schemathesis runs");
     let report = format!(
