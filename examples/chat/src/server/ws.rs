@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -236,6 +237,40 @@ struct Connection<'a> {
 /// The connection ended; the socket is done for.
 struct Gone;
 
+/// The close frame to send when a connection ends; `None` when there is none to send (the peer is gone, or
+/// `connection` sends the one the hub chose).
+type Close = Option<(u16, &'static str)>;
+
+/// What one turn of a connection's loop received.
+enum Input {
+    /// Frames were queued, or the connection was killed.
+    Woken,
+    /// The first deadline passed.
+    Timer,
+    /// The answer to one of the connection's requests.
+    Response(Frame),
+    /// A frame from the client, or the end of the socket.
+    Inbound(Option<Result<Message, axum::Error>>),
+}
+
+/// A connection's deadlines.
+struct Deadlines {
+    /// The token's expiry (with the leeway).
+    expires: Instant,
+    next_ping: Instant,
+    /// Set while a ping waits for its answer.
+    pong_due: Option<Instant>,
+}
+
+impl Deadlines {
+    /// Whichever comes first: when the timer fires next.
+    fn first(&self) -> Instant {
+        self.pong_due
+            .map_or(self.next_ping, |due| due.min(self.next_ping))
+            .min(self.expires)
+    }
+}
+
 /// The answers to a connection's `request`s, which run on their own tasks, and how many may be in flight.
 struct Requests {
     responses_tx: tokio::sync::mpsc::Sender<Frame>,
@@ -256,30 +291,29 @@ impl Requests {
 
 impl Connection<'_> {
     /// Serves until the connection ends; returns the close frame to send, if any. `expires`: the token's `exp`.
-    async fn serve(&mut self, expires: u64) -> Option<(u16, &'static str)> {
+    async fn serve(&mut self, expires: u64) -> Close {
         let outlet = self.outlet.clone();
-        let config = self.app.config.clone();
-        let limits = &config.ws;
         // Made on the first `request`: most connections never send one, and a channel allocates its slots up front.
         let mut requests: Option<Requests> = None;
         // The same leeway as when the token was accepted. `exp` is the client's number: a far-future one (up to
         // u64::MAX seconds) must not overflow the clock's arithmetic, which panicked the task; beyond
         // `NEVER` the token simply outlives the connection.
         let left = Duration::from_secs(expires)
-            .checked_add(config.jwt_leeway)
+            .checked_add(self.app.config.jwt_leeway)
             .and_then(|exp| std::time::UNIX_EPOCH.checked_add(exp))
             .map_or(NEVER, |exp| {
                 exp.duration_since(std::time::SystemTime::now())
                     .unwrap_or_default()
             });
-        let expires = Instant::now() + left.min(NEVER);
-        let mut next_ping = Instant::now() + limits.ping_interval;
-        // Set while a ping waits for its answer.
-        let mut pong_due: Option<Instant> = None;
-        // One timer for whichever comes first: the token's expiry, the next ping, the pong deadline. Futures that
-        // live as long as the connection are made once, not on every turn of the loop: made anew, each would
-        // register a waiter or a timer and remove it again for every batch of events delivered.
-        let timer = tokio::time::sleep_until(next_ping.min(expires));
+        let mut deadlines = Deadlines {
+            expires: Instant::now() + left.min(NEVER),
+            next_ping: Instant::now() + self.app.config.ws.ping_interval,
+            pong_due: None,
+        };
+        // One timer for whichever deadline comes first. Futures that live as long as the connection are made once,
+        // not on every turn of the loop: made anew, each would register a waiter or a timer and remove it again
+        // for every batch of events delivered.
+        let timer = tokio::time::sleep_until(deadlines.first());
         let woken = outlet.woken();
         tokio::pin!(timer, woken);
         // The frames being written; swapped with the outlet's queue, so that neither allocates in the steady state.
@@ -310,55 +344,102 @@ impl Connection<'_> {
             if batch.capacity() > BATCH_CAPACITY {
                 batch = VecDeque::new();
             }
-            tokio::select! {
+            // The `select!` only receives; what arrived is handled below, outside the macro, where rustfmt and
+            // clippy see the code.
+            let input = tokio::select! {
                 biased;
-                // Frames queued or the connection killed: both handled at the top of the loop.
-                _ = &mut woken => woken.set(outlet.woken()),
-                _ = &mut timer => {
-                    let now = Instant::now();
-                    if now >= expires {
-                        return Some((close::UNAUTHORIZED, "the token expired"));
-                    }
-                    if pong_due.is_some_and(|due| now >= due) {
-                        return Some((close::TIMEOUT, "no pong in time"));
-                    }
-                    if now >= next_ping {
-                        next_ping = now + limits.ping_interval;
-                        if pong_due.is_none() {
-                            pong_due = Some(now + limits.pong_timeout);
-                            if Box::pin(self.send([Message::Ping(Default::default())])).await.is_err() {
-                                return None;
-                            }
-                        }
-                    }
-                    timer.as_mut().reset(pong_due.map_or(next_ping, |due| due.min(next_ping)).min(expires));
-                }
+                _ = &mut woken => Input::Woken,
+                _ = &mut timer => Input::Timer,
                 Some(frame) = async { requests.as_mut()?.responses.recv().await }, if requests.is_some() => {
+                    Input::Response(frame)
+                }
+                inbound = self.socket.next() => Input::Inbound(inbound),
+            };
+            let flow = match input {
+                // Frames queued or the connection killed: both handled at the top of the loop.
+                Input::Woken => {
+                    woken.set(outlet.woken());
+                    ControlFlow::Continue(())
+                }
+                Input::Timer => {
+                    let flow = self.on_timer(&mut deadlines).await;
+                    timer.as_mut().reset(deadlines.first());
+                    flow
+                }
+                Input::Response(frame) => {
                     if Box::pin(self.write([frame])).await.is_err() {
-                        return Some((close::TIMEOUT, "a write did not complete in time"));
+                        ControlFlow::Break(Some((
+                            close::TIMEOUT,
+                            "a write did not complete in time",
+                        )))
+                    } else {
+                        ControlFlow::Continue(())
                     }
                 }
-                inbound = self.socket.next() => {
+                Input::Inbound(inbound) => {
                     // Any frame shows the peer is alive.
-                    pong_due = None;
-                    let message = match inbound {
-                        None => return None,
-                        Some(Err(e)) => return refusal_of(&e.to_string()),
-                        Some(Ok(message)) => message,
-                    };
-                    let outcome = match message {
-                        // Boxed: its future (database reads) is large and rare; inline, it would make every
-                        // idle connection's task as large.
-                        Message::Text(text) => Box::pin(self.handle(&text, &mut requests)).await,
-                        Message::Binary(_) => Box::pin(self.reply(error_message("bad_message", "binary frames are not part of the protocol: send JSON text", None))).await,
-                        Message::Close(_) => return None,
-                        Message::Ping(_) | Message::Pong(_) => Ok(()),
-                    };
-                    if outcome.is_err() {
-                        return None;
-                    }
+                    deadlines.pong_due = None;
+                    self.on_inbound(inbound, &mut requests).await
+                }
+            };
+            if let ControlFlow::Break(close) = flow {
+                return close;
+            }
+        }
+    }
+
+    /// The timer fired: the token expired, a pong is overdue, or it is time for a ping.
+    async fn on_timer(&mut self, deadlines: &mut Deadlines) -> ControlFlow<Close> {
+        let now = Instant::now();
+        if now >= deadlines.expires {
+            return ControlFlow::Break(Some((close::UNAUTHORIZED, "the token expired")));
+        }
+        if deadlines.pong_due.is_some_and(|due| now >= due) {
+            return ControlFlow::Break(Some((close::TIMEOUT, "no pong in time")));
+        }
+        if now >= deadlines.next_ping {
+            let limits = &self.app.config.ws;
+            deadlines.next_ping = now + limits.ping_interval;
+            if deadlines.pong_due.is_none() {
+                deadlines.pong_due = Some(now + limits.pong_timeout);
+                let ping = Message::Ping(Default::default());
+                if Box::pin(self.send([ping])).await.is_err() {
+                    return ControlFlow::Break(None);
                 }
             }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// A frame from the client, or the end of the socket.
+    async fn on_inbound(
+        &mut self,
+        inbound: Option<Result<Message, axum::Error>>,
+        requests: &mut Option<Requests>,
+    ) -> ControlFlow<Close> {
+        let message = match inbound {
+            None => return ControlFlow::Break(None),
+            Some(Err(e)) => return ControlFlow::Break(refusal_of(&e.to_string())),
+            Some(Ok(message)) => message,
+        };
+        let outcome = match message {
+            // Boxed: its future (database reads) is large and rare; inline, it would make every idle
+            // connection's task as large.
+            Message::Text(text) => Box::pin(self.handle(&text, requests)).await,
+            Message::Binary(_) => {
+                let refusal = error_message(
+                    "bad_message",
+                    "binary frames are not part of the protocol: send JSON text",
+                    None,
+                );
+                Box::pin(self.reply(refusal)).await
+            }
+            Message::Close(_) => return ControlFlow::Break(None),
+            Message::Ping(_) | Message::Pong(_) => Ok(()),
+        };
+        match outcome {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(Gone) => ControlFlow::Break(None),
         }
     }
 
@@ -741,5 +822,20 @@ mod tests {
         assert_eq!(id(r#"{"type": "request"}"#), None);
         assert_eq!(id(r#"{"type": "subscribe", "requestId": 1}"#), None);
         assert_eq!(id("not json"), None);
+    }
+
+    /// The size of a future an async fn returns, without calling it.
+    fn future_size<A, B, C, F: Future>(_: fn(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn the_connection_task_stays_small() {
+        // Every open connection holds one such task for its whole life (docs/benchmarks.md, memory per idle
+        // connection): the rare, large states (authentication, a request's database read) are boxed.
+        let size = future_size(connection);
+        eprintln!("connection task: {size} bytes");
+        // 1,640 bytes in a debug build when this was written (1,752 before the select! arms became methods).
+        assert!(size <= 1800, "the connection task grew to {size} bytes");
     }
 }
