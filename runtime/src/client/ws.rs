@@ -299,23 +299,32 @@ impl Task {
             let sleep = tokio::time::sleep(delay);
             tokio::pin!(sleep);
             loop {
-                tokio::select! {
+                let command = tokio::select! {
                     _ = &mut sleep => break,
-                    command = self.commands.recv() => match command {
-                        None | Some(Command::Disconnect) => {
-                            self.stop(Error::Closed);
-                            return;
-                        }
-                        Some(Command::Request { reply, .. }) => {
-                            let _ = reply.send(Err(Error::Disconnected));
-                        }
-                        Some(Command::Listen { channel, listener }) => {
-                            self.add_listener(channel, listener);
-                        }
-                    },
+                    command = self.commands.recv() => command,
+                };
+                if self.while_waiting(command).is_break() {
+                    return;
                 }
             }
         }
+    }
+
+    /// A command while no socket is open: requests fail at once, listeners are registered for the next connection.
+    fn while_waiting(&mut self, command: Option<Command>) -> ControlFlow<()> {
+        match command {
+            None | Some(Command::Disconnect) => {
+                self.stop(Error::Closed);
+                return ControlFlow::Break(());
+            }
+            Some(Command::Request { reply, .. }) => {
+                let _ = reply.send(Err(Error::Disconnected));
+            }
+            Some(Command::Listen { channel, listener }) => {
+                self.add_listener(channel, listener);
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     fn stop(&mut self, error: Error) {

@@ -45,6 +45,18 @@ fn dispatch(app: &App, event: &Event) {
     app.hub.dispatch(event, &item, &list);
 }
 
+/// What one turn of the feed's loop received.
+enum Input {
+    /// An event committed by this instance, or word that the bus lost some.
+    Bus(Result<Arc<Event>, RecvError>),
+    /// A NOTIFY announced a sequence number (`false`: the listener is gone, the server is stopping).
+    Announced(bool),
+    /// The periodic check.
+    Poll,
+}
+
+/// The feed's loop (see the module doc). It holds `_wake` so that `woken` stays open on SQLite, where no listener
+/// holds it.
 async fn run(
     app: App,
     mut bus: tokio::sync::broadcast::Receiver<Arc<Event>>,
@@ -54,33 +66,37 @@ async fn run(
     let mut poll = tokio::time::interval(app.config.feed_poll_interval);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            received = bus.recv() => match received {
-                Ok(event) => {
-                    let head = app.hub.head();
-                    if event.seq == head + 1 {
-                        dispatch(&app, &event);
-                    } else if event.seq > head {
-                        // An earlier event is still on its way (or was written elsewhere): read them in order.
-                        catch_up(&app).await;
-                    }
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the feed fell behind the event bus; reading the outbox");
+        // The `select!` only receives; the handling below is code that rustfmt and clippy see.
+        let input = tokio::select! {
+            received = bus.recv() => Input::Bus(received),
+            changed = woken.changed() => Input::Announced(changed.is_ok()),
+            _ = poll.tick() => Input::Poll,
+        };
+        match input {
+            Input::Bus(Ok(event)) => {
+                let head = app.hub.head();
+                if event.seq == head + 1 {
+                    dispatch(&app, &event);
+                } else if event.seq > head {
+                    // An earlier event is still on its way (or was written elsewhere): read them in order.
                     catch_up(&app).await;
                 }
-                Err(RecvError::Closed) => return,
-            },
-            changed = woken.changed() => {
-                if changed.is_err() {
-                    return;
-                }
+            }
+            Input::Bus(Err(RecvError::Lagged(missed))) => {
+                tracing::warn!(
+                    missed,
+                    "the feed fell behind the event bus; reading the outbox"
+                );
+                catch_up(&app).await;
+            }
+            Input::Bus(Err(RecvError::Closed)) | Input::Announced(false) => return,
+            Input::Announced(true) => {
                 let announced = *woken.borrow_and_update();
                 if announced > app.hub.head() {
                     catch_up(&app).await;
                 }
             }
-            _ = poll.tick() => catch_up(&app).await,
+            Input::Poll => catch_up(&app).await,
         }
     }
 }
