@@ -21,6 +21,8 @@ pub mod close {
     pub const INVALID_DATA: u16 = 1007;
     /// A frame over the size limit: do not resend it.
     pub const TOO_BIG: u16 = 1009;
+    /// A bug in the server ended the connection's task (the cause is in the server's log): reconnect and resume.
+    pub const INTERNAL_ERROR: u16 = 1011;
     /// No valid token (missing, bad, expired, or no `auth` frame in time): do not retry with the same token.
     pub const UNAUTHORIZED: u16 = 4401;
     /// No pong within the deadline, or a write that did not complete in time: reconnect and resume.

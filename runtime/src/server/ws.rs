@@ -169,7 +169,16 @@ async fn connection(app: App, mut socket: WebSocket, token: Option<Result<String
         socket: &mut socket,
         outlet,
     };
-    let mut code = conn.serve(expires).await;
+    // A panic in serving (a bug) ends this connection only: it is closed with 1011 and the hub forgets it, as for
+    // any other end. The panic hook has logged its cause.
+    let served = unwinding(conn.serve(expires)).await;
+    let mut code = served.unwrap_or_else(|_| {
+        tracing::error!(
+            connection = id,
+            "a panic ended the connection's task; closing it with 1011"
+        );
+        Some((close::INTERNAL_ERROR, "internal error"))
+    });
     conn.app.hub.disconnect(id);
     // Cut off by the hub (possibly while blocked writing to a peer that does not read), or the server shuts down.
     match conn.outlet.code() {
@@ -512,21 +521,30 @@ impl Connection<'_> {
                     requests.responses_tx.clone(),
                 );
                 tokio::spawn(async move {
-                    let message =
-                        match resources::request(&app, &caller, &model, action, params).await {
-                            Ok((data, seq)) => ServerMessage::Response {
-                                request_id,
-                                seq: Some(seq),
-                                data: Some(data),
-                                error: None,
-                            },
-                            Err(error) => ServerMessage::Response {
-                                request_id,
-                                seq: None,
-                                data: None,
-                                error: Some(error_body(error)),
-                            },
-                        };
+                    let read = resources::request(&app, &caller, &model, action, params);
+                    // A panic in the read (a bug) is answered like any internal error, so that the client's
+                    // request does not wait for its timeout; the panic hook has logged its cause.
+                    let answer = unwinding(read).await.unwrap_or_else(|_| {
+                        Err(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "internal error; the cause is in the server log",
+                        ))
+                    });
+                    let message = match answer {
+                        Ok((data, seq)) => ServerMessage::Response {
+                            request_id,
+                            seq: Some(seq),
+                            data: Some(data),
+                            error: None,
+                        },
+                        Err(error) => ServerMessage::Response {
+                            request_id,
+                            seq: None,
+                            data: None,
+                            error: Some(error_body(error)),
+                        },
+                    };
                     let _ = responses.send(frame_of(&message)).await;
                     drop(permit);
                 });
@@ -767,6 +785,15 @@ where
     }
 }
 
+/// `future`, with a panic in it caught (the connection and its requests are tasks whose other state must be
+/// cleaned up after a bug, not dropped with the task). A plain function, not an `async fn`: that would hold
+/// `future` twice in the connection's task, once as its argument and once inside `catch_unwind`.
+fn unwinding<F: Future>(
+    future: F,
+) -> futures_util::future::CatchUnwind<std::panic::AssertUnwindSafe<F>> {
+    futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -835,5 +862,13 @@ mod tests {
         eprintln!("connection task: {size} bytes");
         // 1,640 bytes in a debug build when this was written (1,752 before the select! arms became methods).
         assert!(size <= 1800, "the connection task grew to {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_task_is_caught_and_the_rest_continues() {
+        let caught = unwinding(async { panic!("a bug") }).await;
+        let cause = caught.expect_err("the panic is caught");
+        assert_eq!(cause.downcast_ref::<&str>(), Some(&"a bug"));
+        assert_eq!(unwinding(async { 7 }).await.ok(), Some(7));
     }
 }
