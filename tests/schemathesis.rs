@@ -83,7 +83,11 @@ fn schemathesis_finds_nothing() {
         .send()
         .expect(201);
     let id = user["id"].as_str().expect("the user's id");
-    run(&server, "an admin with a user row", &server.token(id, &["admin"]));
+    run(
+        &server,
+        "an admin with a user row",
+        &server.token(id, &["admin"]),
+    );
     run(
         &server,
         "a user without a user row",
