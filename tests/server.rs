@@ -1852,4 +1852,20 @@ fn hooks_run(s: &Server) {
         .send()
         .expect_json(200);
     assert_eq!(patched["title"], "again");
+
+    // The panic is logged once, with its cause and where it happened, as a tracing error (the server's panic hook),
+    // not also by Rust's default hook on stderr nor again by the layer that answered 500.
+    const CAUSE: &str = "the room hook panics on request";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.log().contains(CAUSE) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = s.log();
+    assert_eq!(log.matches(CAUSE).count(), 1, "{log}");
+    let line = log.lines().find(|l| l.contains(CAUSE)).unwrap_or_default();
+    assert!(
+        line.contains("ERROR") && line.contains("panicked") && line.contains("room.rs"),
+        "{line}"
+    );
 }

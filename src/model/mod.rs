@@ -350,6 +350,9 @@ pub struct Field {
     pub type_name: String,
     /// Rust type without `Option`.
     pub rust_type: String,
+    /// The module of `crate::query` the field's values read and write through, if not serde's default
+    /// (`Scalar::wire_module`).
+    pub wire: Option<String>,
     pub optional: bool,
     pub id: bool,
     pub unique: bool,

@@ -56,6 +56,18 @@ impl Scalar {
         }
     }
 
+    /// The module of `crate::query` that a field of this type reads and writes through (`#[serde(with = ...)]`),
+    /// for the types whose wire form is not serde's default: `bigint` as a string, and `datetime`/`date` only
+    /// within years 0001..=9999.
+    pub fn wire_module(self) -> Option<&'static str> {
+        match self {
+            Scalar::BigInt => Some("int64"),
+            Scalar::DateTime => Some("datetime"),
+            Scalar::Date => Some("date"),
+            _ => None,
+        }
+    }
+
     /// The Rust type, fully qualified so that a model called `String` or `Uuid` cannot shadow it. Enums pass
     /// their own path.
     pub fn rust_type(self, enum_path: &str) -> String {

@@ -191,8 +191,16 @@ fn value_schema(scalar: Scalar, type_name: &str) -> Value {
     if let Some(format) = format {
         s.insert("format".into(), json!(format));
     }
+    if scalar == Scalar::Int {
+        s.insert("description".into(), json!(INT_WITHOUT_FRACTION));
+    }
     Value::Object(s)
 }
+
+/// JSON Schema's `integer` takes `356.0` and `3.56e2` for 356; the server refuses them (docs/rest.md), so every
+/// `int` value's schema says so.
+const INT_WITHOUT_FRACTION: &str =
+    "Written as a JSON integer, without a fraction or an exponent: `356`, not `356.0` or `3.56e2` (a 400).";
 
 /// A bigint: a string of decimal digits (format `int64`), its bounds (if given) in the description.
 fn bigint_schema(bounds: Option<&Bounds>) -> Value {
@@ -247,6 +255,10 @@ fn property(f: &Field, nullable_value: bool, usage: Use) -> Value {
     }
     if !f.notes.is_empty() {
         description.push(upper_first(&f.notes) + ".");
+    }
+    // What the value's own schema says (a bigint's or an int's wire form) is kept after the field's words.
+    if let Some(Value::String(own)) = s.get("description") {
+        description.push(own.clone());
     }
     if !description.is_empty() {
         s.insert("description".into(), json!(description.join("\n\n")));

@@ -1486,6 +1486,172 @@ pub mod datetime {
         }
     }
 }
+/// `date` values on the wire: `YYYY-MM-DD`, and only from `0001-01-01` to `9999-12-31`, the same years as
+/// `datetime`. chrono reads and writes other years as `+10000-01-01`/`-0001-01-01`, which SQLite would store and
+/// compare as text out of date order, and year 0 is "1 BC" in PostgreSQL. Refusing them when the input is read makes a
+/// 400 that names the field, for a body as for a filter. The fields of date type use these modules through
+/// `#[serde(with = ...)]`.
+pub mod date {
+    use ::serde::{Deserialize, Serialize};
+    /// What the error says is accepted.
+    pub const RANGE: &str = "a date (YYYY-MM-DD) from 0001-01-01 to 9999-12-31";
+    /// A date as it travels, read only within the range.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq
+    )]
+    pub struct Wire(pub ::chrono::NaiveDate);
+    impl ::serde::Serialize for Wire {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            self.0.serialize(serializer)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Wire {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Wire, D::Error> {
+            use ::chrono::Datelike;
+            let date = ::chrono::NaiveDate::deserialize(deserializer)?;
+            if (1..=9999).contains(&date.year()) {
+                ::std::result::Result::Ok(Wire(date))
+            } else {
+                ::std::result::Result::Err(
+                    ::serde::de::Error::invalid_value(
+                        ::serde::de::Unexpected::Other(&date.to_string()),
+                        &RANGE,
+                    ),
+                )
+            }
+        }
+    }
+    /// Writes the date in its wire form, `YYYY-MM-DD` (`serialize_with`).
+    pub fn serialize<S: ::serde::Serializer>(
+        value: &::chrono::NaiveDate,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        Wire(*value).serialize(serializer)
+    }
+    /// Reads a `YYYY-MM-DD` date, refused outside the accepted range (`deserialize_with`).
+    pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<::chrono::NaiveDate, D::Error> {
+        Wire::deserialize(deserializer).map(|wire| wire.0)
+    }
+    /// An optional date field (`null` when absent).
+    pub mod option {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<::chrono::NaiveDate>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.map(super::Wire).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::chrono::NaiveDate>,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| wire.map(|w| w.0))
+        }
+    }
+    /// A patch of a required date field: absent is `None` (with `default`), `null` is refused.
+    pub mod present {
+        use ::serde::Deserialize;
+        pub use super::option::serialize;
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::chrono::NaiveDate>,
+            D::Error,
+        > {
+            super::Wire::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.0))
+        }
+    }
+    /// A patch of an optional date field: absent is `None` (with `default`), `null` is `Some(None)`.
+    pub mod double_option {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<::std::option::Option<::chrono::NaiveDate>>,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.flatten().map(super::Wire).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::option::Option<::chrono::NaiveDate>>,
+            D::Error,
+        > {
+            ::std::option::Option::<super::Wire>::deserialize(deserializer)
+                .map(|wire| ::std::option::Option::Some(wire.map(|w| w.0)))
+        }
+    }
+    /// The filter of a date field.
+    pub mod filter {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                super::super::OrderedFilter<::chrono::NaiveDate>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<super::super::OrderedFilter<::chrono::NaiveDate>>,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::OrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+    /// The filter of an optional date field.
+    pub mod nullable_filter {
+        use ::serde::{Deserialize, Serialize};
+        /// Writes the value in its wire form (`serialize_with`).
+        pub fn serialize<S: ::serde::Serializer>(
+            value: &::std::option::Option<
+                super::super::NullableOrderedFilter<::chrono::NaiveDate>,
+            >,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            value.clone().map(|f| f.map(super::Wire)).serialize(serializer)
+        }
+        /// Reads the value from its wire form (`deserialize_with`).
+        pub fn deserialize<'de, D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<
+            ::std::option::Option<
+                super::super::NullableOrderedFilter<::chrono::NaiveDate>,
+            >,
+            D::Error,
+        > {
+            ::std::option::Option::<
+                super::super::NullableOrderedFilter<super::Wire>,
+            >::deserialize(deserializer)
+                .map(|f| f.map(|f| f.map(|w| w.0)))
+        }
+    }
+}
 /// SQL's three-valued truth: `None` is unknown, the outcome of comparing with NULL. A row is selected only when its
 /// filter is `Some(true)`, exactly as the database selects it.
 pub type Truth = ::std::option::Option<bool>;

@@ -163,6 +163,7 @@ impl Builder {
             scalar,
             type_name: f.ty.value.clone(),
             rust_type,
+            wire: scalar.wire_module().map(str::to_owned),
             optional: f.optional,
             id: f.id,
             unique: f.unique || f.id,

@@ -55,6 +55,11 @@ impl ApiError {
     /// A bug or an outage: logged with its cause, answered without it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(%cause, "internal error");
+        ApiError::internal_logged()
+    }
+
+    /// The answer to a bug whose cause is already in the log (a panic: the server's panic hook logged it).
+    pub fn internal_logged() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -213,17 +213,11 @@ pub fn router(app: App) -> Router {
         router
     };
     // A panic in a request's task (a bug, or a hook's) answers 500 in the JSON error shape instead of dropping the
-    // connection without an answer; it is logged here with its cause. Inside CORS, so that the 500 carries its
-    // headers. The request held no transaction across the panic: an open one rolls back when dropped.
+    // connection without an answer. It was logged, with its cause, where it happened (`log_panics`): not again here.
+    // Inside CORS, so that the 500 carries its headers. The request held no transaction across the panic: an open
+    // one rolls back when dropped.
     let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
-        |panic: Box<dyn std::any::Any + Send>| {
-            let cause = panic
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("a panic without a message");
-            ApiError::internal(format_args!("a request's task panicked: {cause}")).into_response()
-        },
+        |_panic: Box<dyn std::any::Any + Send>| ApiError::internal_logged().into_response(),
     ));
     // Outermost, so that preflights are answered before routing and every answer (errors too) carries the headers.
     let router = match app.config.cors_origins.layer() {
@@ -267,8 +261,10 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-/// Binds, prints `listening on http://<addr>` on stdout, and serves until SIGINT or SIGTERM.
+/// Binds, prints `listening on http://<addr>` on stdout, and serves until SIGINT or SIGTERM. Replaces the process's
+/// panic hook with one that logs through `tracing` (see `log_panics`).
 pub async fn serve(config: Config) -> Result<(), String> {
+    log_panics();
     if config.jwt_secret.is_none() {
         tracing::warn!(
             "JWT_SECRET is not set: DEVELOPMENT MODE, tokens are signed with a public secret"
@@ -393,6 +389,31 @@ async fn migrate_command(config: &Config, dry_run: bool) -> Result<(), String> {
         applied.len()
     );
     Ok(())
+}
+
+/// Makes every panic one `tracing` error with its cause, location and thread (and a backtrace when `RUST_BACKTRACE`
+/// asks for one), in the server's log with everything else, instead of the default hook's lines on stderr. It is the
+/// only place a panic is logged: the layer that turns a request's panic into a 500 does not log it again.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let cause = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        let location = info
+            .location()
+            .map_or_else(|| "unknown".to_owned(), ToString::to_string);
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("<unnamed>");
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::error!(%cause, %location, thread, %backtrace, "panicked");
+        } else {
+            tracing::error!(%cause, %location, thread, "panicked");
+        }
+    }));
 }
 
 /// The server binary's entry point.
