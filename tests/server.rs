@@ -30,6 +30,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("hidden_fields", hidden_fields),
     ("bad_requests", bad_requests),
     ("concurrent_mutations", concurrent_mutations),
+    (
+        "concurrent_creates_each_get_their_own_answer",
+        concurrent_creates_each_get_their_own_answer,
+    ),
     ("error_shape_of_405", error_shape_of_405),
     (
         "wrong_type_in_filter_is_named",
@@ -64,6 +68,16 @@ fn main() {
         ),
         scenarios::test(
             Backend::Sqlite,
+            "acknowledged_writes_survive_kill_9",
+            || acknowledged_writes_survive_kill_9(Server::start_sqlite()),
+        ),
+        scenarios::test(
+            Backend::Postgres,
+            "acknowledged_writes_survive_kill_9",
+            || acknowledged_writes_survive_kill_9(Server::start_postgres()),
+        ),
+        scenarios::test(
+            Backend::Sqlite,
             "wal_is_checkpointed_in_the_background",
             wal_is_checkpointed_in_the_background,
         ),
@@ -79,6 +93,92 @@ fn health_without_the_database() -> Result<(), libtest_mimic::Failed> {
         server.drop_database_now();
         let r = server.get("/health").send();
         assert_eq!(r.status, 503, "health without a database\n{r:?}");
+    })
+}
+
+/// The server is killed (SIGKILL) while 8 writers create messages as fast as it answers: after a restart every
+/// acknowledged create is there with the event its `Event-Seq` named, and no event exists without its row. On
+/// SQLite the writes were committed in groups; a response means committed, a batch commits whole or not at all.
+fn acknowledged_writes_survive_kill_9(mut s: Server) -> Result<(), libtest_mimic::Failed> {
+    let admin = s.admin_token();
+    let a = new_user(&s, &admin, "crash");
+    let room = new_room(&s, &a, "crash");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let acknowledged: Vec<(String, u64)> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..8)
+            .map(|t| {
+                let (s, a, stop) = (&s, &a, &stop);
+                scope.spawn(move || {
+                    let mut acknowledged = Vec::new();
+                    for i in 0.. {
+                        let sent = s
+                            .post("/api/messages")
+                            .auth(&a.token)
+                            .json(json!({ "roomId": room, "text": format!("w{t} {i}") }))
+                            .try_send();
+                        match sent {
+                            Ok(r) if r.status == 201 => {
+                                acknowledged.push((id_of(&r.expect_json(201)), r.event_seq()))
+                            }
+                            Ok(r) => panic!("not a create: {r:?}"),
+                            // The server is gone: whatever was in flight may or may not have committed.
+                            Err(_) if stop.load(std::sync::atomic::Ordering::Acquire) => break,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                    acknowledged
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        // `Server::kill` needs `&mut`, which the writers' borrows forbid: the same signal, by pid.
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &s.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert!(
+        acknowledged.len() > 50,
+        "only {} writes before the kill",
+        acknowledged.len()
+    );
+    s.restart();
+    scenarios::run_logged(&s, || {
+        for (id, seq) in &acknowledged {
+            s.get(&format!("/api/messages/{id}"))
+                .auth(&a.token)
+                .send()
+                .expect_json(200);
+            assert_eq!(
+                s.sql(&format!(
+                    "SELECT kind, record_id FROM _ssot_events WHERE seq = {seq}"
+                )),
+                format!("created|{id}"),
+                "the event of an acknowledged write"
+            );
+        }
+        let orphans = s.sql(&format!(
+            "SELECT count(*) FROM _ssot_events e WHERE e.model = 'Message' AND NOT EXISTS \
+             (SELECT 1 FROM messages m WHERE {} = e.record_id)",
+            if s.is_postgres() {
+                "m.id::text"
+            } else {
+                "m.id"
+            }
+        ));
+        assert_eq!(orphans, "0", "events without their rows");
+        let rows = s.sql(&format!(
+            "SELECT count(*) FROM messages WHERE room_id = {room}"
+        ));
+        let events =
+            s.sql("SELECT count(*) FROM _ssot_events WHERE model = 'Message' AND kind = 'created'");
+        assert_eq!(rows, events, "every row has its event");
     })
 }
 
@@ -1546,28 +1646,17 @@ fn concurrent_mutations(s: &Server) {
     let a = new_user(s, &admin, "concurrent");
     let room = new_room(s, &a, "concurrent");
     let before = s.event_count();
-    let seqs: Vec<u64> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let a = &a;
-                scope.spawn(move || {
-                    (0..EACH)
-                        .map(|i| {
-                            let r = s
-                                .post("/api/messages")
-                                .auth(&a.token)
-                                .json(json!({ "roomId": room, "text": format!("t{t} m{i}") }))
-                                .send();
-                            r.expect_json(201);
-                            r.event_seq()
-                        })
-                        .collect::<Vec<u64>>()
-                })
+    let seqs: Vec<u64> = in_parallel(THREADS, |t| {
+        (0..EACH)
+            .map(|i| {
+                let r = s
+                    .post("/api/messages")
+                    .auth(&a.token)
+                    .json(json!({ "roomId": room, "text": format!("t{t} m{i}") }))
+                    .send();
+                r.expect_json(201);
+                r.event_seq()
             })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
             .collect()
     });
     let distinct: BTreeSet<u64> = seqs.iter().copied().collect();
@@ -1587,6 +1676,122 @@ fn concurrent_mutations(s: &Server) {
         .send()
         .expect_json(200);
     assert_eq!(list["total"], json!(THREADS * EACH));
+}
+
+/// 200 concurrent creates, of which some take an email already taken (409) and some reference a missing room
+/// (422): on SQLite they are committed in groups (`group_commit`), one failing write in a group must not fail the
+/// others. Each request gets its own answer, and exactly the successful ones have rows and events, one each.
+fn concurrent_creates_each_get_their_own_answer(s: &Server) {
+    const THREADS: usize = 20;
+    const EACH: usize = 10;
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "grouped");
+    let room = new_room(s, &a, "grouped");
+    let taken = format!("taken-{}@example.com", unique());
+    s.post("/api/users")
+        .auth(&admin)
+        .json(json!({ "email": taken, "name": "t", "passwordHash": "h" }))
+        .send()
+        .expect_json(201);
+    let tag = unique();
+    let before = s.event_count();
+    // Per request: the id of what it created (with its Event-Seq), or None for an expected refusal.
+    let created: Vec<Option<(String, u64)>> = in_parallel(THREADS, |t| {
+        (0..EACH)
+            .map(|i| {
+                let n = t * EACH + i;
+                match n % 4 {
+                    0 => {
+                        s.post("/api/users")
+                            .auth(&admin)
+                            .json(json!({ "email": taken, "name": "dup", "passwordHash": "h" }))
+                            .send()
+                            .expect_error(409, "conflict");
+                        None
+                    }
+                    1 => {
+                        s.post("/api/messages")
+                            .auth(&a.token)
+                            .json(json!({ "roomId": 999_999_999, "text": "lost" }))
+                            .send()
+                            .expect_error(422, "reference_not_found");
+                        None
+                    }
+                    2 => {
+                        let r = s
+                            .post("/api/users")
+                            .auth(&admin)
+                            .json(json!({
+                                "email": format!("g{n}-{tag}@example.com"),
+                                "name": "fresh",
+                                "passwordHash": "h"
+                            }))
+                            .send();
+                        Some((id_of(&r.expect_json(201)), r.event_seq()))
+                    }
+                    _ => {
+                        let r = s
+                            .post("/api/messages")
+                            .auth(&a.token)
+                            .json(json!({ "roomId": room, "text": format!("m{n}") }))
+                            .send();
+                        let record = r.expect_json(201);
+                        assert_eq!(record["text"], format!("m{n}"), "its own row");
+                        Some((id_of(&record), r.event_seq()))
+                    }
+                }
+            })
+            .collect()
+    });
+    let created: Vec<(String, u64)> = created.into_iter().flatten().collect();
+    assert_eq!(created.len(), THREADS * EACH / 2);
+    // One event per successful write, the one its Event-Seq names, and no other.
+    assert_eq!(s.event_count(), before + created.len() as u64);
+    let mut expected: Vec<String> = created
+        .iter()
+        .map(|(id, seq)| format!("{seq}|{id}"))
+        .collect();
+    expected.sort_by_key(|line| line.split('|').next().unwrap().parse::<u64>().unwrap());
+    let events = s.sql(&format!(
+        "SELECT seq, record_id FROM _ssot_events WHERE seq > (SELECT max(seq) - {} FROM _ssot_events) ORDER BY seq",
+        created.len()
+    ));
+    assert_eq!(events.lines().collect::<Vec<_>>(), expected);
+    let list = s
+        .get("/api/messages")
+        .auth(&a.token)
+        .query(
+            "where",
+            &json!({ "roomId": { "equals": room } }).to_string(),
+        )
+        .query("take", "100")
+        .send()
+        .expect_json(200);
+    assert_eq!(
+        list["total"],
+        json!(THREADS * EACH / 4),
+        "the messages committed, and only they"
+    );
+    let users = s.sql(&format!(
+        "SELECT count(*) FROM users WHERE email LIKE '%-{tag}@example.com'"
+    ));
+    assert_eq!(users, (THREADS * EACH / 4).to_string());
+}
+
+/// Runs `work(t)` on `threads` threads at once, `t` from 0, and gathers what they return, in thread order.
+fn in_parallel<T: Send>(threads: usize, work: impl Fn(usize) -> Vec<T> + Sync) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let work = &work;
+                scope.spawn(move || work(t))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------------

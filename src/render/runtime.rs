@@ -70,6 +70,7 @@ pub const FILES: &[RuntimeFile] = runtime_files![
     "src/server/error.rs",
     "src/server/events.rs",
     "src/server/feed.rs",
+    "src/server/group_commit.rs",
     "src/server/hub.rs",
     "src/server/migrate.rs",
     "src/server/mod.rs",

@@ -367,6 +367,11 @@ impl Server {
         }
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self.backend, Backend::Postgres(_))
     }
@@ -594,7 +599,15 @@ impl Req<'_> {
         self
     }
 
+    /// Sends the request; panics (with the server's log) when no complete response arrives.
     pub fn send(self) -> Resp {
+        let server = self.server;
+        self.try_send()
+            .unwrap_or_else(|e| panic!("{e}; server log:\n{}", server.log()))
+    }
+
+    /// Sends the request; `Err` says why no complete response arrived (the server is down, say).
+    pub fn try_send(self) -> Result<Resp, String> {
         let url = format!("{}{}", self.server.base, self.path);
         let mut builder = ureq::http::Request::builder()
             .method(self.method.as_str())
@@ -623,12 +636,7 @@ impl Req<'_> {
             }
             None => self.server.agent.run(builder.body(()).unwrap()),
         };
-        let mut response = result.unwrap_or_else(|e| {
-            panic!(
-                "{described}: no response ({e}); server log:\n{}",
-                self.server.log()
-            )
-        });
+        let mut response = result.map_err(|e| format!("{described}: no response ({e})"))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -645,7 +653,7 @@ impl Req<'_> {
             .with_config()
             .limit(64 * 1024 * 1024)
             .read_to_string()
-            .unwrap_or_else(|e| panic!("{described}: cannot read body: {e}"));
+            .map_err(|e| format!("{described}: cannot read body: {e}"))?;
         let json = serde_json::from_str(&body).ok();
         let response = Resp {
             request: described,
@@ -659,7 +667,7 @@ impl Req<'_> {
                 .last_seq
                 .fetch_max(seq, std::sync::atomic::Ordering::AcqRel);
         }
-        response
+        Ok(response)
     }
 }
 

@@ -167,6 +167,7 @@ impl DbFailure {
 }
 
 /// An error inside a write transaction: the API's answer, or a database error to classify.
+#[derive(Debug)]
 pub enum WriteError {
     /// Already the answer (a refused access, a failed validation, a hook's error).
     Api(ApiError),

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod group_commit;
 pub mod hub;
 pub mod migrate;
 pub mod migrations;
@@ -81,7 +82,11 @@ impl Db {
         let location = Location::of(&config.database_url)?;
         let known = location.migrations();
         match location {
-            Location::Sqlite(path) => Ok(Db::Sqlite(sqlite::Sqlite::open(path, known)?)),
+            Location::Sqlite(path) => Ok(Db::Sqlite(sqlite::Sqlite::open(
+                path,
+                known,
+                config.writes,
+            )?)),
             Location::Postgres(url) => Ok(Db::Postgres(
                 postgres::Postgres::open(url, config.pg_max_connections, known).await?,
             )),

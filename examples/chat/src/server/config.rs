@@ -24,6 +24,8 @@ pub struct Config {
     pub pg_max_connections: u32,
     /// Limits of each WebSocket connection (`WS_*`).
     pub ws: WsLimits,
+    /// Bounds of the SQLite write queue and of each group commit (`WRITE_*`).
+    pub writes: super::group_commit::Limits,
     /// How long committed events stay in the outbox (the reach of a resume).
     pub outbox_retention: Duration,
     /// How often events older than `outbox_retention` are deleted.
@@ -105,6 +107,14 @@ impl Config {
                 max_replay: var("WS_MAX_REPLAY", 10_000i64)?.max(0),
                 max_requests_in_flight: var("WS_MAX_REQUESTS_IN_FLIGHT", 16usize)?.max(1),
                 read_buffer_bytes: var("WS_READ_BUFFER_BYTES", 1024usize)?.max(256),
+            },
+            writes: {
+                let default = super::group_commit::Limits::default();
+                super::group_commit::Limits {
+                    batch_max: var("WRITE_BATCH_MAX", default.batch_max)?.max(1),
+                    batch_bytes: var("WRITE_BATCH_BYTES", default.batch_bytes)?,
+                    queue_max: var("WRITE_QUEUE_MAX", default.queue_max)?.max(1),
+                }
             },
             outbox_retention: Duration::from_secs(var("OUTBOX_RETENTION_SECS", 7 * 24 * 3600u64)?),
             outbox_prune_interval: millis("OUTBOX_PRUNE_INTERVAL_MS", 60_000)?

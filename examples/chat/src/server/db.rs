@@ -75,6 +75,32 @@ impl Param {
         }
     }
 
+    /// About how many bytes the value takes (text and JSON by their length, others a fixed 16), for bounding a
+    /// batch of writes.
+    pub fn weight(&self) -> usize {
+        /// Counts what is written to it.
+        struct Counter(usize);
+        impl std::io::Write for Counter {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0 += bytes.len();
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        match self {
+            Param::Text(Some(text)) => text.len(),
+            Param::Json(Some(value)) => {
+                let mut counter = Counter(0);
+                // Writing to a counter cannot fail; a value that cannot be written weighs what was counted.
+                let _ = serde_json::to_writer(&mut counter, value);
+                counter.0
+            }
+            _ => 16,
+        }
+    }
+
     /// A NULL of this kind.
     pub fn null(kind: Kind) -> Param {
         match kind {

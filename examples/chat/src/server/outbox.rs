@@ -267,7 +267,12 @@ mod tests {
     /// without live models, whose outbox stays empty).
     fn open(file: &TempFile) -> Option<(Db, &'static str)> {
         let model = crate::channels::MODELS.first()?;
-        let db = Sqlite::open(&file.0, super::super::migrations::SQLITE).unwrap();
+        let db = Sqlite::open(
+            &file.0,
+            super::super::migrations::SQLITE,
+            crate::server::group_commit::Limits::default(),
+        )
+        .unwrap();
         Some((Db::Sqlite(db), model))
     }
 
@@ -276,7 +281,7 @@ mod tests {
         let Db::Sqlite(db) = db else {
             unreachable!("the tests run on SQLite")
         };
-        db.write(|tx| {
+        db.write_now(|tx| {
             tx.query_row(
                 super::super::events::INSERT_SQLITE,
                 rusqlite::params![

@@ -2,8 +2,8 @@
 
 //! SQLite through rusqlite, used directly: one read connection per thread, kept in a thread-local and used on
 //! the async worker thread for bounded reads (a handoff to another thread costs more than the query), and one
-//! writer connection, used on the async worker thread for the requests' writes (one row and its event each) and
-//! off it for unbounded ones (pruning the outbox). WAL lets reads go on while a write commits; the WAL is
+//! writer connection, used on the async worker thread for the requests' writes (one row and its event each,
+//! committed in groups: `group_commit`) and off it for unbounded ones (pruning the outbox). WAL lets reads go on while a write commits; the WAL is
 //! checkpointed by a thread of its own, so that no request's write waits for a checkpoint.
 
 use std::cell::RefCell;
@@ -16,13 +16,19 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, TransactionBehavior};
 
 use super::db::{sqlite_time, Param};
+use super::error::WriteError;
+use super::events::EventBus;
+use super::group_commit::{self, Announces, Writer};
 use super::migrate::{self, Applied, Migration};
 
 /// The SQLite database of one server.
 #[derive(Clone)]
 pub struct Sqlite {
     path: Arc<PathBuf>,
-    writer: Arc<Mutex<Connection>>,
+    /// The writer connection, for writes outside the requests' queue (pruning, tests).
+    connection: Arc<Mutex<Connection>>,
+    /// The requests' writes, committed in groups on `connection`.
+    writer: Arc<Writer>,
 }
 
 /// Prepared statements kept per connection. Each list filter shape is its own statement (with its count), so
@@ -54,7 +60,11 @@ thread_local! {
 impl Sqlite {
     /// Opens (creating the file and its folder) and brings the schema up to date with `migrations`; refuses a
     /// database whose migrations are not the first of them, unchanged (`migrate::pending`).
-    pub fn open(path: &Path, migrations: &[Migration]) -> Result<Sqlite, String> {
+    pub fn open(
+        path: &Path,
+        migrations: &[Migration],
+        limits: group_commit::Limits,
+    ) -> Result<Sqlite, String> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("creating {}: {e}", parent.display()))?;
@@ -72,11 +82,12 @@ impl Sqlite {
         // The writer's own automatic checkpoint would run inside a request's commit (and sync the file there).
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(|e| e.to_string())?;
-        let writer = Arc::new(Mutex::new(conn));
-        spawn_checkpointer(path.to_path_buf(), Arc::downgrade(&writer))?;
+        let connection = Arc::new(Mutex::new(conn));
+        spawn_checkpointer(path.to_path_buf(), Arc::downgrade(&connection))?;
         Ok(Sqlite {
             path: Arc::new(path.to_path_buf()),
-            writer,
+            writer: Writer::new(connection.clone(), limits),
+            connection,
         })
     }
 
@@ -109,15 +120,34 @@ impl Sqlite {
         })
     }
 
-    /// Runs a bounded write transaction (a row and its event) on the writer connection, on this thread, like a
-    /// read: it takes tens of microseconds and no checkpoint. Handing it to a blocking thread and back made each
-    /// write wait twice for the run queue: under a fan-out to 10,000 connections, where that queue is long, 4
-    /// writers managed 50 writes/s that way and 62 on this thread (docs/benchmarks.md, Gateway).
-    pub fn write<T, E: From<rusqlite::Error>>(
+    /// Runs a bounded write (a row and its event) in the next group commit (`group_commit`) and returns its outcome
+    /// once committed; the events it announces are published to `bus` in sequence order first. The write runs on
+    /// the writer connection, on the async worker thread of whichever request leads the batch: it takes tens of
+    /// microseconds and no checkpoint. Handing each write to a blocking thread and back made it wait twice for the
+    /// run queue: under a fan-out to 10,000 connections, where that queue is long, 4 writers managed 50 writes/s
+    /// that way and 62 on the worker thread (docs/benchmarks.md, Gateway). `weight` estimates the bytes of its
+    /// input, for the batch's bound.
+    pub async fn write<T, F>(
+        &self,
+        bus: &EventBus,
+        weight: usize,
+        write: F,
+    ) -> Result<T, WriteError>
+    where
+        T: Announces + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, WriteError> + Send + 'static,
+    {
+        self.writer.write(bus, weight, write).await
+    }
+
+    /// Runs a write transaction at once on the writer connection, outside the requests' queue (tests set up
+    /// rows with it).
+    #[cfg(test)]
+    pub fn write_now<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E>,
     ) -> Result<T, E> {
-        transaction(&self.writer, f)
+        transaction(&self.connection, f)
     }
 
     /// Runs a write transaction of unbounded size (pruning the outbox) on the writer connection, off the async
@@ -129,8 +159,8 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || transaction(&writer, f))
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || transaction(&connection, f))
             .await
             .expect("a write transaction panicked")
     }
@@ -467,14 +497,19 @@ pub(super) mod tests {
     #[test]
     fn an_unknown_column_is_an_error_never_a_string() {
         let file = TempFile::new("dqs");
-        let db = Sqlite::open(&file.0, super::super::migrations::SQLITE).unwrap();
+        let db = Sqlite::open(
+            &file.0,
+            super::super::migrations::SQLITE,
+            group_commit::Limits::default(),
+        )
+        .unwrap();
         let read =
             db.read(|conn| conn.query_row("SELECT \"nope\" FROM \"_ssot_events\"", [], |_| Ok(())));
         assert!(
             read.unwrap_err().to_string().contains("no such column"),
             "a double-quoted unknown column must not read as a string"
         );
-        let write: rusqlite::Result<()> = db.write(|tx| {
+        let write: rusqlite::Result<()> = db.write_now(|tx| {
             tx.execute(
                 "UPDATE \"_ssot_outbox_state\" SET \"pruned_through\" = \"nope\"",
                 [],

@@ -56,13 +56,25 @@ fn event_of<R: Resource>(record: &R, kind: EventKind, seq: i64) -> Result<Event,
     })
 }
 
+/// A write's outcome announces its event (if its model is live), which the group commit publishes after the commit.
+impl<R> crate::server::group_commit::Announces for (R, Option<Event>) {
+    fn events(&self) -> &[Event] {
+        self.1.as_slice()
+    }
+}
+
+/// Estimated bytes of a statement and its parameters, for bounding a group commit.
+fn weight(sql: &str, params: &[Param]) -> usize {
+    sql.len() + params.iter().map(Param::weight).sum::<usize>()
+}
+
 /// Models with `realtime: false` have no channels, and their changes write no events.
 fn is_live<R: Resource>() -> bool {
     crate::channels::MODELS.contains(&R::NAME)
 }
 
 fn outbox_sqlite<R: Resource>(
-    tx: &rusqlite::Transaction,
+    tx: &rusqlite::Connection,
     record: &R,
     kind: EventKind,
 ) -> Result<Option<Event>, WriteError> {
@@ -154,14 +166,16 @@ pub(super) async fn create<R: Hooks>(
     )?;
     let (sql, params) = insert_sql::<R>(app.db.dialect(), values);
     let (record, event) = match &app.db {
+        // Published by the group commit, in sequence order with the rest of its batch.
         Db::Sqlite(db) => db
-            .write(move |tx| {
+            .write(&app.events, weight(&sql, &params), move |tx| {
                 let record = tx
                     .prepare_cached(&sql)?
                     .query_row(rusqlite::params_from_iter(&params), R::from_sqlite)?;
                 let event = outbox_sqlite(tx, &record, EventKind::Created)?;
-                Ok::<_, WriteError>((record, event))
+                Ok((record, event))
             })
+            .await
             .map_err(|e| e.into_api(false))?,
         Db::Postgres(db) => Box::pin(async {
             let mut tx = db.pool.begin().await?;
@@ -169,13 +183,15 @@ pub(super) async fn create<R: Hooks>(
             let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
             let event = outbox_postgres(&mut tx, &record, EventKind::Created).await?;
             tx.commit().await?;
+            if let Some(event) = &event {
+                app.events.publish(event.clone());
+            }
             Ok::<_, WriteError>((record, event))
         })
         .await
         .map_err(|e| e.into_api(false))?,
     };
     if let Some(event) = &event {
-        app.events.publish(event.clone());
         R::after_commit(event);
     }
     let location = format!("{}/{}", R::ROUTE, record.id());
@@ -249,9 +265,14 @@ async fn change<R: Hooks>(
     let rule = *rule;
     let caller_for_tx = caller.clone();
     let missing = not_found::<R>(&id);
+    let weight = statement
+        .as_ref()
+        .map_or(0, |(sql, params)| weight(sql, params))
+        + weight(&select_sql, &select_params);
     let (record, event) = match &app.db {
+        // Published by the group commit, in sequence order with the rest of its batch.
         Db::Sqlite(db) => db
-            .write(move |tx| {
+            .write(&app.events, weight, move |tx| {
                 use rusqlite::OptionalExtension;
                 let found = tx
                     .prepare_cached(&select_sql)?
@@ -273,8 +294,9 @@ async fn change<R: Hooks>(
                         .query_row(rusqlite::params_from_iter(params), R::from_sqlite)?,
                 };
                 let event = outbox_sqlite(tx, &record, kind)?;
-                Ok::<_, WriteError>((record, event))
+                Ok((record, event))
             })
+            .await
             .map_err(|e| e.into_api(deleting))?,
         Db::Postgres(db) => Box::pin(async {
             let mut tx = db.pool.begin().await?;
@@ -302,13 +324,15 @@ async fn change<R: Hooks>(
             };
             let event = outbox_postgres(&mut tx, &record, kind).await?;
             tx.commit().await?;
+            if let Some(event) = &event {
+                app.events.publish(event.clone());
+            }
             Ok::<_, WriteError>((record, event))
         })
         .await
         .map_err(|e| e.into_api(deleting))?,
     };
     if let Some(event) = &event {
-        app.events.publish(event.clone());
         R::after_commit(event);
     }
     Ok(if deleting {
