@@ -116,6 +116,8 @@ struct Failures {
     not_found: bool,
     conflict: bool,
     reference_not_found: bool,
+    /// A write: on SQLite it waits in the group commit's bounded queue, and is refused with 503 when that is full.
+    write: bool,
 }
 
 /// Whether a signed-in caller can be refused by the rule (anonymous callers are told `401` instead).
@@ -191,6 +193,9 @@ impl Operation<'_> {
             responses.insert("422".into(), response_ref("ReferenceNotFound"));
         }
         responses.insert("500".into(), response_ref("Internal"));
+        if f.write {
+            responses.insert("503".into(), response_ref("Overloaded"));
+        }
         op.insert("responses".into(), Value::Object(responses));
         if !self.rule.public {
             op.insert("security".into(), json!([{ SECURITY_SCHEME: [] }]));
@@ -323,6 +328,7 @@ fn create_operation(m: &Model) -> Value {
             conflict,
             reference_not_found: reference_not_found
                 || owner.is_some_and(|f| f.references.is_some()),
+            write: true,
         },
     }
     .build()
@@ -418,6 +424,7 @@ fn update_operation(m: &Model, replace: bool) -> Value {
             not_found: true,
             conflict,
             reference_not_found,
+            write: true,
         },
     }
     .build()
@@ -450,6 +457,7 @@ fn delete_operation(m: &Model) -> Value {
             not_found: true,
             conflict: referenced,
             reference_not_found: false,
+            write: true,
         },
     }
     .build()

@@ -62,6 +62,8 @@ pub(super) fn other_components(graph: &Graph) -> Map<String, Value> {
         ("TooLarge", "`too_large`: the body is over the server's limit (2 MiB); the connection is closed after the \
                       answer."),
         ("Internal", "`internal`: a bug in the server; the cause is logged, not shown."),
+        ("Overloaded", "`overloaded`: too many writes are waiting for the database (`WRITE_QUEUE_MAX`, SQLite); \
+                        nothing was written, retry shortly."),
     ] {
         responses.insert(name.into(), error(description));
     }

@@ -8,6 +8,10 @@
 //! - `POST /api/messages`: insert and one `_ssot_events` outbox row in one transaction (on PostgreSQL under the
 //!   same advisory lock as the generated server), answered `201` with `Location` and `Event-Seq`.
 //! - `GET /api/rooms/{id}`: one room by id (the generated server's public route).
+//! - `POST /api/messages/plain`: the naive write, for the group commit's benchmark (`benches/writes`): one plain
+//!   insert of the message in its own implicit transaction, no event, on the async thread (SQLite: under the
+//!   writer connection's lock; PostgreSQL: on the pool). What a hand-written server without delivery guarantees
+//!   does, as fast as that can go.
 //!
 //! No authentication on `/api/...`: the author of a created message is `AUTHOR_ID`. The same routes under
 //! `/jwt/api/...` first verify `Authorization: Bearer <JWT>` (HS256, `JWT_SECRET`) like the generated server,
@@ -424,9 +428,59 @@ async fn create_message(
     Ok(response)
 }
 
+/// `POST /api/messages/plain` (see the module doc).
+async fn create_plain(
+    State(app): State<App>,
+    Caller(author): Caller,
+    Json(input): Json<MessageCreate>,
+) -> Result<Response, Error> {
+    let chars = input.text.chars().count();
+    if !(1..=2000).contains(&chars) {
+        return Err(Error(StatusCode::BAD_REQUEST, "validation_failed"));
+    }
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let message = match &app.db {
+        Db::Sqlite(writer) => {
+            let conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+            conn.prepare_cached(
+                "INSERT INTO messages (id, room_id, author_id, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 RETURNING id, room_id, author_id, text, edited_at, created_at",
+            )
+            .and_then(|mut insert| {
+                insert.query_row(
+                    rusqlite::params![id.to_string(), input.room_id, author.to_string(), input.text, sqlite_time_text(&now)],
+                    message_from_sqlite,
+                )
+            })
+            .map_err(internal)?
+        }
+        Db::Postgres(pool) => {
+            let row = sqlx::query(
+                "INSERT INTO messages (id, room_id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 RETURNING id, room_id, author_id, text, edited_at, created_at",
+            )
+            .bind(id)
+            .bind(input.room_id)
+            .bind(author)
+            .bind(&input.text)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(internal)?;
+            message_from_pg(&row).map_err(internal)?
+        }
+    };
+    let location = format!("/api/messages/{}", message.id);
+    let mut response = (StatusCode::CREATED, Json(message)).into_response();
+    response.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).map_err(internal)?);
+    Ok(response)
+}
+
 fn routes(app: App) -> Router {
     Router::new()
         .route("/api/messages", get(list_messages).post(create_message))
+        .route("/api/messages/plain", axum::routing::post(create_plain))
         .route("/api/messages/{id}", get(get_message))
         .route("/api/rooms/{id}", get(get_room))
         .with_state(app)
