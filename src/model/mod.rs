@@ -131,6 +131,8 @@ pub struct Model {
     pub relations: Vec<Relation>,
     /// References other models (or this one) make to it.
     pub inverse_relations: Vec<InverseRelation>,
+    /// The relations reads can include (`?include=`), sorted by name.
+    pub includes: Vec<Include>,
     pub channels: Channels,
     /// Rust names of the filter's combinators (`AND`, `OR`, `NOT` on the wire), kept clear of field names.
     pub filter_logic: FilterLogic,
@@ -314,6 +316,27 @@ pub struct InverseRelation {
     /// The referencing model and field.
     pub source: String,
     pub field: String,
+}
+
+/// A relation reads of a model can include, seen from that model: a to-one through one of its references, or a
+/// to-many through a reference another model (or this one) makes to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Include {
+    /// The name on the wire: the reference field without `Id` (`author`; `<field>Record` when that is no shorter
+    /// or is taken) for a to-one, the reverse relation's name (`messages`) for a to-many.
+    pub name: String,
+    /// A to-many: a list, with its own `where`, `orderBy` and `take`.
+    pub many: bool,
+    /// The related model's name.
+    pub target: String,
+    /// The related model's record type.
+    pub target_record: String,
+    /// This model's field whose value selects the related rows: the reference (to-one) or the id (to-many).
+    pub key_field: String,
+    /// The related table's quoted column matched against the keys: its id (to-one) or its reference (to-many).
+    pub remote_column: String,
+    /// The related record's field of that column.
+    pub remote_field: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

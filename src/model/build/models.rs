@@ -282,6 +282,7 @@ impl Builder {
             access,
             relations,
             inverse_relations: Vec::new(),
+            includes: Vec::new(),
             channels: Channels {
                 list: format!("{name}:list"),
                 item_prefix: format!("{name}:item:"),

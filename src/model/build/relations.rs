@@ -2,6 +2,7 @@
 
 use super::super::names::type_name;
 use super::*;
+use std::collections::BTreeSet;
 
 /// An inverse relation before its name is settled: default name, source model, field, `inverse:` from the schema.
 type PendingInverse = (String, String, String, Option<String>);
@@ -97,5 +98,82 @@ impl Builder {
                 }
             }
         }
+    }
+}
+
+/// The name of the to-one relation through `field`: the field without its `Id` suffix (`authorId` -> `author`),
+/// or `<field>Record` when there is no such suffix (`reporter` -> `reporterRecord`) or the name is taken.
+fn forward_name(field: &str, taken: &BTreeSet<String>) -> Option<String> {
+    let stem = field
+        .strip_suffix("Id")
+        .or_else(|| field.strip_suffix("_id"))
+        .filter(|s| !s.is_empty() && !taken.contains(*s));
+    let name = stem.map_or_else(|| format!("{field}Record"), str::to_owned);
+    (!taken.contains(&name)).then_some(name)
+}
+
+/// Every model's includable relations: its references (to-one) and the references to it (to-many). A relation
+/// whose reference field is hidden is left out: readers could not see the key it joins on. Names never shadow a
+/// field or a reverse relation of the record they are added to; a to-one whose name and fallback are both taken
+/// is left out.
+pub(super) fn includes(models: &mut [Model]) {
+    let by_name: BTreeMap<String, Model> =
+        models.iter().map(|m| (m.name.clone(), m.clone())).collect();
+    let field = |model: &str, name: &str| {
+        by_name
+            .get(model)
+            .and_then(|m| m.fields.iter().find(|f| f.name == name))
+    };
+    for m in models.iter_mut() {
+        let mut taken: BTreeSet<String> = m.fields.iter().map(|f| f.name.clone()).collect();
+        taken.extend(m.inverse_relations.iter().map(|i| i.name.clone()));
+        let mut includes = Vec::new();
+        for i in &m.inverse_relations {
+            let (Some(source), Some(reference)) =
+                (by_name.get(&i.source), field(&i.source, &i.field))
+            else {
+                continue;
+            };
+            if !reference.in_record {
+                continue;
+            }
+            includes.push(Include {
+                name: i.name.clone(),
+                many: true,
+                target: source.name.clone(),
+                target_record: source.types.record.clone(),
+                key_field: m.id_field.clone(),
+                remote_column: reference.column_sql.clone(),
+                remote_field: reference.name.clone(),
+            });
+        }
+        for r in &m.relations {
+            let (Some(target), Some(reference)) =
+                (by_name.get(&r.target), field(&m.name, &r.field))
+            else {
+                continue;
+            };
+            let Some(id) = target.fields.iter().find(|f| f.name == target.id_field) else {
+                continue;
+            };
+            if !reference.in_record {
+                continue;
+            }
+            let Some(name) = forward_name(&r.field, &taken) else {
+                continue;
+            };
+            taken.insert(name.clone());
+            includes.push(Include {
+                name,
+                many: false,
+                target: target.name.clone(),
+                target_record: target.types.record.clone(),
+                key_field: reference.name.clone(),
+                remote_column: id.column_sql.clone(),
+                remote_field: id.name.clone(),
+            });
+        }
+        includes.sort_by(|a, b| a.name.cmp(&b.name));
+        m.includes = includes;
     }
 }
