@@ -9,11 +9,14 @@ mod common;
 mod scenarios;
 #[path = "common/server.rs"]
 mod server_harness;
+#[path = "common/ws.rs"]
+mod ws;
 
 use serde_json::{json, Value};
 
 use scenarios::{Backend, Scenario, Shared};
 use server_harness::{new_room, new_user, Server, User};
+use ws::Ws;
 
 const SCENARIOS: &[(&str, Scenario)] = &[
     ("include_to_one_and_to_many", include_to_one_and_to_many),
@@ -21,6 +24,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("include_many_options", include_many_options),
     ("include_nested", include_nested),
     ("include_bad_requests", include_bad_requests),
+    ("include_over_websocket", include_over_websocket),
 ];
 
 fn main() {
@@ -455,4 +459,41 @@ fn one_query_per_level(s: &Server) {
 
 fn include_queries(s: &Server) -> usize {
     s.log().matches("include query").count()
+}
+
+/// A WebSocket `request` includes as REST does, in both forms, with the same read rules and the same 400s.
+fn include_over_websocket(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "ws-a");
+    let b = new_user(s, &admin, "ws-b");
+    let room = new_room(s, &a, "ws include");
+    let m = message(s, &a, room, "over the socket");
+    bookmark(s, &b, &m);
+    let mark = bookmark(s, &a, &m);
+    let mut ws = Ws::connect(s, &a.token);
+
+    let list = ws.request(
+        1,
+        "Message",
+        "list",
+        json!({ "where": { "roomId": { "equals": room } }, "include": "author,bookmarks" }),
+    );
+    let item = &list["data"]["items"][0];
+    assert_eq!(item["author"]["id"], a.id.as_str(), "{list}");
+    assert_eq!(
+        item["bookmarks"],
+        json!([mark]),
+        "only the caller's bookmarks: {list}"
+    );
+    let got = ws.request(
+        2,
+        "Room",
+        "get",
+        json!({ "id": room, "include": { "messages": { "take": 1, "include": { "room": true } } } }),
+    );
+    assert_eq!(got["data"]["messages"][0]["room"]["id"], room, "{got}");
+    assert!(got["seq"].as_u64().is_some(), "{got}");
+    let bad = ws.request(3, "Room", "list", json!({ "include": "members" }));
+    assert_eq!(bad["error"]["code"], "bad_request", "{bad}");
+    assert!(bad.get("data").is_none(), "{bad}");
 }
