@@ -19,6 +19,9 @@ use types::{BoundKind, FilterKind, QueryFilter, Scalar};
 pub const DEFAULT_TAKE: u32 = 20;
 /// The largest `take` a list accepts (the server's `MAX_TAKE` overrides it).
 pub const MAX_TAKE: u32 = 100;
+/// How deep a read's `include` may nest (for OpenAPI: the runtime's `rest::MAX_DEPTH` is the
+/// limit, and the test below keeps the two equal).
+pub const MAX_INCLUDE_DEPTH: usize = 3;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Graph {
@@ -189,6 +192,8 @@ pub struct ApiNames {
     pub order_by: String,
     /// A page of a list.
     pub list: String,
+    /// The record with the relations a read can include (only for a model that has relations).
+    pub with_relations: String,
 }
 
 /// The bound checks of each input type.
@@ -473,4 +478,18 @@ pub struct Bounds {
     pub kind: BoundKind,
     pub min: Option<String>,
     pub max: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    /// OpenAPI states the runtime's include depth.
+    #[test]
+    fn include_depth_matches_the_runtime() {
+        let runtime = include_str!("../../runtime/src/server/rest/include.rs");
+        let line = format!("pub const MAX_DEPTH: usize = {};", super::MAX_INCLUDE_DEPTH);
+        assert!(
+            runtime.contains(&line),
+            "runtime/src/server/rest/include.rs lacks `{line}`"
+        );
+    }
 }
