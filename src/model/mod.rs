@@ -249,10 +249,12 @@ pub struct ModelTypes {
     pub patch: String,
     pub filter: String,
     pub order_by: String,
+    /// The client's record with its included relations (`MessageWithRelations`).
+    pub with_relations: String,
 }
 
 impl ModelTypes {
-    pub fn all(&self) -> [(&'static str, &str); 6] {
+    pub fn all(&self) -> [(&'static str, &str); 7] {
         [
             ("record type", &self.record),
             ("create input", &self.create),
@@ -260,6 +262,7 @@ impl ModelTypes {
             ("patch input", &self.patch),
             ("filter", &self.filter),
             ("order", &self.order_by),
+            ("record with relations", &self.with_relations),
         ]
     }
 }
@@ -330,6 +333,10 @@ pub struct Include {
     /// The name on the wire: the reference field without `Id` (`author`; `<field>Record` when that is no shorter
     /// or is taken) for a to-one, the reverse relation's name (`messages`) for a to-many.
     pub name: String,
+    /// The field of the client's `<Model>WithRelations` (never `record`, which holds the record itself).
+    pub rust_name: String,
+    /// The Rust name differs from the wire name, so serde needs `rename`.
+    pub renamed: bool,
     /// A to-many: a list, with its own `where`, `orderBy` and `take`.
     pub many: bool,
     /// The related model's name.

@@ -393,6 +393,7 @@ fn generated_type_names(rust_name: &str) -> ModelTypes {
         patch: format!("{base}Patch"),
         filter: format!("{base}Filter"),
         order_by: format!("{base}OrderBy"),
+        with_relations: format!("{base}WithRelations"),
     }
 }
 

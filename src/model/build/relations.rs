@@ -1,6 +1,6 @@
 //! Relations seen from their target: the name of each inverse relation.
 
-use super::super::names::type_name;
+use super::super::names::{type_name, unique_name, value_name};
 use super::*;
 use std::collections::BTreeSet;
 
@@ -139,6 +139,8 @@ pub(super) fn includes(models: &mut [Model]) {
             }
             includes.push(Include {
                 name: i.name.clone(),
+                rust_name: String::new(),
+                renamed: false,
                 many: true,
                 target: source.name.clone(),
                 target_record: source.types.record.clone(),
@@ -165,6 +167,8 @@ pub(super) fn includes(models: &mut [Model]) {
             taken.insert(name.clone());
             includes.push(Include {
                 name,
+                rust_name: String::new(),
+                renamed: false,
                 many: false,
                 target: target.name.clone(),
                 target_record: target.types.record.clone(),
@@ -174,6 +178,12 @@ pub(super) fn includes(models: &mut [Model]) {
             });
         }
         includes.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut rust_names = vec!["record".to_owned()];
+        for i in &mut includes {
+            i.rust_name = unique_name(&value_name(&i.name), &rust_names);
+            i.renamed = i.rust_name.trim_start_matches("r#") != i.name;
+            rust_names.push(i.rust_name.clone());
+        }
         m.includes = includes;
     }
 }
