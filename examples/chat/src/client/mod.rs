@@ -313,7 +313,11 @@ impl<M: Model> Resource<M> {
     }
 
     /// The record with this id and the related rows `include` names, as in [`Resource::list_including`].
-    pub async fn get_including(&self, id: &M::Id, include: &str) -> Result<M::WithRelations, Error> {
+    pub async fn get_including(
+        &self,
+        id: &M::Id,
+        include: &str,
+    ) -> Result<M::WithRelations, Error> {
         let id = id.to_string();
         self.retry_auth(|| {
             self.client
