@@ -187,3 +187,66 @@ pub(super) fn includes(models: &mut [Model]) {
         m.includes = includes;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-reference, a reference without `Id`, a short name taken by a field, two references to one model and a
+    /// hidden reference.
+    const SCHEMA: &str = r#"
+crate: relations
+models:
+  Person:
+    fields:
+      id:        { type: int, id: true, default: autoincrement }
+      managerId: { type: int?, references: Person, inverse: reports }
+      mentor:    { type: int?, references: Person, inverse: mentees }
+      team:      string
+      teamId:    { type: int?, references: Team }
+      secretId:  { type: int?, references: Team, hidden: true, inverse: secretMembers }
+    access: { read: public }
+  Team:
+    fields:
+      id: { type: int, id: true, default: autoincrement }
+    access: { read: public }
+"#;
+
+    fn includes(model: &str) -> Vec<(String, bool, String, String, String)> {
+        let graph = crate::load("relations.yaml", SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+        let m = graph.models.into_iter().find(|m| m.name == model).unwrap();
+        m.includes
+            .into_iter()
+            .map(|i| (i.name, i.many, i.target, i.key_field, i.remote_field))
+            .collect()
+    }
+
+    fn row(
+        name: &str,
+        many: bool,
+        target: &str,
+        key: &str,
+        remote: &str,
+    ) -> (String, bool, String, String, String) {
+        (name.into(), many, target.into(), key.into(), remote.into())
+    }
+
+    #[test]
+    fn includes_are_named_from_references_and_their_reverses() {
+        assert_eq!(
+            includes("Person"),
+            [
+                row("manager", false, "Person", "managerId", "id"),
+                row("mentees", true, "Person", "id", "mentor"),
+                row("mentorRecord", false, "Person", "mentor", "id"),
+                row("reports", true, "Person", "id", "managerId"),
+                // `team` is a field: the reference is `teamIdRecord`; the hidden `secretId` cannot be joined on.
+                row("teamIdRecord", false, "Team", "teamId", "id"),
+            ]
+        );
+        assert_eq!(
+            includes("Team"),
+            [row("persons", true, "Person", "id", "teamId")]
+        );
+    }
+}
