@@ -190,8 +190,6 @@ pub(super) fn includes(models: &mut [Model]) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// A self-reference, a reference without `Id`, a short name taken by a field, two references to one model and a
     /// hidden reference.
     const SCHEMA: &str = r#"
@@ -244,9 +242,10 @@ models:
                 row("teamIdRecord", false, "Team", "teamId", "id"),
             ]
         );
+        // Two references to `Team`: the reverse is qualified by the field; the hidden one has none.
         assert_eq!(
             includes("Team"),
-            [row("persons", true, "Person", "id", "teamId")]
+            [row("peopleByTeam", true, "Person", "id", "teamId")]
         );
     }
 }
