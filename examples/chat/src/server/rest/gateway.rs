@@ -132,17 +132,18 @@ pub async fn request<R: Resource>(
                 true,
             )
             .await?;
-            // Included rows are read after the page's snapshot: they may be newer than `seq`.
-            let page = ListResponse {
-                items: with_relations(app, caller, &include, &page.items).await?,
-                total: page.total,
-                skip: page.skip,
-                take: page.take,
+            let data = if include.is_empty() {
+                serde_json::to_value(page)
+            } else {
+                // Included rows are read after the page's snapshot: they may be newer than `seq`.
+                serde_json::to_value(ListResponse {
+                    items: with_relations(app, caller, &include, &page.items).await?,
+                    total: page.total,
+                    skip: page.skip,
+                    take: page.take,
+                })
             };
-            Ok((
-                serde_json::to_value(page).map_err(ApiError::internal)?,
-                seq.unwrap_or(0),
-            ))
+            Ok((data.map_err(ApiError::internal)?, seq.unwrap_or(0)))
         }
         crate::protocol::Action::Get => {
             let p: RequestGetParams = request_params(params)?;
