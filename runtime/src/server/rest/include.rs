@@ -27,6 +27,10 @@ use super::Resource;
 /// How deep includes nest: `room.messages.author` is 3 levels.
 pub const MAX_DEPTH: usize = 3;
 
+/// The most keys one query binds: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters, and above what a
+/// level of a page reaches with the default `MAX_TAKE` (100 rows, each with up to 100 related rows).
+const KEYS_PER_QUERY: usize = 10_000;
+
 /// The relations reads of a model can include. Implemented by the generated `resources::relations` module, from
 /// the model graph.
 pub trait Related {
@@ -337,11 +341,13 @@ fn attach<'a>(
                     }
                 }
             }
-            let related = if keys.is_empty() {
-                Vec::new()
-            } else {
-                (relation.target.fetch)(app, caller, step, keys.into_values().collect()).await?
-            };
+            // One query per relation and level, unless the level has more than `KEYS_PER_QUERY` keys (possible
+            // only with a raised `MAX_TAKE`): the databases bound the parameters of a statement.
+            let keys: Vec<Param> = keys.into_values().collect();
+            let mut related = Vec::new();
+            for chunk in keys.chunks(KEYS_PER_QUERY) {
+                related.extend((relation.target.fetch)(app, caller, step, chunk.to_vec()).await?);
+            }
             let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
             for row in related {
                 if let Some(key) = row.get(relation.remote_field).and_then(key_text) {
