@@ -952,3 +952,42 @@ fn the_admin_page_is_an_html_page() {
         assert_eq!(ok["text/html"]["schema"]["type"], "string", "{name}");
     }
 }
+
+/// Lists and gets of a model with relations take `include`, which names them; `<Model>WithRelations` is the
+/// record plus each relation, a to-one nullable and a to-many a list, nested through the related model's own.
+#[test]
+fn include_is_described() {
+    let (_, d) = doc("chat");
+    for path in ["/api/messages", "/api/messages/{id}"] {
+        let parameters = d["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let include = parameters
+            .iter()
+            .find(|p| p["name"] == "include")
+            .unwrap_or_else(|| panic!("{path}: no include parameter"));
+        let text = include["description"].as_str().unwrap();
+        for named in [
+            "`author` (one `User`)",
+            "`bookmarks` (list of `Bookmark`)",
+            "`room` (one `Room`)",
+            "MessageWithRelations",
+            "At most 3 levels",
+        ] {
+            assert!(text.contains(named), "{path}: {text}");
+        }
+    }
+    let with = schema(&d, "MessageWithRelations");
+    assert_eq!(with["allOf"][0]["$ref"], "#/components/schemas/Message");
+    let relations = &with["allOf"][1]["properties"];
+    assert_eq!(keys(relations), ["author", "bookmarks", "room"]);
+    assert_eq!(
+        relations["author"]["oneOf"][0]["$ref"],
+        "#/components/schemas/UserWithRelations"
+    );
+    assert_eq!(relations["author"]["oneOf"][1]["type"], "null");
+    assert_eq!(
+        relations["bookmarks"]["items"]["$ref"],
+        "#/components/schemas/BookmarkWithRelations"
+    );
+    // Records themselves stay as they are.
+    assert!(!props(&d, "Message").contains(&"author"));
+}

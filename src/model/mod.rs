@@ -19,6 +19,9 @@ use types::{BoundKind, FilterKind, QueryFilter, Scalar};
 pub const DEFAULT_TAKE: u32 = 20;
 /// The largest `take` a list accepts (the server's `MAX_TAKE` overrides it).
 pub const MAX_TAKE: u32 = 100;
+/// How deep a read's `include` may nest (for OpenAPI: the runtime's `rest::MAX_DEPTH` is the
+/// limit, and the test below keeps the two equal).
+pub const MAX_INCLUDE_DEPTH: usize = 3;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Graph {
@@ -131,6 +134,8 @@ pub struct Model {
     pub relations: Vec<Relation>,
     /// References other models (or this one) make to it.
     pub inverse_relations: Vec<InverseRelation>,
+    /// The relations reads can include (`?include=`), sorted by name.
+    pub includes: Vec<Include>,
     pub channels: Channels,
     /// Rust names of the filter's combinators (`AND`, `OR`, `NOT` on the wire), kept clear of field names.
     pub filter_logic: FilterLogic,
@@ -187,6 +192,8 @@ pub struct ApiNames {
     pub order_by: String,
     /// A page of a list.
     pub list: String,
+    /// The record with the relations a read can include (only for a model that has relations).
+    pub with_relations: String,
 }
 
 /// The bound checks of each input type.
@@ -242,10 +249,12 @@ pub struct ModelTypes {
     pub patch: String,
     pub filter: String,
     pub order_by: String,
+    /// The client's record with its included relations (`MessageWithRelations`).
+    pub with_relations: String,
 }
 
 impl ModelTypes {
-    pub fn all(&self) -> [(&'static str, &str); 6] {
+    pub fn all(&self) -> [(&'static str, &str); 7] {
         [
             ("record type", &self.record),
             ("create input", &self.create),
@@ -253,6 +262,7 @@ impl ModelTypes {
             ("patch input", &self.patch),
             ("filter", &self.filter),
             ("order", &self.order_by),
+            ("record with relations", &self.with_relations),
         ]
     }
 }
@@ -314,6 +324,31 @@ pub struct InverseRelation {
     /// The referencing model and field.
     pub source: String,
     pub field: String,
+}
+
+/// A relation reads of a model can include, seen from that model: a to-one through one of its references, or a
+/// to-many through a reference another model (or this one) makes to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Include {
+    /// The name on the wire: the reference field without `Id` (`author`; `<field>Record` when that is no shorter
+    /// or is taken) for a to-one, the reverse relation's name (`messages`) for a to-many.
+    pub name: String,
+    /// The field of the client's `<Model>WithRelations` (never `record`, which holds the record itself).
+    pub rust_name: String,
+    /// The Rust name differs from the wire name, so serde needs `rename`.
+    pub renamed: bool,
+    /// A to-many: a list, with its own `where`, `orderBy` and `take`.
+    pub many: bool,
+    /// The related model's name.
+    pub target: String,
+    /// The related model's record type.
+    pub target_record: String,
+    /// This model's field whose value selects the related rows: the reference (to-one) or the id (to-many).
+    pub key_field: String,
+    /// The related table's quoted column matched against the keys: its id (to-one) or its reference (to-many).
+    pub remote_column: String,
+    /// The related record's field of that column.
+    pub remote_field: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -450,4 +485,18 @@ pub struct Bounds {
     pub kind: BoundKind,
     pub min: Option<String>,
     pub max: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    /// OpenAPI states the runtime's include depth.
+    #[test]
+    fn include_depth_matches_the_runtime() {
+        let runtime = include_str!("../../runtime/src/server/rest/include.rs");
+        let line = format!("pub const MAX_DEPTH: usize = {};", super::MAX_INCLUDE_DEPTH);
+        assert!(
+            runtime.contains(&line),
+            "runtime/src/server/rest/include.rs lacks `{line}`"
+        );
+    }
 }

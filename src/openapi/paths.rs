@@ -255,6 +255,7 @@ fn list_operation(m: &Model) -> Value {
         parameter_ref("skip"),
         parameter_ref("take"),
     ];
+    let parameters = parameters.into_iter().chain(include_parameter(m)).collect();
     Operation {
         id: format!("list{plural}"),
         summary: format!("List {}", m.plural),
@@ -334,6 +335,41 @@ fn create_operation(m: &Model) -> Value {
     .build()
 }
 
+/// `include` of a list or get, for a model with relations (docs/rest.md): which relations it has and the two forms.
+fn include_parameter(m: &Model) -> Option<Value> {
+    let names: Vec<String> = m
+        .includes
+        .iter()
+        .map(|i| {
+            format!(
+                "`{}` ({} `{}`)",
+                i.name,
+                if i.many { "list of" } else { "one" },
+                i.target
+            )
+        })
+        .collect();
+    (!names.is_empty()).then(|| {
+        json!({
+            "name": "include",
+            "in": "query",
+            "required": false,
+            "description": format!(
+                "Related rows to add to each record, under the relation's name: {}. A comma-separated list of \
+                 paths (`a,b.c`), or a JSON object of relation name to `true` or to `{{\"where\", \"orderBy\", \
+                 \"take\", \"include\"}}` (the first three for lists only). At most {} levels deep; one query per \
+                 relation and level. Each included row passes its own model's read rule: a to-one the caller may \
+                 not read is null, a list leaves it out. The records then have the shape `{}`. An unknown relation \
+                 is a `400`.",
+                names.join(", "),
+                crate::model::MAX_INCLUDE_DEPTH,
+                m.api_names.with_relations
+            ),
+            "schema": { "type": "string" },
+        })
+    })
+}
+
 fn id_parameter(m: &Model) -> Value {
     let schema = m
         .fields
@@ -361,7 +397,7 @@ fn get_operation(m: &Model) -> Value {
         ),
         rule: &m.access.read,
         tag: &m.name,
-        parameters: Vec::new(),
+        parameters: include_parameter(m).into_iter().collect(),
         body: None,
         success: (
             "200",

@@ -23,6 +23,11 @@ pub(super) fn component_schemas(graph: &Graph) -> impl Iterator<Item = (String, 
             (n.order_by.clone(), order_by_schema(m, graph)),
             (n.list.clone(), list_schema(m)),
         ]
+        .into_iter()
+        .chain(
+            (!m.includes.is_empty())
+                .then(|| (n.with_relations.clone(), with_relations_schema(m, graph))),
+        )
     });
     let names = &graph.api_names;
     let shared = std::iter::once((names.error.clone(), error_schema()))
@@ -304,6 +309,49 @@ fn object_schema(
         s.insert("additionalProperties".into(), json!(false));
     }
     Value::Object(s)
+}
+
+/// The record with the relations a read's `include` can add (docs/rest.md), each present only when asked for: the
+/// related record, itself with the relations it can include.
+fn with_relations_schema(m: &Model, graph: &Graph) -> Value {
+    let mut properties = Map::new();
+    for i in &m.includes {
+        let Some(target) = graph.models.iter().find(|t| t.name == i.target) else {
+            continue;
+        };
+        let target_ref = schema_ref(if target.includes.is_empty() {
+            &target.api_names.record
+        } else {
+            &target.api_names.with_relations
+        });
+        let schema = if i.many {
+            json!({
+                "type": "array",
+                "items": target_ref,
+                "description": format!(
+                    "With `include={}`: the `{}` rows that refer to this one and that the caller may read.",
+                    i.name, i.target
+                ),
+            })
+        } else {
+            json!({
+                "oneOf": [target_ref, { "type": "null" }],
+                "description": format!(
+                    "With `include={}`: the `{}` that `{}` refers to; null when there is none or the caller may \
+                     not read it.",
+                    i.name, i.target, i.key_field
+                ),
+            })
+        };
+        properties.insert(i.name.clone(), schema);
+    }
+    json!({
+        "description": format!(
+            "A `{}` with the relations a read's `include` asked for (each present only then).",
+            m.name
+        ),
+        "allOf": [schema_ref(&m.api_names.record), { "type": "object", "properties": properties }],
+    })
 }
 
 /// The schema of the record (`Use::Record`) or of an input: its fields (`Model::sets`), which of them are required,

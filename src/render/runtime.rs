@@ -78,6 +78,7 @@ pub const FILES: &[RuntimeFile] = runtime_files![
     "src/server/postgres.rs",
     "src/server/rest/access.rs",
     "src/server/rest/gateway.rs",
+    "src/server/rest/include.rs",
     "src/server/rest/mod.rs",
     "src/server/rest/read.rs",
     "src/server/rest/write.rs",

@@ -121,7 +121,20 @@ impl HttpTransport {
         route: &str,
         query: &super::Query<impl Serialize, impl Serialize>,
     ) -> Result<T, Error> {
+        self.list_including(route, query, None).await
+    }
+
+    /// `GET <route>` as [`HttpTransport::list`], with `include` when given.
+    pub async fn list_including<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        query: &super::Query<impl Serialize, impl Serialize>,
+        include: Option<&str>,
+    ) -> Result<T, Error> {
         let mut params: Vec<(&str, String)> = Vec::new();
+        if let Some(include) = include {
+            params.push(("include", include.to_owned()));
+        }
         if let Some(filter) = &query.filter {
             params.push((
                 "where",
@@ -151,9 +164,22 @@ impl HttpTransport {
 
     /// `GET {route}/{id}`: one record.
     pub async fn get<T: DeserializeOwned>(&self, route: &str, id: &str) -> Result<T, Error> {
-        let written = self
-            .send(self.request(reqwest::Method::GET, &format!("{route}/{id}")))
-            .await?;
+        self.get_including(route, id, None).await
+    }
+
+    /// `GET {route}/{id}` as [`HttpTransport::get`], with `include` when given.
+    pub async fn get_including<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        id: &str,
+        include: Option<&str>,
+    ) -> Result<T, Error> {
+        let request = self.request(reqwest::Method::GET, &format!("{route}/{id}"));
+        let request = match include {
+            Some(include) => request.query(&[("include", include)]),
+            None => request,
+        };
+        let written = self.send(request).await?;
         written
             .record
             .ok_or_else(|| Error::Protocol("an empty answer".to_owned()))

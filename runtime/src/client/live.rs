@@ -311,6 +311,7 @@ mod tests {
         type Patch = ();
         type Filter = AtLeast;
         type OrderBy = ByRank;
+        type WithRelations = Row;
 
         fn id_string(&self) -> String {
             self.id.to_string()

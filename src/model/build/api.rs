@@ -31,6 +31,7 @@ pub(super) fn api_names(enums: &[Enum], models: &mut [Model]) -> SharedApiNames 
     }
     for m in models.iter_mut() {
         m.api_names.list = claim(&mut taken, &[format!("{}List", m.name)]);
+        m.api_names.with_relations = claim(&mut taken, &[format!("{}WithRelations", m.name)]);
     }
     let error = claim(&mut taken, &["Error".to_owned(), "ApiError".to_owned()]);
     // Each operand with the field that first uses it (models sorted, fields in schema order), which describes it.
@@ -77,6 +78,7 @@ pub(super) fn model_api_names(name: &str) -> ApiNames {
         filter: format!("{name}Filter"),
         order_by: format!("{name}OrderBy"),
         list: String::new(),
+        with_relations: String::new(),
     }
 }
 

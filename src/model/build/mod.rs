@@ -132,6 +132,7 @@ impl Builder {
             })
             .collect();
         self.resolve_inverses(&mut models, &infos);
+        relations::includes(&mut models);
         models.sort_by(|a, b| a.name.cmp(&b.name));
         let hints = self.hints(schema, &enums);
         let enums: Vec<Enum> = enums.into_values().collect();

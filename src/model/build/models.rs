@@ -282,6 +282,7 @@ impl Builder {
             access,
             relations,
             inverse_relations: Vec::new(),
+            includes: Vec::new(),
             channels: Channels {
                 list: format!("{name}:list"),
                 item_prefix: format!("{name}:item:"),
@@ -392,6 +393,7 @@ fn generated_type_names(rust_name: &str) -> ModelTypes {
         patch: format!("{base}Patch"),
         filter: format!("{base}Filter"),
         order_by: format!("{base}OrderBy"),
+        with_relations: format!("{base}WithRelations"),
     }
 }
 

@@ -9,7 +9,8 @@
 mod error;
 mod http;
 mod live;
-mod models;
+/// Each model's record with its included relations (`<Model>WithRelations`), and how the client reads it.
+pub mod models;
 mod ws;
 
 use std::any::Any;
@@ -47,6 +48,8 @@ pub trait Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     type Filter: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static;
     /// One sort key of a list; also compared on records by live lists.
     type OrderBy: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static;
+    /// The record with the relations a read's `include` adds, as typed fields ([`Resource::list_including`]).
+    type WithRelations: DeserializeOwned + Send + 'static;
     /// The id as it prints (as events and channels carry it).
     fn id_string(&self) -> String;
     /// Whether the server's list with this filter includes the record.
@@ -290,6 +293,39 @@ impl<M: Model> Resource<M> {
         }
         self.retry_auth(|| self.client.inner.http.list(M::ROUTE, &query))
             .await
+    }
+
+    /// A page of rows with the related rows `include` names (the REST query's `include`: `"author,room.owner"`,
+    /// or a JSON object's text, docs/rest.md), as typed fields of [`Model::WithRelations`]. Always over HTTP: live
+    /// lists hold records without relations.
+    pub async fn list_including(
+        &self,
+        query: Query<M::Filter, M::OrderBy>,
+        include: &str,
+    ) -> Result<Page<M::WithRelations>, Error> {
+        self.retry_auth(|| {
+            self.client
+                .inner
+                .http
+                .list_including(M::ROUTE, &query, Some(include))
+        })
+        .await
+    }
+
+    /// The record with this id and the related rows `include` names, as in [`Resource::list_including`].
+    pub async fn get_including(
+        &self,
+        id: &M::Id,
+        include: &str,
+    ) -> Result<M::WithRelations, Error> {
+        let id = id.to_string();
+        self.retry_auth(|| {
+            self.client
+                .inner
+                .http
+                .get_including(M::ROUTE, &id, Some(include))
+        })
+        .await
     }
 
     /// The record with this id (`Error::Http` with status 404 when there is none).

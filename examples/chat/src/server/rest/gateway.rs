@@ -12,7 +12,8 @@ use crate::server::hub::Visibility;
 use crate::server::App;
 
 use super::access::{scope, Scope};
-use super::read::{fetch_list, fetch_one, ListQuery};
+use super::include::Include;
+use super::read::{fetch_list, fetch_one, with_relations, ListQuery, ListResponse};
 use super::{not_found, Resource};
 
 /// Which of the model's events the caller may receive on a list channel (401/403 when none could ever pass).
@@ -65,6 +66,13 @@ struct RequestListParams<R: Resource> {
     skip: Option<i64>,
     #[serde(default)]
     take: Option<i64>,
+    #[serde(default)]
+    include: Option<serde_json::Value>,
+}
+
+/// A request's `include` (the query string's list or object form, as a JSON string or object).
+fn request_include<R: Resource>(spec: Option<&serde_json::Value>) -> Result<Include, ApiError> {
+    spec.map_or_else(|| Ok(Include::default()), Include::from_json::<R>)
 }
 
 #[derive(Deserialize)]
@@ -78,6 +86,8 @@ enum OneOrMany<T> {
 #[serde(deny_unknown_fields)]
 struct RequestGetParams {
     id: serde_json::Value,
+    #[serde(default)]
+    include: Option<serde_json::Value>,
 }
 
 fn request_params<T: DeserializeOwned>(params: serde_json::Value) -> Result<T, ApiError> {
@@ -101,6 +111,7 @@ pub async fn request<R: Resource>(
     match action {
         crate::protocol::Action::List => {
             let p: RequestListParams<R> = request_params(params)?;
+            let include = request_include::<R>(p.include.as_ref())?;
             if p.skip.is_some_and(|n| n < 0) || p.take.is_some_and(|n| n < 0) {
                 return Err(ApiError::bad_request("`skip` and `take` must be 0 or more"));
             }
@@ -121,13 +132,22 @@ pub async fn request<R: Resource>(
                 true,
             )
             .await?;
-            Ok((
-                serde_json::to_value(page).map_err(ApiError::internal)?,
-                seq.unwrap_or(0),
-            ))
+            let data = if include.is_empty() {
+                serde_json::to_value(page)
+            } else {
+                // Included rows are read after the page's snapshot: they may be newer than `seq`.
+                serde_json::to_value(ListResponse {
+                    items: with_relations(app, caller, &include, &page.items).await?,
+                    total: page.total,
+                    skip: page.skip,
+                    take: page.take,
+                })
+            };
+            Ok((data.map_err(ApiError::internal)?, seq.unwrap_or(0)))
         }
         crate::protocol::Action::Get => {
             let p: RequestGetParams = request_params(params)?;
+            let include = request_include::<R>(p.include.as_ref())?;
             let text = match &p.id {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
@@ -137,10 +157,9 @@ pub async fn request<R: Resource>(
             })?;
             let (row, seq) = fetch_one::<R>(app, caller, &id, true).await?;
             let row = row.ok_or_else(|| not_found::<R>(&id))?;
-            Ok((
-                serde_json::to_value(row).map_err(ApiError::internal)?,
-                seq.unwrap_or(0),
-            ))
+            let mut rows =
+                with_relations(app, caller, &include, std::slice::from_ref(&row)).await?;
+            Ok((rows.pop().unwrap_or_default(), seq.unwrap_or(0)))
         }
     }
 }

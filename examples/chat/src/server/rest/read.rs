@@ -4,6 +4,7 @@
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -14,11 +15,12 @@ use crate::server::error::ApiError;
 use crate::server::{App, Db};
 
 use super::access::{scope, scope_sql, Scope};
+use super::include::Include;
 use super::{not_found, path_id, Resource};
 use crate::query::SortOrder;
 
 /// The filter as one SQL condition, combinators included.
-fn where_sql<R: Resource>(filter: &R::Filter, w: &mut SqlWriter) -> String {
+pub(super) fn where_sql<R: Resource>(filter: &R::Filter, w: &mut SqlWriter) -> String {
     let mut parts = R::field_conditions(filter, w);
     let [and, or, not] = R::combinators(filter);
     parts.extend(and.iter().map(|f| where_sql::<R>(f, w)));
@@ -44,6 +46,35 @@ pub struct ListParams {
     order_by: Option<String>,
     skip: Option<String>,
     take: Option<String>,
+    include: Option<String>,
+}
+
+/// A get's query string: only `include`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetParams {
+    include: Option<String>,
+}
+
+/// The `include` of a query string, checked against `R`'s relations before anything is read.
+pub(super) fn include_param<R: Resource>(text: Option<&str>) -> Result<Include, ApiError> {
+    text.map_or_else(|| Ok(Include::default()), Include::from_query::<R>)
+}
+
+/// A record with its included relations, as JSON.
+pub(super) async fn with_relations<R: Resource>(
+    app: &App,
+    caller: &Caller,
+    include: &Include,
+    records: &[R],
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let mut rows = records
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    include.attach(app, caller, &mut rows).await?;
+    Ok(rows)
 }
 
 /// The one list shape: the page, how many rows match in all, and the page's position.
@@ -60,7 +91,7 @@ pub struct ListResponse<R> {
 }
 
 /// A JSON query parameter; the error names the path to the offending field (`roomId.equals: invalid type ...`).
-fn parse_param<T: DeserializeOwned>(name: &str, text: &str) -> Result<T, ApiError> {
+pub(super) fn parse_param<T: DeserializeOwned>(name: &str, text: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(|e| {
         ApiError::bad_request(format!("invalid `{name}`: {}: {}", e.path(), e.inner()))
     })
@@ -93,8 +124,9 @@ pub(super) async fn list<R: Resource>(
     State(app): State<App>,
     caller: Caller,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<ListResponse<R>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let include = include_param::<R>(params.include.as_deref())?;
     let filter: Option<R::Filter> = params
         .filter
         .as_deref()
@@ -124,7 +156,17 @@ pub(super) async fn list<R: Resource>(
         false,
     )
     .await?;
-    Ok(Json(page))
+    if include.is_empty() {
+        return Ok(Json(page).into_response());
+    }
+    let items = with_relations(&app, &caller, &include, &page.items).await?;
+    Ok(Json(ListResponse {
+        items,
+        total: page.total,
+        skip: page.skip,
+        take: page.take,
+    })
+    .into_response())
 }
 
 /// On PostgreSQL one snapshot for the page and the head; sequence numbers commit in order (see
@@ -276,10 +318,18 @@ pub(super) async fn get_one<R: Resource>(
     State(app): State<App>,
     caller: Caller,
     id: Result<Path<R::Id>, PathRejection>,
-) -> Result<Json<R>, ApiError> {
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let id = path_id(id)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let include = include_param::<R>(params.include.as_deref())?;
     let (row, _) = fetch_one::<R>(&app, &caller, &id, false).await?;
-    row.map(Json).ok_or_else(|| not_found::<R>(&id))
+    let row = row.ok_or_else(|| not_found::<R>(&id))?;
+    if include.is_empty() {
+        return Ok(Json(row).into_response());
+    }
+    let mut rows = with_relations(&app, &caller, &include, std::slice::from_ref(&row)).await?;
+    Ok(Json(rows.pop()).into_response())
 }
 
 /// The row if the caller may read it; with `at_seq`, also the sequence number the answer reflects.

@@ -1,0 +1,457 @@
+//! Related rows in a read (`include`): a message's `author` and `room` (to-one, through its references), a room's
+//! `messages` (to-many, through the references other models make to it, each list with its own `where`,
+//! `orderBy` and `take`), nested up to [`MAX_DEPTH`] levels.
+//!
+//! One query per relation and level for the whole page: the keys of every row of the level above are collected
+//! and the related rows are read with one `IN (...)`; a to-many's `take` applies per parent row through
+//! `ROW_NUMBER() OVER (PARTITION BY ...)`, so it is one query too. Every related row passes its own model's read
+//! rule for the caller (in the query's `WHERE`): a to-one the caller may not read is `null`, a to-many leaves it
+//! out. Hidden fields are never selected.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::server::auth::Caller;
+use crate::server::db::{Param, SqlWriter};
+use crate::server::error::ApiError;
+use crate::server::{App, Db};
+
+use super::access::{scope, scope_sql};
+use super::read::{parse_param, where_sql};
+use super::Resource;
+
+/// How deep includes nest: `room.messages.author` is 3 levels.
+pub const MAX_DEPTH: usize = 3;
+
+/// The most keys one query binds: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters, and above what a
+/// level of a page reaches with the default `MAX_TAKE` (100 rows, each with up to 100 related rows).
+const KEYS_PER_QUERY: usize = 10_000;
+
+/// The relations reads of a model can include. Implemented by the generated `resources::relations` module, from
+/// the model graph.
+pub trait Related {
+    /// Sorted by name.
+    const RELATIONS: &'static [Relation];
+}
+
+/// One relation of a model, seen from the model that includes it.
+pub struct Relation {
+    /// The name on the wire (`author`, `messages`).
+    pub name: &'static str,
+    /// A to-many relation (a reverse reference): a list, with its own `where`, `orderBy` and `take`.
+    pub many: bool,
+    /// The field of the including record whose value selects the related rows: the reference for a to-one, the
+    /// id for a to-many.
+    pub key_field: &'static str,
+    /// That value as a parameter of the related column's type.
+    pub key: fn(&str) -> Option<Param>,
+    /// The quoted column of the related table the keys are matched against.
+    pub remote_column: &'static str,
+    /// The related record's field that holds that column, to give each row to its parent.
+    pub remote_field: &'static str,
+    /// The related model.
+    pub target: Target,
+}
+
+/// The related model's part of an include, monomorphized for it.
+#[derive(Clone, Copy)]
+pub struct Target {
+    name: &'static str,
+    plan: fn(&Options, bool, usize) -> Result<Include, ApiError>,
+    fetch: Fetch,
+}
+
+type Fetch = for<'a> fn(
+    &'a App,
+    &'a Caller,
+    &'a Step,
+    Vec<Param>,
+) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, ApiError>> + Send + 'a>>;
+
+impl Target {
+    /// The target `T`.
+    pub const fn of<T: Resource>() -> Target {
+        Target {
+            name: T::NAME,
+            plan: plan_options::<T>,
+            fetch: fetch_boxed::<T>,
+        }
+    }
+}
+
+fn fetch_boxed<'a, T: Resource>(
+    app: &'a App,
+    caller: &'a Caller,
+    step: &'a Step,
+    keys: Vec<Param>,
+) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, ApiError>> + Send + 'a>> {
+    Box::pin(fetch::<T>(app, caller, step, keys))
+}
+
+impl Relation {
+    /// A to-one relation through the reference `key_field` to `T`'s id.
+    pub const fn one<T: Resource>(
+        name: &'static str,
+        key_field: &'static str,
+        remote_column: &'static str,
+        remote_field: &'static str,
+    ) -> Relation {
+        Relation {
+            name,
+            many: false,
+            key_field,
+            key: T::id_param,
+            remote_column,
+            remote_field,
+            target: Target::of::<T>(),
+        }
+    }
+
+    /// A to-many relation from `P` (whose id `key_field` is) to the rows of `T` whose `remote_field` refers to it.
+    pub const fn many<T: Resource, P: Resource>(
+        name: &'static str,
+        key_field: &'static str,
+        remote_column: &'static str,
+        remote_field: &'static str,
+    ) -> Relation {
+        Relation {
+            name,
+            many: true,
+            key_field,
+            key: P::id_param,
+            remote_column,
+            remote_field,
+            target: Target::of::<T>(),
+        }
+    }
+}
+
+/// The relations to include, checked against the model graph: what a read runs.
+#[derive(Default)]
+pub struct Include {
+    steps: Vec<Step>,
+}
+
+/// One included relation, with its options.
+pub struct Step {
+    relation: &'static Relation,
+    /// The `where` of a to-many, as given (checked against the related model's filter).
+    filter: Option<Value>,
+    order: Option<Value>,
+    take: Option<i64>,
+    nested: Include,
+}
+
+/// The options of one included relation: `true`, or an object of these.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    #[serde(rename = "where")]
+    filter: Option<Value>,
+    #[serde(rename = "orderBy")]
+    order: Option<Value>,
+    take: Option<i64>,
+    include: Option<Value>,
+}
+
+impl Include {
+    /// No relation asked for.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// `include` of a REST query: a comma-separated list of relation paths (`author,room.messages`), or a JSON
+    /// object (`{"messages":{"take":5,"include":{"author":true}}}`).
+    pub fn from_query<R: Resource>(text: &str) -> Result<Include, ApiError> {
+        let spec = if text.trim_start().starts_with('{') {
+            parse_param("include", text)?
+        } else {
+            paths(text)?
+        };
+        Include::from_json::<R>(&spec)
+    }
+
+    /// `include` as a JSON value (a WebSocket `request`): a list string or an object, as in a query.
+    pub fn from_json<R: Resource>(spec: &Value) -> Result<Include, ApiError> {
+        match spec {
+            Value::String(text) => Include::from_query::<R>(text),
+            other => plan::<R>(other, 1),
+        }
+    }
+
+    /// Adds the included relations to `rows`, records of `R` as JSON objects: one query per relation and level.
+    pub async fn attach(
+        &self,
+        app: &App,
+        caller: &Caller,
+        rows: &mut [Value],
+    ) -> Result<(), ApiError> {
+        attach(app, caller, &self.steps, rows).await
+    }
+}
+
+fn bad_include(message: String) -> ApiError {
+    ApiError::bad_request(format!("invalid `include`: {message}"))
+}
+
+/// `author,room.messages` as the object form `{"author":true,"room":{"include":{"messages":true}}}`.
+fn paths(text: &str) -> Result<Value, ApiError> {
+    let mut root = Map::new();
+    for path in text.split(',').map(str::trim) {
+        let mut level = &mut root;
+        let names: Vec<&str> = path.split('.').collect();
+        if names.iter().any(|n| n.is_empty()) {
+            return Err(bad_include(format!(
+                "{path:?} is not a relation path (names joined by `.`, paths by `,`)"
+            )));
+        }
+        for (i, name) in names.iter().enumerate() {
+            let entry = level
+                .entry(name.to_string())
+                .or_insert_with(|| Value::Bool(true));
+            if i + 1 == names.len() {
+                break;
+            }
+            if !entry.is_object() {
+                *entry = serde_json::json!({ "include": {} });
+            }
+            level = entry["include"]
+                .as_object_mut()
+                .expect("an include object was just made");
+        }
+    }
+    Ok(Value::Object(root))
+}
+
+/// The relations of `R` asked for by `spec` (an object of relation name to `true`, `false` or options), at
+/// nesting level `depth`.
+fn plan<R: Resource>(spec: &Value, depth: usize) -> Result<Include, ApiError> {
+    let Value::Object(entries) = spec else {
+        return Err(bad_include(format!(
+            "expected an object of {} relations, not {spec}",
+            R::NAME
+        )));
+    };
+    let mut steps = Vec::new();
+    for (name, value) in entries {
+        let Some(relation) = R::RELATIONS.iter().find(|r| r.name == name) else {
+            let known: Vec<&str> = R::RELATIONS.iter().map(|r| r.name).collect();
+            return Err(bad_include(format!(
+                "{} has no relation {name:?} (it has: {})",
+                R::NAME,
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        };
+        if depth > MAX_DEPTH {
+            return Err(bad_include(format!(
+                "{name:?} is nested {depth} levels deep; includes nest at most {MAX_DEPTH} levels"
+            )));
+        }
+        let options: Options = match value {
+            Value::Bool(false) => continue,
+            Value::Bool(true) => Options::default(),
+            other => {
+                Options::deserialize(other).map_err(|e| bad_include(format!("{name}: {e}")))?
+            }
+        };
+        if !relation.many
+            && (options.filter.is_some() || options.order.is_some() || options.take.is_some())
+        {
+            return Err(bad_include(format!(
+                "{name:?} is a single {} row: only `include` applies to it, not `where`, `orderBy` or `take`",
+                relation.target.name
+            )));
+        }
+        if options.take.is_some_and(|t| t < 0) {
+            return Err(bad_include(format!("{name}.take must be 0 or more")));
+        }
+        let nested = (relation.target.plan)(&options, relation.many, depth + 1)?;
+        steps.push(Step {
+            relation,
+            filter: options.filter,
+            order: options.order,
+            take: options.take,
+            nested,
+        });
+    }
+    Ok(Include { steps })
+}
+
+/// Checks a relation's `where` and `orderBy` against `T`'s types and plans its nested includes.
+fn plan_options<T: Resource>(
+    options: &Options,
+    many: bool,
+    depth: usize,
+) -> Result<Include, ApiError> {
+    if many {
+        if let Some(filter) = &options.filter {
+            T::Filter::deserialize(filter)
+                .map_err(|e| bad_include(format!("`where` of {}: {e}", T::NAME)))?;
+        }
+        order_keys::<T>(options.order.as_ref())?;
+    }
+    match &options.include {
+        Some(nested) => plan::<T>(nested, depth),
+        None => Ok(Include::default()),
+    }
+}
+
+/// A to-many's `orderBy`: one key object or a list of them.
+fn order_keys<T: Resource>(order: Option<&Value>) -> Result<Vec<T::OrderBy>, ApiError> {
+    let parsed = match order {
+        None => Ok(Vec::new()),
+        Some(Value::Array(keys)) => keys.iter().map(T::OrderBy::deserialize).collect(),
+        Some(key) => T::OrderBy::deserialize(key).map(|k| vec![k]),
+    };
+    parsed.map_err(|e| bad_include(format!("`orderBy` of {}: {e}", T::NAME)))
+}
+
+/// A key as text, the same for a parent's field and a related row's column (`"7"` for 7, the uuid's text).
+fn key_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn attach<'a>(
+    app: &'a App,
+    caller: &'a Caller,
+    steps: &'a [Step],
+    rows: &'a mut [Value],
+) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>> {
+    Box::pin(async move {
+        for step in steps {
+            let relation = step.relation;
+            // Each key once, in a fixed order (the statement's text depends only on how many there are).
+            let mut keys: BTreeMap<String, Param> = BTreeMap::new();
+            for row in rows.iter() {
+                if let Some(text) = row.get(relation.key_field).and_then(key_text) {
+                    if let Some(param) = (relation.key)(&text) {
+                        keys.insert(text, param);
+                    }
+                }
+            }
+            // One query per relation and level, unless the level has more than `KEYS_PER_QUERY` keys (possible
+            // only with a raised `MAX_TAKE`): the databases bound the parameters of a statement.
+            let keys: Vec<Param> = keys.into_values().collect();
+            let mut related = Vec::new();
+            for chunk in keys.chunks(KEYS_PER_QUERY) {
+                related.extend((relation.target.fetch)(app, caller, step, chunk.to_vec()).await?);
+            }
+            let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
+            for row in related {
+                if let Some(key) = row.get(relation.remote_field).and_then(key_text) {
+                    by_key.entry(key).or_default().push(row);
+                }
+            }
+            for row in rows.iter_mut() {
+                let key = row.get(relation.key_field).and_then(key_text);
+                let value = match (relation.many, key) {
+                    // Parent ids are unique: each list goes to one row.
+                    (true, Some(key)) => Value::Array(by_key.remove(&key).unwrap_or_default()),
+                    (true, None) => Value::Array(Vec::new()),
+                    (false, Some(key)) => by_key
+                        .get(&key)
+                        .and_then(|rows| rows.first().cloned())
+                        .unwrap_or(Value::Null),
+                    (false, None) => Value::Null,
+                };
+                if let Value::Object(fields) = row {
+                    fields.insert(relation.name.to_owned(), value);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The rows of `T` related to `keys` that the caller may read, as JSON with their own includes: one query.
+async fn fetch<T: Resource>(
+    app: &App,
+    caller: &Caller,
+    step: &Step,
+    keys: Vec<Param>,
+) -> Result<Vec<Value>, ApiError> {
+    // A caller who may read no row of `T` gets none (null / empty lists), not an error for the whole read.
+    let Ok(scope) = scope::<T>(&T::ACCESS.read, caller) else {
+        return Ok(Vec::new());
+    };
+    let relation = step.relation;
+    let mut w = SqlWriter::new(app.db.dialect());
+    let placeholders: Vec<String> = keys.into_iter().map(|k| w.bind(k)).collect();
+    let mut condition = format!(
+        "{} IN ({})",
+        relation.remote_column,
+        placeholders.join(", ")
+    );
+    let sql = if relation.many {
+        if let Some(filter) = &step.filter {
+            let filter = T::Filter::deserialize(filter).map_err(|e| bad_include(e.to_string()))?;
+            condition = format!("{condition} AND {}", where_sql::<T>(&filter, &mut w));
+        }
+        condition = format!("{condition} AND {}", scope_sql(&scope, &mut w));
+        let order = order_keys::<T>(step.order.as_ref())?;
+        let keys: Vec<_> = order.iter().map(T::order_key).collect();
+        let order_sql = w.order_by(&keys, T::ID_COLUMN);
+        let take = step
+            .take
+            .unwrap_or(app.config.default_take.into())
+            .clamp(0, app.config.max_take.into());
+        // The page of each parent: its first `take` rows in order. `take` is a clamped number, written as text.
+        format!(
+            "SELECT {select} FROM (SELECT {select}, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {order_sql}) \
+             AS \"ssot_rank\" FROM {table} WHERE {condition}) AS \"ssot_ranked\" WHERE \"ssot_rank\" <= {take} \
+             ORDER BY \"ssot_rank\"",
+            select = T::SELECT,
+            column = relation.remote_column,
+            table = T::TABLE,
+        )
+    } else {
+        condition = format!("{condition} AND {}", scope_sql(&scope, &mut w));
+        format!("SELECT {} FROM {} WHERE {condition}", T::SELECT, T::TABLE)
+    };
+    tracing::debug!(target: "ssot::include", relation = relation.name, model = T::NAME, %sql, "include query");
+    let records = rows::<T>(app, &sql, &w.params).await?;
+    let mut values = records
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(ApiError::internal)?;
+    attach(app, caller, &step.nested.steps, &mut values).await?;
+    Ok(values)
+}
+
+/// The records `sql` selects (`T::SELECT`'s columns first).
+async fn rows<T: Resource>(app: &App, sql: &str, params: &[Param]) -> Result<Vec<T>, ApiError> {
+    match &app.db {
+        // Not `prepare_cached`: the text changes with the number of keys, and would push the lists' and gets'
+        // statements out of the cache.
+        Db::Sqlite(db) => db
+            .read(|conn| {
+                conn.prepare(sql)?
+                    .query_map(rusqlite::params_from_iter(params), T::from_sqlite)?
+                    .collect::<Result<Vec<T>, _>>()
+            })
+            .map_err(ApiError::internal),
+        Db::Postgres(db) => Box::pin(async {
+            let rows = crate::server::postgres::query(sql, params)
+                .fetch_all(&db.pool)
+                .await?;
+            rows.iter()
+                .map(T::from_postgres)
+                .collect::<Result<Vec<T>, sqlx::Error>>()
+        })
+        .await
+        .map_err(ApiError::internal),
+    }
+}

@@ -1,0 +1,499 @@
+//! Relations in reads (`include`, docs/rest.md), end to end on the chat example, on SQLite and on PostgreSQL:
+//! to-one and to-many includes, nested, each included row passing its own model's read rule (bookmarks are
+//! owner-only, users need a token, `passwordHash` is hidden), a to-many's own `where`/`orderBy`/`take` applied per
+//! parent, the 400s for unknown relations and too deep nesting, and one query per relation level whatever the
+//! number of rows (counted in the server's debug log). Runs with libtest-mimic like tests/server.rs.
+
+mod common;
+#[path = "common/scenarios.rs"]
+mod scenarios;
+#[path = "common/server.rs"]
+mod server_harness;
+#[path = "common/ws.rs"]
+mod ws;
+
+use serde_json::{json, Value};
+
+use scenarios::{Backend, Scenario, Shared};
+use server_harness::{new_room, new_user, Server, User};
+use ws::Ws;
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    ("include_to_one_and_to_many", include_to_one_and_to_many),
+    ("include_respects_read_rules", include_respects_read_rules),
+    ("include_many_options", include_many_options),
+    ("include_nested", include_nested),
+    ("include_bad_requests", include_bad_requests),
+    ("include_over_websocket", include_over_websocket),
+];
+
+fn main() {
+    let sqlite = Shared::new(Backend::Sqlite, Server::start_sqlite);
+    let postgres = Shared::new(Backend::Postgres, Server::start_postgres);
+    let mut trials = sqlite.trials(SCENARIOS);
+    trials.extend(postgres.trials(SCENARIOS));
+    trials.extend([
+        scenarios::test(Backend::Sqlite, "one_query_per_level", || {
+            one_query_per_level(&Server::start_sqlite_with(LOG_QUERIES));
+            Ok(())
+        }),
+        scenarios::test(Backend::Postgres, "one_query_per_level", || {
+            one_query_per_level(&Server::start_postgres_with(LOG_QUERIES));
+            Ok(())
+        }),
+    ]);
+    scenarios::main(trials, &[sqlite, postgres]);
+}
+
+/// The include queries' debug lines (`ssot::include`), and nothing else above the default level.
+const LOG_QUERIES: &[(&str, &str)] = &[("RUST_LOG", "info,ssot::include=debug")];
+
+fn message(s: &Server, author: &User, room: i64, text: &str) -> Value {
+    s.post("/api/messages")
+        .auth(&author.token)
+        .json(json!({ "roomId": room, "text": text }))
+        .send()
+        .expect_json(201)
+}
+
+fn bookmark(s: &Server, owner: &User, message: &Value) -> Value {
+    s.post("/api/bookmarks")
+        .auth(&owner.token)
+        .json(json!({ "messageId": message["id"] }))
+        .send()
+        .expect_json(201)
+}
+
+/// `GET path` with `include` (and `where` when given) as `token`'s caller; the JSON of a 200.
+fn read(
+    s: &Server,
+    path: &str,
+    token: Option<&str>,
+    include: &str,
+    filter: Option<Value>,
+) -> Value {
+    let mut req = s.get(path).auth_opt(token).query("include", include);
+    if let Some(filter) = filter {
+        req = req.query("where", &filter.to_string());
+    }
+    req.send().expect_json(200)
+}
+
+fn items(list: &Value) -> &Vec<Value> {
+    list["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list has items: {list}"))
+}
+
+/// The item of a list with the id of `record`.
+fn by_id<'a>(list: &'a Value, record: &Value) -> &'a Value {
+    items(list)
+        .iter()
+        .find(|i| i["id"] == record["id"])
+        .unwrap_or_else(|| panic!("{} is not in {list}", record["id"]))
+}
+
+fn sorted(mut texts: Vec<&str>) -> Vec<&str> {
+    texts.sort_unstable();
+    texts
+}
+
+fn texts(messages: &Value) -> Vec<&str> {
+    messages
+        .as_array()
+        .unwrap_or_else(|| panic!("a to-many is a list: {messages}"))
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect()
+}
+
+/// A message's `author` and `room` are the referenced rows; a room's `messages` are the messages that refer to it;
+/// a get includes as a list does; the plain record is unchanged besides the added relations.
+fn include_to_one_and_to_many(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "inc-a");
+    let b = new_user(s, &admin, "inc-b");
+    let room = new_room(s, &a, "include room");
+    let other_room = new_room(s, &b, "other room");
+    let m1 = message(s, &a, room, "first");
+    let m2 = message(s, &b, room, "second");
+    message(s, &b, other_room, "elsewhere");
+
+    let list = read(
+        s,
+        "/api/messages",
+        Some(&a.token),
+        "author,room",
+        Some(json!({ "roomId": { "equals": room } })),
+    );
+    assert_eq!(list["total"], 2, "{list}");
+    for (created, author) in [(&m1, &a), (&m2, &b)] {
+        let item = by_id(&list, created);
+        assert_eq!(item["author"]["id"], author.id.as_str(), "{item}");
+        assert_eq!(
+            item["author"]["name"],
+            if author.id == a.id { "inc-a" } else { "inc-b" }
+        );
+        assert_eq!(item["room"]["id"], room, "{item}");
+        assert_eq!(item["room"]["title"], "include room");
+        let mut plain = item.clone();
+        let fields = plain.as_object_mut().unwrap();
+        fields.remove("author");
+        fields.remove("room");
+        assert_eq!(&plain, created, "the record itself is unchanged");
+    }
+
+    let got = read(
+        s,
+        &format!("/api/rooms/{room}"),
+        Some(&a.token),
+        "messages,owner",
+        None,
+    );
+    assert_eq!(got["owner"]["id"], a.id.as_str(), "{got}");
+    assert_eq!(
+        sorted(texts(&got["messages"])),
+        ["first", "second"],
+        "{got}"
+    );
+    // A row with no related rows gets an empty list, not a missing field.
+    let empty = new_room(s, &a, "empty");
+    let got = read(
+        s,
+        &format!("/api/rooms/{empty}"),
+        Some(&a.token),
+        "messages",
+        None,
+    );
+    assert_eq!(got["messages"], json!([]), "{got}");
+    // Without `include`, nothing is added.
+    let plain = s.get(&format!("/api/rooms/{room}")).send().expect_json(200);
+    assert!(
+        plain.get("messages").is_none() && plain.get("owner").is_none(),
+        "{plain}"
+    );
+}
+
+/// Each included row passes its own model's read rule: bookmarks (`read: owner`) show only the caller's, users
+/// (`read: authenticated`) are `null` and messages (`read: authenticated`) left out for an anonymous caller of the
+/// public rooms, and a user's hidden `passwordHash` never appears.
+fn include_respects_read_rules(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "rule-a");
+    let b = new_user(s, &admin, "rule-b");
+    let room = new_room(s, &a, "rules");
+    let m1 = message(s, &a, room, "marked by both");
+    let m2 = message(s, &b, room, "marked by b");
+    let mark_a = bookmark(s, &a, &m1);
+    bookmark(s, &b, &m1);
+    bookmark(s, &b, &m2);
+
+    let filter = json!({ "roomId": { "equals": room } });
+    let as_a = read(
+        s,
+        "/api/messages",
+        Some(&a.token),
+        "bookmarks,author",
+        Some(filter.clone()),
+    );
+    assert_eq!(
+        by_id(&as_a, &m1)["bookmarks"],
+        json!([mark_a]),
+        "only the caller's own"
+    );
+    assert_eq!(
+        by_id(&as_a, &m2)["bookmarks"],
+        json!([]),
+        "only the caller's own"
+    );
+    for item in items(&as_a) {
+        assert!(item["author"].is_object(), "{item}");
+        assert!(
+            item["author"].get("passwordHash").is_none(),
+            "hidden field included: {item}"
+        );
+    }
+    let as_b = read(
+        s,
+        "/api/messages",
+        Some(&b.token),
+        "bookmarks",
+        Some(filter),
+    );
+    let counts: Vec<usize> = items(&as_b)
+        .iter()
+        .map(|m| m["bookmarks"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(counts, [1, 1], "{as_b}");
+
+    // Rooms are public; their owners and messages are not.
+    let anonymous = read(
+        s,
+        &format!("/api/rooms/{room}"),
+        None,
+        "owner,messages",
+        None,
+    );
+    assert_eq!(anonymous["owner"], Value::Null, "{anonymous}");
+    assert_eq!(anonymous["messages"], json!([]), "{anonymous}");
+    let signed_in = read(
+        s,
+        &format!("/api/rooms/{room}"),
+        Some(&b.token),
+        "owner.bookmarks",
+        None,
+    );
+    assert_eq!(signed_in["owner"]["id"], a.id.as_str(), "{signed_in}");
+    assert_eq!(
+        signed_in["owner"]["bookmarks"],
+        json!([]),
+        "a's bookmarks are not b's to see"
+    );
+    assert!(
+        signed_in["owner"].get("passwordHash").is_none(),
+        "{signed_in}"
+    );
+}
+
+/// A to-many's own `where`, `orderBy` and `take` apply to each parent's list separately (`take` per parent, not
+/// per page), and `take` is capped by the server's maximum.
+fn include_many_options(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "opt-a");
+    let b = new_user(s, &admin, "opt-b");
+    let rooms = [new_room(s, &a, "opt-1"), new_room(s, &a, "opt-2")];
+    for room in rooms {
+        for (i, author) in [&a, &b, &a, &b, &a].into_iter().enumerate() {
+            message(s, author, room, &format!("{room}-{i}"));
+        }
+    }
+    let spec = json!({ "messages": {
+        "where": { "authorId": { "equals": a.id } },
+        "orderBy": { "text": "desc" },
+        "take": 2,
+    }});
+    let list = read(
+        s,
+        "/api/rooms",
+        Some(&a.token),
+        &spec.to_string(),
+        Some(json!({ "id": { "in": rooms } })),
+    );
+    for (room, item) in rooms.iter().zip(items(&list)) {
+        assert_eq!(
+            texts(&item["messages"]),
+            [format!("{room}-4"), format!("{room}-2")],
+            "{item}"
+        );
+    }
+    let everything = json!({ "messages": { "take": 1_000_000 } }).to_string();
+    let list = read(
+        s,
+        "/api/rooms",
+        Some(&a.token),
+        &everything,
+        Some(json!({ "id": { "in": rooms } })),
+    );
+    assert!(
+        items(&list)
+            .iter()
+            .all(|r| r["messages"].as_array().unwrap().len() == 5),
+        "{list}"
+    );
+    let none = json!({ "messages": { "take": 0 } }).to_string();
+    let list = read(
+        s,
+        "/api/rooms",
+        Some(&a.token),
+        &none,
+        Some(json!({ "id": { "in": rooms } })),
+    );
+    assert!(
+        items(&list).iter().all(|r| r["messages"] == json!([])),
+        "{list}"
+    );
+}
+
+/// Includes nest, in the path form and the object form alike, up to three levels.
+fn include_nested(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "nest-a");
+    let room = new_room(s, &a, "nested");
+    let m = message(s, &a, room, "deep");
+    let mark = bookmark(s, &a, &m);
+
+    let by_path = read(
+        s,
+        &format!("/api/rooms/{room}"),
+        Some(&a.token),
+        "messages.author.bookmarks,owner",
+        None,
+    );
+    let first = &by_path["messages"][0];
+    assert_eq!(first["text"], "deep", "{by_path}");
+    assert_eq!(first["author"]["id"], a.id.as_str());
+    assert_eq!(first["author"]["bookmarks"], json!([mark]));
+    assert_eq!(by_path["owner"]["id"], a.id.as_str());
+
+    let spec = json!({ "messages": { "include": { "author": { "include": { "bookmarks": true } } } }, "owner": true });
+    let by_object = read(
+        s,
+        &format!("/api/rooms/{room}"),
+        Some(&a.token),
+        &spec.to_string(),
+        None,
+    );
+    assert_eq!(by_object, by_path);
+
+    // Through a bookmark back to its message's room: a to-one chain.
+    let list = read(
+        s,
+        "/api/bookmarks",
+        Some(&a.token),
+        "message.room.owner",
+        None,
+    );
+    let got = items(&list).iter().find(|b| b["id"] == mark["id"]).unwrap();
+    assert_eq!(
+        got["message"]["room"]["owner"]["id"],
+        a.id.as_str(),
+        "{got}"
+    );
+}
+
+/// Unknown relations, too deep nesting, options a to-one does not take and malformed specs are 400s that say
+/// what is wrong, on lists and gets alike.
+fn include_bad_requests(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "bad-inc");
+    let room = new_room(s, &a, "bad include");
+    let get = format!("/api/rooms/{room}");
+    let bad = |path: &str, include: &str, naming: &str| {
+        let r = s.get(path).auth(&a.token).query("include", include).send();
+        let error = r.expect_error(400, "bad_request");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(naming),
+            "{include:?}: the error should say {naming:?}\n{r:?}"
+        );
+    };
+    bad(
+        "/api/messages",
+        "author,sender",
+        "Message has no relation \"sender\"",
+    );
+    bad("/api/messages", "authorId", "no relation \"authorId\"");
+    bad(&get, "messages.nope", "Message has no relation \"nope\"");
+    bad(&get, "messages.author.messages.room", "at most 3 levels");
+    bad(
+        "/api/messages",
+        r#"{"author":{"take":2}}"#,
+        "only `include` applies",
+    );
+    bad(&get, r#"{"messages":{"limit":2}}"#, "unknown field `limit`");
+    bad(
+        &get,
+        r#"{"messages":{"where":{"text":{"near":1}}}}"#,
+        "`where` of Message",
+    );
+    bad(&get, r#"{"messages":{"take":-1}}"#, "0 or more");
+    bad(&get, "messages,,owner", "not a relation path");
+    bad(&get, "{not json", "invalid `include`");
+    bad(&get, "[1]", "no relation");
+    s.get(&get)
+        .auth(&a.token)
+        .query("select", "title")
+        .send()
+        .expect_error(400, "bad_request");
+}
+
+/// One query per relation and level for the whole page: the include queries the server logs do not grow with the
+/// number of rows (20 messages by 20 authors in 2 rooms take one author query and one room query).
+fn one_query_per_level(s: &Server) {
+    let admin = s.admin_token();
+    let rooms: Vec<i64> = (0..2)
+        .map(|i| {
+            let owner = new_user(s, &admin, &format!("q-owner-{i}"));
+            new_room(s, &owner, &format!("q-room-{i}"))
+        })
+        .collect();
+    for i in 0..20 {
+        let author = new_user(s, &admin, &format!("q-author-{i}"));
+        message(s, &author, rooms[i % 2], &format!("q-{i}"));
+    }
+    let reader = new_user(s, &admin, "q-reader");
+    let queries = |path: &str, include: &str| -> usize {
+        let before = include_queries(s);
+        let body = s
+            .get(path)
+            .auth(&reader.token)
+            .query("include", include)
+            .query("take", "20")
+            .send()
+            .expect_json(200);
+        assert!(!body.is_null());
+        // The log is written by another process: wait until it stops growing.
+        let mut seen = include_queries(s);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = include_queries(s);
+            if now == seen && now > before {
+                break;
+            }
+            seen = now;
+        }
+        seen - before
+    };
+    let list = s
+        .get("/api/messages")
+        .auth(&reader.token)
+        .query("take", "20")
+        .send()
+        .expect_json(200);
+    assert_eq!(items(&list).len(), 20);
+    assert_eq!(queries("/api/messages", "author,room"), 2);
+    assert_eq!(queries("/api/messages", "author.messages,room.owner"), 4);
+    assert_eq!(queries("/api/rooms", "messages.author"), 2);
+}
+
+fn include_queries(s: &Server) -> usize {
+    s.log().matches("include query").count()
+}
+
+/// A WebSocket `request` includes as REST does, in both forms, with the same read rules and the same 400s.
+fn include_over_websocket(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "ws-a");
+    let b = new_user(s, &admin, "ws-b");
+    let room = new_room(s, &a, "ws include");
+    let m = message(s, &a, room, "over the socket");
+    bookmark(s, &b, &m);
+    let mark = bookmark(s, &a, &m);
+    let mut ws = Ws::connect(s, &a.token);
+
+    let list = ws.request(
+        1,
+        "Message",
+        "list",
+        json!({ "where": { "roomId": { "equals": room } }, "include": "author,bookmarks" }),
+    );
+    let item = &list["data"]["items"][0];
+    assert_eq!(item["author"]["id"], a.id.as_str(), "{list}");
+    assert_eq!(
+        item["bookmarks"],
+        json!([mark]),
+        "only the caller's bookmarks: {list}"
+    );
+    let got = ws.request(
+        2,
+        "Room",
+        "get",
+        json!({ "id": room, "include": { "messages": { "take": 1, "include": { "room": true } } } }),
+    );
+    assert_eq!(got["data"]["messages"][0]["room"]["id"], room, "{got}");
+    assert!(got["seq"].as_u64().is_some(), "{got}");
+    let bad = ws.request(3, "Room", "list", json!({ "include": "members" }));
+    assert_eq!(bad["error"]["code"], "bad_request", "{bad}");
+    assert!(bad.get("data").is_none(), "{bad}");
+}
