@@ -48,6 +48,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         failed_mutations_write_no_event,
     ),
     ("datetimes_out_of_range", datetimes_out_of_range),
+    (
+        "oversized_body_is_answered_while_it_is_sent",
+        oversized_body_is_answered_while_it_is_sent,
+    ),
 ];
 
 fn main() {
@@ -1776,6 +1780,36 @@ fn concurrent_creates_each_get_their_own_answer(s: &Server) {
         "SELECT count(*) FROM users WHERE email LIKE '%-{tag}@example.com'"
     ));
     assert_eq!(users, (THREADS * EACH / 4).to_string());
+}
+
+/// A client that sends a 3 MiB body (over the 2 MiB limit) at its own pace reads the 413: the server reads the
+/// body before it answers and closes. Answered at once, the client's next write found a reset connection, and the
+/// answer was lost (seen as a broken pipe by `bad_requests` under load).
+fn oversized_body_is_answered_while_it_is_sent(s: &Server) {
+    use std::io::{Read, Write};
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "oversized");
+    let address = s.base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(address).unwrap();
+    let length = 3usize << 20;
+    write!(
+        socket,
+        "POST /api/rooms HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n",
+        a.token
+    )
+    .unwrap();
+    let chunk = vec![b' '; 64 << 10];
+    for _ in 0..length / chunk.len() {
+        socket
+            .write_all(&chunk)
+            .expect("the server reads the whole body before it answers");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"too_large\""), "{answer}");
 }
 
 /// Runs `work(t)` on `threads` threads at once, `t` from 0, and gathers what they return, in thread order.

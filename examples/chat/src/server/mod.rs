@@ -217,6 +217,8 @@ pub fn router(app: App) -> Router {
     } else {
         router
     };
+    // A body announced over the limit is refused (413) after it has been read: see `rest::refuse_oversized`.
+    let router = router.layer(axum::middleware::from_fn(rest::refuse_oversized));
     // A panic in a request's task (a bug, or a hook's) answers 500 in the JSON error shape instead of dropping the
     // connection without an answer. It was logged, with its cause, where it happened (`log_panics`): not again here.
     // Inside CORS, so that the 500 carries its headers. The request held no transaction across the panic: an open

@@ -231,6 +231,46 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
+/// The largest request body: axum's default limit, which the `Json` extractor applies.
+const BODY_LIMIT: u64 = 2 << 20;
+
+/// The most of an oversized body that is read (and discarded) before the 413, and how long that may take.
+const DRAIN_LIMIT: u64 = 64 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Answers a request whose `Content-Length` is over [`BODY_LIMIT`] with 413 `too_large`, after reading its body.
+/// A server that answers and closes while the body is still arriving resets the connection (unread data at close
+/// sends RST), and a client that is still sending sees a broken pipe, never the answer. Reading the rest first
+/// (up to [`DRAIN_LIMIT`] bytes within [`DRAIN_TIME`]; beyond that the connection is simply closed) lets it
+/// read the 413. A body without a length that runs over the limit is still refused by the extractor (`body`).
+pub async fn refuse_oversized(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    let length = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(length) = length.filter(|&n| n > BODY_LIMIT) else {
+        return next.run(request).await;
+    };
+    if length <= DRAIN_LIMIT {
+        let mut body = request.into_body().into_data_stream();
+        let drained = async { while let Some(Ok(_)) = body.next().await {} };
+        // Too slow a sender is cut off all the same: the answer below is then its last chance.
+        let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the body is {length} bytes, over the limit of {BODY_LIMIT}"),
+    )
+    .into_response()
+}
+
 fn not_found<R: Resource>(id: &impl Display) -> ApiError {
     ApiError::not_found(format!("no {} with id {id}", R::NAME))
 }
