@@ -1,6 +1,6 @@
 //! End-to-end tests of what operators see of the generated server (`docs/operations.md`): liveness and readiness
 //! (`/ready` turns 503 while the LISTEN connection is down and when a graceful shutdown starts, before any
-//! connection is closed); `/metrics` after a scripted session, parsed as the Prometheus text format. Runs with libtest-mimic (`tests/common/scenarios.rs`), each test with a server of its own.
+//! connection is closed); JSON logs (`LOG_FORMAT=json`); `/metrics` after a scripted session, parsed as the Prometheus text format. Runs with libtest-mimic (`tests/common/scenarios.rs`), each test with a server of its own.
 
 mod common;
 #[allow(dead_code)]
@@ -39,6 +39,11 @@ fn main() {
             move || metrics_after_a_scripted_session(backend),
         ));
     }
+    trials.push(scenarios::test(
+        Backend::Sqlite,
+        "json_logs_parse_line_by_line",
+        json_logs_parse_line_by_line,
+    ));
     scenarios::main(trials, &[]);
 }
 
@@ -432,4 +437,100 @@ fn metrics_after_a_scripted_session(backend: Backend) -> Result<(), Failed> {
         assert_eq!(second.value("ws_closes_total", &[("code", "4401")]), 1.0);
         drop((a, b));
     })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Logs
+
+/// `LOG_FORMAT=json`: every line of standard error is one JSON object; a request's lines (tower_http's, and the
+/// panic of a hook that ends in a 500) carry its request id and route template; the id comes back in
+/// `x-request-id`, the client's own when it sent a usable one.
+fn json_logs_parse_line_by_line() -> Result<(), Failed> {
+    let s = start(
+        Backend::Sqlite,
+        &[
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info,tower_http=debug"),
+        ],
+    );
+    let admin = s.admin_token();
+    let owner = new_user(&s, &admin, "json-logs");
+    let room = new_room(&s, &owner, "json logs");
+    let read = s
+        .get(&format!("/api/rooms/{room}"))
+        .auth(&owner.token)
+        .header("x-request-id", "test-read-1")
+        .send();
+    read.expect_json(200);
+    assert_eq!(read.header("x-request-id"), Some("test-read-1"));
+    let panicked = s
+        .post("/api/rooms")
+        .auth(&owner.token)
+        .json(json!({ "title": "hook: panic" }))
+        .send();
+    panicked.expect_json(500);
+    let panic_id = panicked
+        .header("x-request-id")
+        .expect("a request id is made when none is sent")
+        .to_owned();
+    // A client's id that could forge log structure is replaced.
+    let forged = s.get("/health").header("x-request-id", "a\"b").send();
+    assert_ne!(forged.header("x-request-id"), Some("a\"b"));
+
+    // The request's own span is the outermost (tower_http's is inside it).
+    let span = |line: &Value| line["spans"][0].clone();
+    let finished = |lines: &[Value], id: &str| {
+        lines.iter().any(|line| {
+            line["fields"]["message"] == "finished processing request"
+                && span(line)["request_id"] == id
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let log = s.log();
+        let lines: Vec<Value> = log
+            .lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line:?}"));
+                assert!(value.is_object(), "not an object: {line}");
+                value
+            })
+            .collect();
+        // The panic unwinds through tower_http's layer: no `finished` line for it, the panic's own instead.
+        if finished(&lines, "test-read-1")
+            && lines.iter().any(|l| l["fields"]["message"] == "panicked")
+        {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the requests' lines are missing:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read_line = lines
+        .iter()
+        .find(|line| span(line)["request_id"] == "test-read-1")
+        .unwrap();
+    assert_eq!(span(read_line)["route"], "/api/rooms/{id}", "{read_line}");
+    assert_eq!(span(read_line)["method"], "GET", "{read_line}");
+    let panic_line = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "panicked")
+        .unwrap_or_else(|| panic!("no panic line in {lines:#?}"));
+    assert_eq!(panic_line["level"], "ERROR");
+    assert_eq!(
+        span(panic_line)["request_id"],
+        panic_id.as_str(),
+        "{panic_line}"
+    );
+    assert_eq!(span(panic_line)["route"], "/api/rooms", "{panic_line}");
+    assert!(
+        panic_line["fields"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("the room hook panics")),
+        "{panic_line}"
+    );
+    Ok(())
 }

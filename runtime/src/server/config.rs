@@ -33,6 +33,8 @@ pub struct Config {
     pub shutdown_drain: Duration,
     /// Where `/metrics` is served (`METRICS_ADDR`): a listener of its own, off the public port; unset, none.
     pub metrics_addr: Option<SocketAddr>,
+    /// How log lines are written (`LOG_FORMAT`: `text`, the default, or `json`).
+    pub log_format: super::logs::LogFormat,
     /// Web origins besides the server's own that browsers may call it from (`CORS_ORIGINS`; none by default).
     pub cors_origins: super::cors::Origins,
 }
@@ -127,6 +129,7 @@ impl Config {
                 .max(Duration::from_millis(10)),
             shutdown_drain: millis("SHUTDOWN_DRAIN_MS", 0)?,
             metrics_addr: optional("METRICS_ADDR")?,
+            log_format: std::env::var("LOG_FORMAT").unwrap_or_default().parse()?,
             cors_origins: super::cors::Origins::parse(
                 &std::env::var("CORS_ORIGINS").unwrap_or_default(),
             )

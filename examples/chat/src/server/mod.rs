@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod feed;
 pub mod hub;
+pub mod logs;
 pub mod metrics;
 pub mod migrate;
 pub mod migrations;
@@ -224,6 +225,12 @@ pub fn router(app: App) -> Router {
     let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
         |_panic: Box<dyn std::any::Any + Send>| ApiError::internal_logged().into_response(),
     ));
+    // Outside the panic layer, so that the panic's log line is in the request's span.
+    let router = if app.config.log_format == logs::LogFormat::Json {
+        router.layer(axum::middleware::from_fn(logs::request_span))
+    } else {
+        router
+    };
     // Outside the panic layer, so that a panic's 500 is counted too.
     let router = if app.config.metrics_addr.is_some() {
         router.layer(axum::middleware::from_fn(metrics::track))
@@ -417,40 +424,40 @@ fn log_panics() {
 
 /// The server binary's entry point.
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let config = Config::from_env();
+    // A bad setting is reported (below) in the default format.
+    logs::init(
+        config
+            .as_ref()
+            .map_or_else(|_| Default::default(), |c| c.log_format),
+    );
     let cli = Cli::parse();
-    let result =
-        Config::from_env().and_then(|config| match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(serve(config)),
-            Command::Token {
-                sub,
+    let result = config.and_then(|config| match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(serve(config)),
+        Command::Token {
+            sub,
+            roles,
+            ttl_hours,
+        } => {
+            let token = auth::mint(
+                config.secret(),
+                &sub,
                 roles,
-                ttl_hours,
-            } => {
-                let token = auth::mint(
-                    config.secret(),
-                    &sub,
-                    roles,
-                    std::time::Duration::from_secs(ttl_hours * 3600),
-                )?;
-                println!("{token}");
-                Ok(())
-            }
-            Command::Migrate { dry_run } => tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(migrate_command(&config, dry_run)),
-        });
+                std::time::Duration::from_secs(ttl_hours * 3600),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate { dry_run } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(migrate_command(&config, dry_run)),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
