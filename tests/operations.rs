@@ -11,6 +11,7 @@ mod server_harness;
 #[path = "common/ws.rs"]
 mod ws;
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
@@ -43,6 +44,10 @@ fn main() {
         Backend::Sqlite,
         "json_logs_parse_line_by_line",
         json_logs_parse_line_by_line,
+    ));
+    trials.push(libtest_mimic::Trial::test(
+        "docs_name_every_setting_and_metric",
+        docs_name_every_setting_and_metric,
     ));
     scenarios::main(trials, &[]);
 }
@@ -435,6 +440,15 @@ fn metrics_after_a_scripted_session(backend: Backend) -> Result<(), Failed> {
             "{delivered} deliveries to the slow reader of {written} messages"
         );
         assert_eq!(second.value("ws_closes_total", &[("code", "4401")]), 1.0);
+        // Every metric the server declares was in this scrape (SQLite has no pool).
+        for name in metric_names() {
+            let pool = name.starts_with("db_pool_");
+            assert_eq!(
+                second.0.families.contains_key(&name),
+                backend == Backend::Postgres || !pool,
+                "{name}"
+            );
+        }
         drop((a, b));
     })
 }
@@ -532,5 +546,77 @@ fn json_logs_parse_line_by_line() -> Result<(), Failed> {
             .is_some_and(|c| c.contains("the room hook panics")),
         "{panic_line}"
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Docs
+
+fn runtime_source(path: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("runtime/src/server")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The metric names of `metrics::ALL`, read from the runtime's source: `pub const NAME: &str = "name";` for each
+/// constant that `ALL` lists.
+fn metric_names() -> Vec<String> {
+    let source = runtime_source("metrics.rs");
+    let all = &source[source.find("pub const ALL").expect("metrics::ALL")..];
+    let all = &all[..all.find("];").unwrap()];
+    let names: Vec<String> = source
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("pub const ")?;
+            let (constant, value) = rest.split_once(": &str = ")?;
+            all.contains(&format!("({constant},"))
+                .then(|| value.trim_end_matches(';').trim_matches('"').to_owned())
+        })
+        .collect();
+    assert!(names.len() >= 16, "metrics::ALL read as {names:?}");
+    names
+}
+
+/// The environment variables `config.rs` reads (`var("NAME"`, `millis("NAME"`, `optional("NAME"`, ...).
+fn setting_names() -> Vec<String> {
+    let source = runtime_source("config.rs");
+    let names: BTreeSet<String> = source
+        .split("(\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let name = &rest[..rest.find('"')?];
+            (name.len() > 2
+                && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+                && name != "CARGO_PKG_NAME")
+                .then(|| name.to_owned())
+        })
+        .collect();
+    assert!(names.len() >= 20, "config.rs read as {names:?}");
+    names.into_iter().collect()
+}
+
+/// docs/operations.md names every setting and every metric; the generated README every setting.
+fn docs_name_every_setting_and_metric() -> Result<(), Failed> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let operations = std::fs::read_to_string(root.join("docs/operations.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("templates/README.md.jinja")).unwrap();
+    for name in setting_names().iter().chain(["RUST_LOG".to_owned()].iter()) {
+        let quoted = format!("`{name}`");
+        assert!(
+            operations.contains(&quoted),
+            "docs/operations.md lacks the setting {name}"
+        );
+        assert!(
+            readme.contains(&quoted),
+            "templates/README.md.jinja lacks the setting {name}"
+        );
+    }
+    for name in metric_names() {
+        assert!(
+            operations.contains(&format!("| `{name}` |")),
+            "docs/operations.md has no row for the metric {name}"
+        );
+    }
     Ok(())
 }
