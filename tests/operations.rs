@@ -46,6 +46,10 @@ fn main() {
         json_logs_parse_line_by_line,
     ));
     trials.push(libtest_mimic::Trial::test(
+        "grafana_dashboard_shows_only_exposed_metrics",
+        grafana_dashboard_shows_only_exposed_metrics,
+    ));
+    trials.push(libtest_mimic::Trial::test(
         "docs_name_every_setting_and_metric",
         docs_name_every_setting_and_metric,
     ));
@@ -618,5 +622,48 @@ fn docs_name_every_setting_and_metric() -> Result<(), Failed> {
             "docs/operations.md has no row for the metric {name}"
         );
     }
+    Ok(())
+}
+
+/// The generated `ops/grafana-dashboard.json` is JSON, and its queries name only metrics the server exposes (a
+/// histogram by its `_bucket`, `_sum` or `_count` series), every one of them at least once.
+fn grafana_dashboard_shows_only_exposed_metrics() -> Result<(), Failed> {
+    let generated = common::generate_example("chat");
+    let text = &generated.files["ops/grafana-dashboard.json"];
+    let dashboard: Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}\n{text}"))?;
+    assert_eq!(dashboard["title"], "chat-api (ssot-gen)");
+    let exposed = metric_names();
+    let mut shown = BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("an expr");
+            // Identifiers with an underscore are metric names, but for PromQL's own.
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if !word.contains('_') || ["histogram_quantile", "__rate_interval"].contains(&word)
+                {
+                    continue;
+                }
+                let name = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| word.strip_suffix(suffix))
+                    .filter(|base| exposed.iter().any(|e| e == base))
+                    .unwrap_or(word);
+                assert!(
+                    exposed.iter().any(|e| e == name),
+                    "{name} in {expr:?} is not a metric of the server"
+                );
+                shown.insert(name.to_owned());
+            }
+        }
+    }
+    let missing: Vec<&String> = exposed
+        .iter()
+        .filter(|name| !shown.contains(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the dashboard does not show {missing:?}"
+    );
     Ok(())
 }
