@@ -12,14 +12,19 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics::{
-    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
+    Histogram, Unit,
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -139,18 +144,76 @@ fn describe() {
 /// raw path). Layered only when metrics are on.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
-    let method = request.method().as_str().to_owned();
+    // A clone of the router's own string (a reference count), not a copy of it.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
-    let status = response.status().as_str().to_owned();
-    histogram!(HTTP_DURATION, "route" => route.clone(), "method" => method.clone())
-        .record(started.elapsed().as_secs_f64());
-    counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status).increment(1);
+    record(
+        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+        method,
+        response.status(),
+        started.elapsed().as_secs_f64(),
+    );
     response
+}
+
+/// A request's method as a label: the standard ones, `other` for the rest (a client may send any token as a
+/// method, and a label's values must stay few).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The handles of one route, method and status.
+struct RequestHandles {
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    duration: Histogram,
+}
+
+thread_local! {
+    /// Per thread, the handles already looked up, by route: the exporter's registry is asked once per route, method
+    /// and status, not on every request (its key's labels are allocated and hashed on each lookup, which cost 8 to 11%
+    /// of a cached GET's throughput). Bounded as the labels are: routes, methods and statuses.
+    static HANDLES: RefCell<HashMap<Box<str>, Vec<RequestHandles>>> = RefCell::new(HashMap::new());
+}
+
+fn record(route: &str, method: &'static str, status: StatusCode, seconds: f64) {
+    HANDLES.with_borrow_mut(|cache| {
+        if !cache.contains_key(route) {
+            cache.insert(Box::from(route), Vec::new());
+        }
+        let Some(handles) = cache.get_mut(route) else {
+            return;
+        };
+        let code = status.as_u16();
+        let index = match handles
+            .iter()
+            .position(|h| h.method == method && h.status == code)
+        {
+            Some(index) => index,
+            None => {
+                handles.push(RequestHandles {
+                    method,
+                    status: code,
+                    requests: counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method, "status" => status.as_str().to_owned()),
+                    duration: histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method),
+                });
+                handles.len() - 1
+            }
+        };
+        handles[index].requests.increment(1);
+        handles[index].duration.record(seconds);
+    });
 }
 
 /// Counts a close the server sends (its code is a label: a handful of values).
