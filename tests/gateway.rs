@@ -167,7 +167,7 @@ fn fan_out_across_instances() -> Result<(), Failed> {
     }
 
     // Kill every LISTEN connection of the database again and again while writing on `a`: `b`'s subscriber still
-    // gets every event, in order, and `b` reports healthy again afterwards.
+    // gets every event, in order, and `b` reports ready again afterwards.
     let database = match &a.backend {
         server_harness::Backend::Postgres(db) => db.clone(),
         _ => unreachable!(),
@@ -217,25 +217,25 @@ fn fan_out_across_instances() -> Result<(), Failed> {
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let health = b.get("/health").send();
-        if health.status == 200 {
+        let ready = b.get("/ready").send();
+        if ready.status == 200 {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "b never became healthy again: {health:?}"
+            "b never became ready again: {ready:?}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     // An outage of `b` alone: every connection of `b` is cut and new ones are refused, while `a` keeps writing.
-    // `b` reports unhealthy meanwhile; once it can connect again, it reads what it missed from the outbox, though
+    // `b` reports not ready meanwhile; once it can connect again, it reads what it missed from the outbox, though
     // no notification announces those events any more.
     proxy.cut();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while b.get("/health").send().status != 503 {
+    while b.get("/ready").send().status != 503 {
         assert!(
             Instant::now() < deadline,
-            "b should report unhealthy while it cannot reach the database"
+            "b should report not ready while it cannot reach the database"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -248,10 +248,10 @@ fn fan_out_across_instances() -> Result<(), Failed> {
         .collect();
     assert_eq!(received, during, "b's subscriber after b's outage");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while b.get("/health").send().status != 200 {
+    while b.get("/ready").send().status != 200 {
         assert!(
             Instant::now() < deadline,
-            "b never became healthy after its outage"
+            "b never became ready after its outage"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

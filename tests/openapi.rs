@@ -82,6 +82,7 @@ fn every_model_has_its_six_operations_and_nothing_else() {
             "/admin".to_owned(),
             "/health".to_owned(),
             "/openapi.json".to_owned(),
+            "/ready".to_owned(),
             "/ws".to_owned(),
         ]
         .into();

@@ -62,8 +62,8 @@ fn main() {
     trials.extend([
         scenarios::test(
             Backend::Postgres,
-            "health_without_the_database",
-            health_without_the_database,
+            "ready_without_the_database",
+            ready_without_the_database,
         ),
         scenarios::test(
             Backend::Sqlite,
@@ -89,14 +89,29 @@ fn main() {
     scenarios::main(trials, &[sqlite, postgres]);
 }
 
-/// `/health` answers 503 when the database does not: the database is dropped under a running server.
-fn health_without_the_database() -> Result<(), libtest_mimic::Failed> {
+/// `/ready` answers 503 when the database does not (the database is dropped under a running server), and says
+/// so; `/health` (liveness) still answers 200: restarting the process would not bring the database back.
+fn ready_without_the_database() -> Result<(), libtest_mimic::Failed> {
     let server = Server::start_postgres();
     scenarios::run_logged(&server, || {
-        server.get("/health").send().expect_json(200);
+        server.get("/ready").send().expect_json(200);
         server.drop_database_now();
-        let r = server.get("/health").send();
-        assert_eq!(r.status, 503, "health without a database\n{r:?}");
+        let r = server.get("/ready").send();
+        assert_eq!(r.status, 503, "ready without a database\n{r:?}");
+        let body = r.expect_json(503);
+        assert_eq!(
+            (&body["status"], &body["database"], &body["migrations"]),
+            (
+                &json!("unavailable"),
+                &json!("unavailable"),
+                &json!("unknown")
+            ),
+            "{body}"
+        );
+        assert_eq!(
+            server.get("/health").send().expect_json(200),
+            json!({ "status": "ok" })
+        );
     })
 }
 
@@ -341,9 +356,11 @@ fn absent_or_null(record: &Value, field: &str) -> bool {
 
 fn health_and_openapi(s: &Server) {
     let health = s.get("/health").send().expect_json(200);
+    assert_eq!(health, json!({ "status": "ok" }));
+    let ready = s.get("/ready").send().expect_json(200);
     assert_eq!(
-        health,
-        json!({ "status": "ok", "database": "ok", "events": "ok" })
+        ready,
+        json!({ "status": "ok", "database": "ok", "migrations": "ok", "events": "ok" })
     );
 
     let r = s.get("/openapi.json").send();

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the generated REST server, built from the model graph. It describes exactly the
 //! contract in `docs/rest.md`: per model a collection path (list, create) and an item path (get, replace, update,
 //! delete), the one list shape, the filter and order query parameters, bearer authentication and the one error
-//! shape; plus `/health`, `/ws`, `/admin` (the admin page, HTML) and `/openapi.json`.
+//! shape; plus `/health`, `/ready`, `/ws`, `/admin` (the admin page, HTML) and `/openapi.json`.
 //!
 //! Names on the wire are the schema's own names (`field.name`). Component schemas are named after the schema's
 //! model and enum names (`Message`, `MessageCreate`, ..., `MessageList`) and `Error`. Names the schema validator
@@ -44,7 +44,7 @@ pub const ERROR_CODES: &[&str] = &[
 /// Name of the bearer security scheme.
 pub const SECURITY_SCHEME: &str = "bearerAuth";
 
-/// Tag of the operations that belong to no model (`/health`, `/ws`, `/admin`, `/openapi.json`).
+/// Tag of the operations that belong to no model (`/health`, `/ready`, `/ws`, `/admin`, `/openapi.json`).
 pub const SERVER_TAG: &str = "server";
 
 const HTTP_JSON: &str = "application/json";

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::schemas::{base_schema, health_schema};
+use super::schemas::{base_schema, health_schema, readiness_schema};
 use super::*;
 use crate::model::Rule;
 
@@ -27,7 +27,7 @@ pub(super) fn paths(graph: &Graph) -> impl Iterator<Item = (String, Value)> + '_
     models.chain(server_paths())
 }
 
-fn server_paths() -> [(String, Value); 4] {
+fn server_paths() -> [(String, Value); 5] {
     [
         (
             "/health".into(),
@@ -35,17 +35,41 @@ fn server_paths() -> [(String, Value); 4] {
                 "get": {
                     "operationId": "checkHealth",
                     "tags": [SERVER_TAG],
-                    "summary": "Health check",
-                    "description": "Answers `200` when the database answers and the server receives every committed \
-                        event (on PostgreSQL: its LISTEN connection is up), `503` otherwise.",
+                    "summary": "Liveness",
+                    "description": "Answers `200` as long as the process serves requests, whatever its database \
+                        does: a failing liveness check means the process should be restarted. Whether the server can \
+                        do its work is `/ready`.",
                     "responses": {
                         "200": {
-                            "description": "The server, its database and its event feed are up.",
-                            "content": { HTTP_JSON: { "schema": health_schema("ok") } },
+                            "description": "The process is up.",
+                            "content": { HTTP_JSON: { "schema": health_schema() } },
+                        },
+                    },
+                }
+            }),
+        ),
+        (
+            "/ready".into(),
+            json!({
+                "get": {
+                    "operationId": "checkReadiness",
+                    "tags": [SERVER_TAG],
+                    "summary": "Readiness",
+                    "description": "Answers `200` when the database answers, every migration of this build is \
+                        applied, the server receives every committed event (on PostgreSQL: its LISTEN connection is \
+                        up) and it is not shutting down; `503` otherwise, naming what fails. A graceful shutdown \
+                        turns it `503` before any connection is closed (for `SHUTDOWN_DRAIN_MS`).",
+                    "responses": {
+                        "200": {
+                            "description": "The server can serve: send it traffic.",
+                            "content": { HTTP_JSON: { "schema": readiness_schema(&["ok"]) } },
                         },
                         "503": {
-                            "description": "The database does not answer, or the server is catching up with events.",
-                            "content": { HTTP_JSON: { "schema": health_schema("unavailable") } },
+                            "description": "The database does not answer, a migration is missing, the server is \
+                                catching up with events, or it is shutting down.",
+                            "content": {
+                                HTTP_JSON: { "schema": readiness_schema(&["unavailable", "shutting_down"]) }
+                            },
                         },
                     },
                 }

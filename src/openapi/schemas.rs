@@ -561,14 +561,24 @@ fn error_schema() -> Value {
     })
 }
 
-/// The body of `/health`: overall `status`, and the state of the database and of the event feed.
-pub(super) fn health_schema(status: &str) -> Value {
+/// The body of `/health`: the process is up.
+pub(super) fn health_schema() -> Value {
     json!({
         "type": "object",
-        "required": ["status", "database", "events"],
+        "required": ["status"],
+        "properties": { "status": { "type": "string", "const": "ok" } },
+    })
+}
+
+/// The body of `/ready` with one of `statuses`: the overall status, then each check.
+pub(super) fn readiness_schema(statuses: &[&str]) -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "database", "migrations", "events"],
         "properties": {
-            "status": { "type": "string", "const": status },
+            "status": { "type": "string", "enum": statuses },
             "database": { "type": "string", "enum": ["ok", "unavailable"] },
+            "migrations": { "type": "string", "enum": ["ok", "pending", "mismatch", "unknown"] },
             "events": { "type": "string", "enum": ["ok", "catching_up"] },
         },
     })

@@ -50,6 +50,10 @@ const CRATE_FILES: &[(&str, &str)] = &[
     ("README.md", "README.md.jinja"),
     (".gitignore", "gitignore.jinja"),
     ("admin/index.html", "admin/index.html.jinja"),
+    (
+        "ops/grafana-dashboard.json",
+        "ops/grafana-dashboard.json.jinja",
+    ),
     ("src/channels.rs", "src/channels.rs.jinja"),
     ("src/client/models.rs", "src/client/models.rs.jinja"),
     ("src/hooks/mod.rs", "src/hooks/mod.rs.jinja"),

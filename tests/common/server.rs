@@ -303,6 +303,7 @@ impl Server {
             path: path.to_owned(),
             token: None,
             body: None,
+            headers: Vec::new(),
         }
     }
 
@@ -572,9 +573,15 @@ pub struct Req<'a> {
     path: String,
     token: Option<String>,
     body: Option<String>,
+    headers: Vec<(String, String)>,
 }
 
 impl Req<'_> {
+    /// Adds a request header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
     pub fn auth(mut self, token: &str) -> Self {
         self.token = Some(token.to_owned());
         self
@@ -614,6 +621,9 @@ impl Req<'_> {
             .uri(&url);
         if let Some(token) = &self.token {
             builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
         }
         let described = format!(
             "{} {} {}{}",

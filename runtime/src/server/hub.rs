@@ -54,20 +54,20 @@ impl Outlet {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a frame; `false` when `capacity` frames are waiting already (the connection is too slow). Wakes the
-    /// connection only when its queue was empty: it takes everything queued at once.
-    fn push(&self, frame: Frame, capacity: usize) -> bool {
+    /// Queues a frame; the frames now waiting, or `None` when `capacity` were waiting already (the connection is
+    /// too slow). Wakes the connection only when its queue was empty: it takes everything queued at once.
+    fn push(&self, frame: Frame, capacity: usize) -> Option<usize> {
         let mut queue = self.queue();
         if queue.len() >= capacity {
-            return false;
+            return None;
         }
         queue.push_back(frame);
-        let first = queue.len() == 1;
+        let waiting = queue.len();
         drop(queue);
-        if first {
+        if waiting == 1 {
             self.wake.notify_one();
         }
-        true
+        Some(waiting)
     }
 
     /// Moves every queued frame to the back of `into` (empty: swapped, so that both keep their capacity).
@@ -136,6 +136,25 @@ struct State {
     next_id: u64,
     /// Set by `shut_down`: connections made later are told to close at once.
     closing: bool,
+    /// Update frames handed to subscribers (queued, or held behind a replay), for `/metrics`.
+    deliveries: u64,
+    /// The most frames any connection has had waiting, for `/metrics`.
+    queue_high_water: usize,
+}
+
+/// What `/metrics` reports of the hub, read under its lock in one go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// The last event dispatched.
+    pub head: i64,
+    /// Open (authenticated) connections.
+    pub connections: usize,
+    /// Subscriptions per model (by the channel name's model part), for the models that have any.
+    pub subscriptions: HashMap<String, usize>,
+    /// Update frames handed to subscribers since start.
+    pub deliveries: u64,
+    /// The most frames any connection has had waiting since start (at most `WS_SEND_QUEUE`).
+    pub queue_high_water: usize,
 }
 
 /// Why a subscription was refused.
@@ -292,6 +311,8 @@ impl Hub {
         let State {
             channels,
             connections,
+            deliveries,
+            queue_high_water,
             ..
         } = &mut *state;
         let mut too_slow = Vec::new();
@@ -307,16 +328,20 @@ impl Hub {
                 let frame = frame
                     .get_or_insert_with(|| update_frame(channel, event))
                     .clone();
-                if let Some(pending) = &mut subscriber.pending {
-                    if pending.len() < self.queue_capacity {
+                let waiting = match &mut subscriber.pending {
+                    Some(pending) if pending.len() < self.queue_capacity => {
                         pending.push(frame);
-                    } else {
-                        too_slow.push(*id);
+                        Some(pending.len())
                     }
-                    continue;
-                }
-                if !subscriber.outlet.push(frame, self.queue_capacity) {
-                    too_slow.push(*id);
+                    Some(_) => None,
+                    None => subscriber.outlet.push(frame, self.queue_capacity),
+                };
+                match waiting {
+                    Some(waiting) => {
+                        *deliveries += 1;
+                        *queue_high_water = (*queue_high_water).max(waiting);
+                    }
+                    None => too_slow.push(*id),
                 }
             }
         }
@@ -328,6 +353,29 @@ impl Hub {
                     remove_subscriber(channels, &channel, id);
                 }
             }
+        }
+    }
+
+    /// The numbers `/metrics` reports. Counts subscriptions channel by channel, under the lock: a scrape's cost
+    /// grows with the number of channels subscribed (not of events), and dispatch waits meanwhile.
+    pub fn stats(&self) -> Stats {
+        let state = self.lock();
+        let mut subscriptions = HashMap::new();
+        for (channel, subscribers) in &state.channels {
+            let model = channel.split(':').next().unwrap_or_default();
+            match subscriptions.get_mut(model) {
+                Some(count) => *count += subscribers.len(),
+                None => {
+                    subscriptions.insert(model.to_owned(), subscribers.len());
+                }
+            }
+        }
+        Stats {
+            head: state.head,
+            connections: state.connections.len(),
+            subscriptions,
+            deliveries: state.deliveries,
+            queue_high_water: state.queue_high_water,
         }
     }
 
@@ -532,6 +580,31 @@ mod tests {
 
         assert_eq!(outlet.code(), Some(close::TOO_SLOW));
         assert!(hub.go_live(conn, LIST).is_none());
+    }
+
+    #[test]
+    fn stats_count_deliveries_the_high_water_and_subscriptions_by_model() {
+        let hub = Hub::new(0, 4, 8);
+        let (reader, reader_outlet) = hub.connect();
+        let (idle, _idle_outlet) = hub.connect();
+        hub.subscribe(reader, LIST, everyone(), false).unwrap();
+        hub.subscribe(idle, LIST, everyone(), false).unwrap();
+        hub.subscribe(idle, &item("1"), everyone(), false).unwrap();
+        hub.subscribe(idle, "User:list", everyone(), false).unwrap();
+
+        dispatch(&hub, &event(1, "1", None)); // list: 2 subscribers, item 1: 1
+        queued(&reader_outlet);
+        dispatch(&hub, &event(2, "2", None)); // list: 2
+        dispatch(&hub, &event(3, "2", None)); // list: 2
+
+        let stats = hub.stats();
+        assert_eq!(stats.deliveries, 7);
+        // The idle connection has 4 frames waiting; the reader took its first one.
+        assert_eq!(stats.queue_high_water, 4);
+        assert_eq!((stats.head, stats.connections), (3, 2));
+        let expected: HashMap<String, usize> =
+            [("Note".to_owned(), 3), ("User".to_owned(), 1)].into();
+        assert_eq!(stats.subscriptions, expected);
     }
 
     #[test]

@@ -32,6 +32,13 @@ pub struct Config {
     pub outbox_prune_interval: Duration,
     /// How often the feed checks the outbox even when nothing announced a change (a safety net).
     pub feed_poll_interval: Duration,
+    /// How long a graceful shutdown answers 503 on `/ready` while still serving, before it closes connections
+    /// (`SHUTDOWN_DRAIN_MS`, default 0): a load balancer that checks `/ready` stops sending traffic meanwhile.
+    pub shutdown_drain: Duration,
+    /// Where `/metrics` is served (`METRICS_ADDR`): a listener of its own, off the public port; unset, none.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How log lines are written (`LOG_FORMAT`: `text`, the default, or `json`).
+    pub log_format: super::logs::LogFormat,
     /// Web origins besides the server's own that browsers may call it from (`CORS_ORIGINS`; none by default).
     pub cors_origins: super::cors::Origins,
 }
@@ -72,6 +79,17 @@ fn var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
             .parse()
             .map_err(|_| format!("{name}={text:?} is not valid")),
         Err(_) => Ok(default),
+    }
+}
+
+/// A setting without a default: `None` when unset or empty.
+fn optional<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    match std::env::var(name) {
+        Ok(text) if !text.is_empty() => text
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name}={text:?} is not valid")),
+        _ => Ok(None),
     }
 }
 
@@ -121,6 +139,9 @@ impl Config {
                 .max(Duration::from_millis(10)),
             feed_poll_interval: millis("FEED_POLL_INTERVAL_MS", 5_000)?
                 .max(Duration::from_millis(10)),
+            shutdown_drain: millis("SHUTDOWN_DRAIN_MS", 0)?,
+            metrics_addr: optional("METRICS_ADDR")?,
+            log_format: std::env::var("LOG_FORMAT").unwrap_or_default().parse()?,
             cors_origins: super::cors::Origins::parse(
                 &std::env::var("CORS_ORIGINS").unwrap_or_default(),
             )

@@ -26,7 +26,15 @@ pub async fn start(app: &App) {
     let bus = app.events.subscribe();
     let (wake, woken) = tokio::sync::watch::channel(0i64);
     if let Db::Postgres(db) = &app.db {
-        tokio::spawn(listen(db.pool.clone(), wake.clone(), app.clone()));
+        // A connection of its own, outside the request pool: it is held for the server's life, and would take one
+        // of the requests' connections away; and the pool's idle connections must not stand in for it when it is
+        // lost (requests may still reach the database when new connections cannot).
+        let listening = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with((*db.pool.connect_options()).clone());
+        tokio::spawn(listen(listening, wake.clone(), app.clone()));
     } else {
         // One instance, in-process: nothing to listen to.
         app.feed_healthy.store(true, Ordering::Release);
@@ -112,6 +120,7 @@ async fn catch_up(app: &App) {
             record_id: None,
             limit: CATCH_UP_BATCH,
         };
+        metrics::counter!(super::metrics::FEED_CATCH_UP_READS).increment(1);
         match outbox::read(&app.db, range).await {
             Ok(events) => {
                 for event in &events {
@@ -134,6 +143,7 @@ async fn catch_up(app: &App) {
 /// the server reports unhealthy; once it is back, the feed catches up from the outbox.
 async fn listen(pool: sqlx::PgPool, wake: tokio::sync::watch::Sender<i64>, app: App) {
     let mut delay = Duration::from_millis(100);
+    let mut first = true;
     loop {
         let listening = async {
             let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
@@ -153,6 +163,9 @@ async fn listen(pool: sqlx::PgPool, wake: tokio::sync::watch::Sender<i64>, app: 
             }
         };
         delay = Duration::from_millis(100);
+        if !std::mem::take(&mut first) {
+            metrics::counter!(super::metrics::FEED_LISTEN_RECONNECTS).increment(1);
+        }
         // Whatever was committed while not listening is read from the outbox.
         let _ = wake.send(i64::MAX);
         app.feed_healthy.store(true, Ordering::Release);

@@ -13,10 +13,13 @@ pub mod events;
 pub mod feed;
 pub mod group_commit;
 pub mod hub;
+pub mod logs;
+pub mod metrics;
 pub mod migrate;
 pub mod migrations;
 pub mod outbox;
 pub mod postgres;
+pub mod probes;
 mod resources;
 pub mod rest;
 pub mod sqlite;
@@ -26,11 +29,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use clap::{Parser, Subcommand};
 
 use config::Config;
@@ -103,24 +105,27 @@ impl Db {
         }
     }
 
+    /// This crate's migrations for the database's dialect.
+    pub fn known_migrations(&self) -> &'static [migrate::Migration] {
+        match self {
+            Db::Sqlite(_) => migrations::SQLITE,
+            Db::Postgres(_) => migrations::POSTGRES,
+        }
+    }
+
+    /// The dialect's name, as the migrations' folder names it.
+    pub fn dialect_name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
     /// The SQL dialect statements for this database are written in.
     pub fn dialect(&self) -> Dialect {
         match self {
             Db::Sqlite(_) => Dialect::Sqlite,
             Db::Postgres(_) => Dialect::Postgres,
-        }
-    }
-
-    async fn ping(&self) -> Result<(), String> {
-        match self {
-            Db::Sqlite(db) => db
-                .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
-                .map_err(|e| e.to_string()),
-            Db::Postgres(db) => sqlx::query("SELECT 1")
-                .execute(&db.pool)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -152,6 +157,8 @@ pub struct AppState {
     pub hub: Arc<hub::Hub>,
     /// Whether the feed is receiving every committed event (on PostgreSQL: its LISTEN connection is up).
     pub feed_healthy: AtomicBool,
+    /// Set when a graceful shutdown starts: `/ready` answers 503 from then on, while connections are still served.
+    pub draining: AtomicBool,
     /// Per model, the outbox's head when the last migration that changed its table was applied
     /// (`migrate::epochs`): a subscription with a `since` not above it is not resumed.
     pub epochs: std::collections::BTreeMap<String, i64>,
@@ -172,11 +179,7 @@ impl App {
         let head = outbox::head(&db)
             .await
             .map_err(|e| format!("reading the outbox: {e}"))?;
-        let known = match db.dialect() {
-            Dialect::Sqlite => migrations::SQLITE,
-            Dialect::Postgres => migrations::POSTGRES,
-        };
-        let epochs = migrate::epochs(known, &db.applied_migrations().await?);
+        let epochs = migrate::epochs(db.known_migrations(), &db.applied_migrations().await?);
         Ok(App(Arc::new(AppState {
             db,
             events: events::EventBus::new(4096),
@@ -186,6 +189,7 @@ impl App {
                 config.ws.max_subscriptions,
             )),
             feed_healthy: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             epochs,
             tokens: auth::Verifier::new(config.secret(), config.jwt_leeway),
             config: Arc::new(config),
@@ -193,11 +197,13 @@ impl App {
     }
 }
 
-/// Every route of the server (REST, `/ws`, `/health`, the OpenAPI document, the admin UI) with its middleware.
+/// Every route of the server (REST, `/ws`, `/health`, `/ready`, the OpenAPI document, the admin UI) with its
+/// middleware.
 pub fn router(app: App) -> Router {
     let router = Router::new()
         .merge(resources::routes())
-        .route("/health", get(health))
+        .route("/health", get(probes::health))
+        .route("/ready", get(probes::ready))
         .route("/ws", get(ws::endpoint))
         .route("/openapi.json", get(openapi))
         .merge(admin::routes())
@@ -226,39 +232,24 @@ pub fn router(app: App) -> Router {
     let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
         |_panic: Box<dyn std::any::Any + Send>| ApiError::internal_logged().into_response(),
     ));
+    // Outside the panic layer, so that the panic's log line is in the request's span.
+    let router = if app.config.log_format == logs::LogFormat::Json {
+        router.layer(axum::middleware::from_fn(logs::request_span))
+    } else {
+        router
+    };
+    // Outside the panic layer, so that a panic's 500 is counted too.
+    let router = if app.config.metrics_addr.is_some() {
+        router.layer(axum::middleware::from_fn(metrics::track))
+    } else {
+        router
+    };
     // Outermost, so that preflights are answered before routing and every answer (errors too) carries the headers.
     let router = match app.config.cors_origins.layer() {
         Some(cors) => router.layer(cors),
         None => router,
     };
     router.with_state(app)
-}
-
-async fn health(State(app): State<App>) -> impl IntoResponse {
-    let feed = if app.feed_healthy.load(Ordering::Acquire) {
-        "ok"
-    } else {
-        "catching_up"
-    };
-    match app.db.ping().await {
-        Ok(()) if feed == "ok" => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "ok", "database": "ok", "events": feed })),
-        ),
-        Ok(()) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "unavailable", "database": "ok", "events": feed })),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    serde_json::json!({ "status": "unavailable", "database": "unavailable", "events": feed }),
-                ),
-            )
-        }
-    }
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -279,6 +270,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     let bind = config.bind;
     let app = App::new(config).await?;
+    if let Some(addr) = app.config.metrics_addr {
+        let addr = metrics::serve(&app, addr, metrics::recorder()?).await?;
+        tracing::info!(%addr, "serving metrics at /metrics");
+    }
     feed::start(&app).await;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -287,12 +282,23 @@ pub async fn serve(config: Config) -> Result<(), String> {
     println!("listening on http://{addr}");
     tracing::info!(%addr, "serving");
     let hub = app.hub.clone();
-    let closing = app.hub.clone();
+    let closing = app.clone();
     let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(async move {
             shutdown().await;
+            // Out of the load balancer's rotation first: `/ready` answers 503 while everything is still served, for
+            // `SHUTDOWN_DRAIN_MS`, so that new traffic goes elsewhere before any connection is closed.
+            closing.draining.store(true, Ordering::Release);
+            let drain = closing.config.shutdown_drain;
+            if !drain.is_zero() {
+                tracing::info!(
+                    ?drain,
+                    "not ready any more; closing connections after the drain"
+                );
+                tokio::time::sleep(drain).await;
+            }
             // Each WebSocket connection is told through its own kill switch: it closes with 1001.
-            closing.shut_down();
+            closing.hub.shut_down();
         })
         .await
         .map_err(|e| e.to_string());
@@ -425,40 +431,40 @@ fn log_panics() {
 
 /// The server binary's entry point.
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let config = Config::from_env();
+    // A bad setting is reported (below) in the default format.
+    logs::init(
+        config
+            .as_ref()
+            .map_or_else(|_| Default::default(), |c| c.log_format),
+    );
     let cli = Cli::parse();
-    let result =
-        Config::from_env().and_then(|config| match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(serve(config)),
-            Command::Token {
-                sub,
+    let result = config.and_then(|config| match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(serve(config)),
+        Command::Token {
+            sub,
+            roles,
+            ttl_hours,
+        } => {
+            let token = auth::mint(
+                config.secret(),
+                &sub,
                 roles,
-                ttl_hours,
-            } => {
-                let token = auth::mint(
-                    config.secret(),
-                    &sub,
-                    roles,
-                    std::time::Duration::from_secs(ttl_hours * 3600),
-                )?;
-                println!("{token}");
-                Ok(())
-            }
-            Command::Migrate { dry_run } => tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(migrate_command(&config, dry_run)),
-        });
+                std::time::Duration::from_secs(ttl_hours * 3600),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate { dry_run } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(migrate_command(&config, dry_run)),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

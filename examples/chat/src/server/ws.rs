@@ -117,6 +117,7 @@ fn close_reason(reason: &str) -> &str {
 }
 
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
+    super::metrics::closed(code);
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from(close_reason(reason)),
