@@ -62,6 +62,10 @@ pub const DB_POOL_IN_USE: &str = "db_pool_connections_in_use";
 pub const DB_POOL_MAX: &str = "db_pool_max_connections";
 /// Gauge: migrations the database has applied.
 pub const MIGRATIONS_APPLIED: &str = "migrations_applied";
+/// Counter: transactions the SQLite group commit ran (`group_commit`).
+pub const SQLITE_WRITE_BATCHES: &str = "sqlite_write_batches_total";
+/// Counter: writes those transactions held (divided by the batches: the writes per commit).
+pub const SQLITE_WRITES: &str = "sqlite_writes_total";
 
 /// What kind of series a metric is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +97,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (DB_POOL_IN_USE, Kind::Gauge, "Connections of the PostgreSQL pool in use"),
     (DB_POOL_MAX, Kind::Gauge, "Size limit of the PostgreSQL pool (PG_MAX_CONNECTIONS)"),
     (MIGRATIONS_APPLIED, Kind::Gauge, "Migrations the database has applied"),
+    (SQLITE_WRITE_BATCHES, Kind::Counter, "Transactions the SQLite group commit ran (each commits one or more writes)"),
+    (SQLITE_WRITES, Kind::Counter, "Writes of requests the SQLite group commit ran, committed or not"),
 ];
 
 /// The route label of a request no route matched: raw paths are never labels (their number is unbounded).
@@ -283,6 +289,11 @@ async fn observe(app: &App) {
         Err(e) => tracing::warn!(error = %e, "metrics: reading the migrations failed"),
     }
     // SQLite has no pool: one writer connection, and a reader per thread (docs/operations.md).
+    if let Db::Sqlite(db) = &app.db {
+        let writes = db.write_stats();
+        counter!(SQLITE_WRITE_BATCHES).absolute(writes.batches);
+        counter!(SQLITE_WRITES).absolute(writes.writes);
+    }
     if let Db::Postgres(db) = &app.db {
         let open = db.pool.size();
         let idle = u32::try_from(db.pool.num_idle()).unwrap_or(u32::MAX);

@@ -146,6 +146,11 @@ impl Sqlite {
         self.writer.write(bus, weight, write).await
     }
 
+    /// How the requests' writes were grouped into transactions so far.
+    pub fn write_stats(&self) -> group_commit::Stats {
+        self.writer.stats()
+    }
+
     /// Runs a write transaction at once on the writer connection, outside the requests' queue (tests set up
     /// rows with it).
     #[cfg(test)]
