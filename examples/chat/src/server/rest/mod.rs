@@ -238,10 +238,10 @@ const BODY_LIMIT: u64 = 2 << 20;
 const DRAIN_LIMIT: u64 = 64 << 20;
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Answers a request whose `Content-Length` is over [`BODY_LIMIT`] with 413 `too_large`, after reading its body.
+/// Answers a request whose `Content-Length` is over `BODY_LIMIT` with 413 `too_large`, after reading its body.
 /// A server that answers and closes while the body is still arriving resets the connection (unread data at close
 /// sends RST), and a client that is still sending sees a broken pipe, never the answer. Reading the rest first
-/// (up to [`DRAIN_LIMIT`] bytes within [`DRAIN_TIME`]; beyond that the connection is simply closed) lets it
+/// (up to `DRAIN_LIMIT` bytes within `DRAIN_TIME`; beyond that the connection is simply closed) lets it
 /// read the 413. A body without a length that runs over the limit is still refused by the extractor (`body`).
 pub async fn refuse_oversized(
     request: axum::extract::Request,
