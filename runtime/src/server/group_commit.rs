@@ -353,7 +353,8 @@ mod tests {
             "PRAGMA foreign_keys = ON;
              CREATE TABLE rows (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
              CREATE TABLE refs (id INTEGER PRIMARY KEY, row_id INTEGER NOT NULL REFERENCES rows (id));
-             CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, row_id INTEGER NOT NULL);",
+             CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, row_id INTEGER NOT NULL);
+            ",
         )
         .unwrap();
         let conn = Arc::new(Mutex::new(conn));
@@ -580,7 +581,8 @@ mod tests {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 20;
              CREATE TABLE rows (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-             CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, row_id INTEGER NOT NULL);",
+             CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, row_id INTEGER NOT NULL);
+            ",
         )
         .unwrap();
         let writer = Writer::new(Arc::new(Mutex::new(conn)), Limits::default());
