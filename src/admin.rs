@@ -95,9 +95,10 @@ fn link(graph: &Graph, m: &Model, f: &Field) -> Value {
     m.includes
         .iter()
         .find(|i| !i.many && i.key_field == f.name)
-        .map_or(Value::Null, |i| {
-            json!({ "relation": i.name, "model": i.target, "slug": slug_of(graph, &i.target) })
-        })
+        .map_or(
+            Value::Null,
+            |i| json!({ "relation": i.name, "model": i.target, "slug": slug_of(graph, &i.target) }),
+        )
 }
 
 /// A hidden field appears only when some input takes it (it is written, never read).
