@@ -50,7 +50,7 @@ async fn main() {
     let writer = Client::builder(&base).token(user_token.clone()).build().await.unwrap();
     let room = writer.rooms().create(&RoomCreate { title: "bench".into() }).await.unwrap();
     for i in 0..200 {
-        writer.messages().create(&MessageCreate { room_id: room.id, text: format!("seed {i}"), edited_at: None }).await.unwrap();
+        writer.messages().create(&MessageCreate { room_id: room.id, reply_to_id: None, text: format!("seed {i}"), edited_at: None }).await.unwrap();
     }
     let query = Query::new()
         .filter(MessageFilter { room_id: Some(OrderedFilter::equals(room.id)), ..Default::default() })
@@ -82,7 +82,7 @@ async fn main() {
     let mut latency = Vec::with_capacity(writes);
     for i in 0..writes {
         let t = Instant::now();
-        let written = writer.http().create::<Message>("/api/messages", &MessageCreate { room_id: room.id, text: format!("w {i}"), edited_at: None }).await.unwrap();
+        let written = writer.http().create::<Message>("/api/messages", &MessageCreate { room_id: room.id, reply_to_id: None, text: format!("w {i}"), edited_at: None }).await.unwrap();
         let seq = written.seq.unwrap();
         let snapshot = live.reflecting(seq, Duration::from_secs(5)).await.unwrap();
         latency.push(t.elapsed());

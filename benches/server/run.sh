@@ -9,7 +9,7 @@
 #
 # Knobs (environment): ROUNDS (5) kept rounds per endpoint; DURATION (10) seconds per wrk run; THREADS (2) and
 # CONNECTIONS (64) of wrk; WARMUP (3) seconds per variant before the rounds; MESSAGES (1000) and ROOMS (10) to
-# seed; BACKENDS ("sqlite postgres"); OTHERS_MAX (0.15) cores used by other processes during a run above which
+# seed; BACKENDS ("sqlite postgres"); ENDPOINTS ("get list include room create"); OTHERS_MAX (0.15) cores used by other processes during a run above which
 # the round is discarded; MAX_EXTRA (3) rounds allowed beyond ROUNDS to replace discarded ones; QUIET_WAIT (120)
 # seconds to wait at most before a round for other processes to go quiet; PG ("-h 127.0.0.1 -U postgres -d
 # test") psql connection for creating and dropping the scratch database; PG_URL_BASE
@@ -39,8 +39,8 @@ summary() {
         END {
             printf "%-8s %-7s %9s %9s %9s %6s %8s %6s %5s %5s %8s %8s %8s %6s\n", "backend", "endpoint", "generated",
                 "baseline", "base+jwt", "g/b", "g/b rnd", "g/jwt", "kept", "wrk", "gen us", "base us", "jwt us", "others"
-            split("get list room create", eps, " ")
-            for (i = 1; i <= nb; i++) for (j = 1; j <= 4; j++) {
+            split("get list include room create", eps, " ")
+            for (i = 1; i <= nb; i++) for (j = 1; j <= 5; j++) {
                 b = backends[i]; e = eps[j]; be = b SUBSEP e
                 g = median(rps[be SUBSEP "gen"]); bb = median(rps[be SUBSEP "base"]); jj = median(rps[be SUBSEP "jwt"])
                 per = ""
@@ -57,12 +57,27 @@ summary() {
                     sprintf("%.1f", median(us[be SUBSEP "base"])),
                     us[be SUBSEP "jwt"] == "" ? "-" : sprintf("%.1f", median(us[be SUBSEP "jwt"])), sprintf("%.2f", median(oth[be]))
             }
+            # include: the generated list with its authors and rooms, against the same list without them.
+            print ""
+            for (i = 1; i <= nb; i++) {
+                b = backends[i]; per = ""
+                for (key in round) {
+                    split(key, f, SUBSEP)
+                    if (f[1] == b && f[2] == "include" && f[3] == "gen" && ((b SUBSEP "list" SUBSEP "gen" SUBSEP f[4]) in round))
+                        per = per " " round[key] / round[b SUBSEP "list" SUBSEP "gen" SUBSEP f[4]]
+                }
+                g = median(rps[b SUBSEP "include" SUBSEP "gen"]); l = median(rps[b SUBSEP "list" SUBSEP "gen"])
+                n_ = median(rps[b SUBSEP "include" SUBSEP "base"]); pr = median(per)
+                printf "%-8s include/list (generated): %s (per round %s); naive per-row include/list: %s\n", b,
+                    ratio(g, l), pr == "-" ? pr : sprintf("%.2f", pr), ratio(n_, l)
+            }
         }' "$1"
     echo
     echo "req/s: medians over kept rounds. base+jwt: the baseline verifying the same JWT. g/b: ratio of the medians;"
     echo "g/b rnd: median of the per-round ratios. wrk: cores used by the load generator (median). us: server CPU"
     echo "per request in microseconds (median). others: cores used by other processes (median)."
-    echo "room: GET /api/rooms/{id}, public on the generated server (no token). All runs: $1"
+    echo "room: GET /api/rooms/{id}, public on the generated server (no token). include: the list with"
+    echo "include=author,room; its baseline reads them the naive way, two queries per row. All runs: $1"
 }
 if [[ ${1:-} == --summary ]]; then # --summary <results.tsv>: only the summary of an earlier run
     summary "${2:?usage: run.sh --summary <results.tsv>}"
@@ -324,6 +339,15 @@ baseline:  $b"
         [[ $a == "$b" ]] || die "different answers to GET /jwt$path"
     done
     log "$backend: both servers give byte-equal answers to the three GETs"
+    # The include: the same rows and relations from both (key order may differ: compared as JSON).
+    path="/api/messages?$list_q&include=author%2Croom"
+    a=$(curl -sf -H "Authorization: Bearer $token" "$gen$path") || die "generated server: GET $path failed"
+    b=$(curl -sf -H "Authorization: Bearer $token" "$base$path") || die "baseline: GET $path failed"
+    python3 -c 'import json, sys; a, b = (json.loads(x) for x in sys.argv[1:]); sys.exit(a != b or a["items"][0]["author"] is None)' "$a" "$b" ||
+        die "different answers to GET $path:
+generated: $a
+baseline:  $b"
+    log "$backend: both servers give the same answer to the include"
 
     reset_creates() {
         DATABASE_URL=$url "$BASE" reset "$create_room" >>"$LOG" 2>&1 || die "reset failed (see $LOG)"
@@ -340,15 +364,16 @@ baseline:  $b"
         case $endpoint in
         get) args=(-H "Authorization: Bearer $token" "$url_base$prefix/api/messages/$mid") ;;
         list) args=(-H "Authorization: Bearer $token" "$url_base$prefix/api/messages?$list_q") ;;
+        include) args=(-H "Authorization: Bearer $token" "$url_base$prefix/api/messages?$list_q&include=author%2Croom") ;;
         room) args=("$url_base$prefix/api/rooms/$list_room") ;;
         create) args=(-s "$lua" "$url_base$prefix/api/messages") ;;
         esac
         measure "$pid" "$label" "${args[@]}"
         if [[ $endpoint == create ]]; then reset_creates; fi
     }
-    variants_of() { if [[ $1 == room ]]; then echo "gen base"; else echo "gen base jwt"; fi; }
+    variants_of() { case $1 in room | include) echo "gen base" ;; *) echo "gen base jwt" ;; esac; }
 
-    local endpoints="get list room create" endpoint variant
+    local endpoints=${ENDPOINTS:-"get list include room create"} endpoint variant
     log "$backend: warm-up, ${WARMUP}s per endpoint and variant"
     local saved=$DURATION
     DURATION=$WARMUP

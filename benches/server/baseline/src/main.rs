@@ -7,6 +7,8 @@
 //!   fixed.
 //! - `POST /api/messages`: insert and one `_ssot_events` outbox row in one transaction (on PostgreSQL under the
 //!   same advisory lock as the generated server), answered `201` with `Location` and `Event-Seq`.
+//! - `GET /api/messages?...&include=author,room`: the same page, then each message's author and room read the
+//!   naive way, two queries per row (41 for a page of 20), for the include benchmark.
 //! - `GET /api/rooms/{id}`: one room by id (the generated server's public route).
 //! - `POST /api/messages/plain`: the naive write, for the group commit's benchmark (`benches/writes`): one plain
 //!   insert of the message in its own implicit transaction, no event, on the async thread (SQLite: under the
@@ -48,6 +50,8 @@ struct Message {
     room_id: i32,
     #[serde(rename = "authorId")]
     author_id: Uuid,
+    #[serde(rename = "replyToId")]
+    reply_to_id: Option<Uuid>,
     text: String,
     #[serde(rename = "editedAt")]
     edited_at: Option<DateTime<Utc>>,
@@ -61,6 +65,24 @@ struct Room {
     title: String,
     #[serde(rename = "ownerId")]
     owner_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct User {
+    id: Uuid,
+    email: String,
+    name: String,
+    #[serde(rename = "createdAt")]
+    created_at: DateTime<Utc>,
+}
+
+/// A message with its author and room (`include=author,room`), read the naive way: one query per row and relation.
+#[derive(Serialize)]
+struct MessageWithRelations {
+    #[serde(flatten)]
+    message: Message,
+    author: Option<User>,
+    room: Option<Room>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +108,8 @@ struct ListQuery {
     #[serde(rename = "orderBy")]
     #[allow(dead_code)]
     order_by: Option<String>,
+    /// Only `author,room` (or none).
+    include: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -219,17 +243,22 @@ fn sqlite_time(row: &rusqlite::Row, index: usize) -> rusqlite::Result<DateTime<U
 }
 
 fn message_from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Message> {
-    let edited_at: Option<String> = row.get(4)?;
+    let reply_to_id: Option<String> = row.get(3)?;
+    let edited_at: Option<String> = row.get(5)?;
     Ok(Message {
         id: sqlite_uuid(row, 0)?,
         room_id: row.get(1)?,
         author_id: sqlite_uuid(row, 2)?,
-        text: row.get(3)?,
+        reply_to_id: match reply_to_id {
+            None => None,
+            Some(text) => Some(parse_text(3, text, |s| s.parse().ok())?),
+        },
+        text: row.get(4)?,
         edited_at: match edited_at {
             None => None,
-            Some(text) => Some(parse_text(4, text, |s| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc()))?),
+            Some(text) => Some(parse_text(5, text, |s| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc()))?),
         },
-        created_at: sqlite_time(row, 5)?,
+        created_at: sqlite_time(row, 6)?,
     })
 }
 
@@ -246,9 +275,10 @@ fn message_from_pg(row: &sqlx::postgres::PgRow) -> Result<Message, sqlx::Error> 
         id: row.try_get(0)?,
         room_id: row.try_get(1)?,
         author_id: row.try_get(2)?,
-        text: row.try_get(3)?,
-        edited_at: row.try_get(4)?,
-        created_at: row.try_get(5)?,
+        reply_to_id: row.try_get(3)?,
+        text: row.try_get(4)?,
+        edited_at: row.try_get(5)?,
+        created_at: row.try_get(6)?,
     })
 }
 
@@ -257,13 +287,13 @@ fn message_from_pg(row: &sqlx::postgres::PgRow) -> Result<Message, sqlx::Error> 
 async fn get_message(State(app): State<App>, _caller: Caller, Path(id): Path<Uuid>) -> Result<Json<Message>, Error> {
     let message = match &app.db {
         Db::Sqlite(_) => sqlite_read(|conn| {
-            conn.prepare_cached("SELECT id, room_id, author_id, text, edited_at, created_at FROM messages WHERE id = ?1")?
+            conn.prepare_cached("SELECT id, room_id, author_id, reply_to_id, text, edited_at, created_at FROM messages WHERE id = ?1")?
                 .query_row([id.to_string()], message_from_sqlite)
                 .optional()
         })
         .map_err(internal)?,
         Db::Postgres(pool) => {
-            sqlx::query("SELECT id, room_id, author_id, text, edited_at, created_at FROM messages WHERE id = $1")
+            sqlx::query("SELECT id, room_id, author_id, reply_to_id, text, edited_at, created_at FROM messages WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await
@@ -277,11 +307,74 @@ async fn get_message(State(app): State<App>, _caller: Caller, Path(id): Path<Uui
     message.map(Json).ok_or(NOT_FOUND)
 }
 
-async fn list_messages(
-    State(app): State<App>,
-    _caller: Caller,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<ListResponse<Message>>, Error> {
+async fn list_messages(State(app): State<App>, caller: Caller, Query(query): Query<ListQuery>) -> Result<Response, Error> {
+    match query.include.as_deref() {
+        None => Ok(Json(list_plain(&app, caller, &query).await?).into_response()),
+        Some("author,room") => {
+            let page = list_plain(&app, caller, &query).await?;
+            let mut items = Vec::with_capacity(page.items.len());
+            for message in page.items {
+                let (author, room) = naive_relations(&app, &message).await?;
+                items.push(MessageWithRelations { message, author, room });
+            }
+            Ok(Json(ListResponse { items, total: page.total, skip: page.skip, take: page.take }).into_response())
+        }
+        Some(_) => Err(bad_request(())),
+    }
+}
+
+/// The author and the room of one message: two queries, what a handler written row by row does.
+async fn naive_relations(app: &App, message: &Message) -> Result<(Option<User>, Option<Room>), Error> {
+    match &app.db {
+        Db::Sqlite(_) => sqlite_read(|conn| {
+            let author = conn
+                .prepare_cached("SELECT id, email, name, created_at FROM users WHERE id = ?1")?
+                .query_row([message.author_id.to_string()], |row| {
+                    Ok(User { id: sqlite_uuid(row, 0)?, email: row.get(1)?, name: row.get(2)?, created_at: sqlite_time(row, 3)? })
+                })
+                .optional()?;
+            let room = conn
+                .prepare_cached("SELECT id, title, owner_id FROM rooms WHERE id = ?1")?
+                .query_row([message.room_id], |row| {
+                    Ok(Room { id: row.get(0)?, title: row.get(1)?, owner_id: sqlite_uuid(row, 2)? })
+                })
+                .optional()?;
+            Ok((author, room))
+        })
+        .map_err(internal),
+        Db::Postgres(pool) => {
+            use sqlx::Row;
+            let author = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
+                .bind(message.author_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(internal)?
+                .map(|row| -> Result<User, sqlx::Error> {
+                    Ok(User {
+                        id: row.try_get(0)?,
+                        email: row.try_get(1)?,
+                        name: row.try_get(2)?,
+                        created_at: row.try_get(3)?,
+                    })
+                })
+                .transpose()
+                .map_err(internal)?;
+            let room = sqlx::query("SELECT id, title, owner_id FROM rooms WHERE id = $1")
+                .bind(message.room_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(internal)?
+                .map(|row| -> Result<Room, sqlx::Error> {
+                    Ok(Room { id: row.try_get(0)?, title: row.try_get(1)?, owner_id: row.try_get(2)? })
+                })
+                .transpose()
+                .map_err(internal)?;
+            Ok((author, room))
+        }
+    }
+}
+
+async fn list_plain(app: &App, _caller: Caller, query: &ListQuery) -> Result<ListResponse<Message>, Error> {
     let filter: RoomFilter = serde_json::from_str(&query.filter).map_err(bad_request)?;
     let room = filter.room_id.equals;
     let (total, items) = match &app.db {
@@ -290,7 +383,7 @@ async fn list_messages(
                 conn.prepare_cached("SELECT COUNT(*) FROM messages WHERE room_id = ?1")?.query_row([room], |r| r.get(0))?;
             let items = conn
                 .prepare_cached(
-                    "SELECT id, room_id, author_id, text, edited_at, created_at FROM messages WHERE room_id = ?1 \
+                    "SELECT id, room_id, author_id, reply_to_id, text, edited_at, created_at FROM messages WHERE room_id = ?1 \
                      ORDER BY created_at DESC, id LIMIT 20",
                 )?
                 .query_map([room], message_from_sqlite)?
@@ -305,7 +398,7 @@ async fn list_messages(
                 .await
                 .map_err(internal)?;
             let rows = sqlx::query(
-                "SELECT id, room_id, author_id, text, edited_at, created_at FROM messages WHERE room_id = $1 \
+                "SELECT id, room_id, author_id, reply_to_id, text, edited_at, created_at FROM messages WHERE room_id = $1 \
                  ORDER BY created_at DESC, id LIMIT 20",
             )
             .bind(room)
@@ -316,7 +409,7 @@ async fn list_messages(
             (total, items)
         }
     };
-    Ok(Json(ListResponse { items, total, skip: 0, take: TAKE }))
+    Ok(ListResponse { items, total, skip: 0, take: TAKE })
 }
 
 async fn get_room(State(app): State<App>, Path(id): Path<i32>) -> Result<Json<Room>, Error> {
@@ -368,7 +461,7 @@ async fn create_message(
                 let message = tx
                     .prepare_cached(
                         "INSERT INTO messages (id, room_id, author_id, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                         RETURNING id, room_id, author_id, text, edited_at, created_at",
+                         RETURNING id, room_id, author_id, reply_to_id, text, edited_at, created_at",
                     )?
                     .query_row(
                         rusqlite::params![id.to_string(), input.room_id, author.to_string(), input.text, sqlite_time_text(&now)],
@@ -390,7 +483,7 @@ async fn create_message(
             let mut tx = pool.begin().await.map_err(internal)?;
             let row = sqlx::query(
                 "INSERT INTO messages (id, room_id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 RETURNING id, room_id, author_id, text, edited_at, created_at",
+                 RETURNING id, room_id, author_id, reply_to_id, text, edited_at, created_at",
             )
             .bind(id)
             .bind(input.room_id)
@@ -445,7 +538,7 @@ async fn create_plain(
             let conn = writer.lock().unwrap_or_else(|e| e.into_inner());
             conn.prepare_cached(
                 "INSERT INTO messages (id, room_id, author_id, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 RETURNING id, room_id, author_id, text, edited_at, created_at",
+                 RETURNING id, room_id, author_id, reply_to_id, text, edited_at, created_at",
             )
             .and_then(|mut insert| {
                 insert.query_row(
@@ -458,7 +551,7 @@ async fn create_plain(
         Db::Postgres(pool) => {
             let row = sqlx::query(
                 "INSERT INTO messages (id, room_id, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 RETURNING id, room_id, author_id, text, edited_at, created_at",
+                 RETURNING id, room_id, author_id, reply_to_id, text, edited_at, created_at",
             )
             .bind(id)
             .bind(input.room_id)

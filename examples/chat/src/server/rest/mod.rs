@@ -12,7 +12,7 @@
 //! - `gateway`: what the WebSocket gateway asks of a model (visibility of events, item checks, requests).
 
 mod access;
-mod cascade;
+pub mod cascade;
 mod gateway;
 mod include;
 mod read;
