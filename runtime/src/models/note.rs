@@ -183,6 +183,11 @@ pub struct NoteFilter {
     pub created_at: ::std::option::Option<
         crate::query::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
+    /// Through the relation `owner` (to one `User`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub owner: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::UserFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<NoteFilter>,
@@ -210,9 +215,18 @@ impl NoteFilter {
         truth = field(truth, &self.priority, &record.priority);
         truth = field(truth, &self.done, &record.done);
         truth = field(truth, &self.created_at, &record.created_at);
+        truth = crate::query::related(truth, &self.owner);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.owner.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `Note` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

@@ -67,6 +67,19 @@ impl Related for crate::models::Note {
     const RELATIONS: &'static [Relation] = &[
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::NoteFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.owner {
+            conditions
+                .push(
+                    sql.to_one::<crate::models::User>("owner", "\"owner_id\"", through)?,
+                );
+        }
+        Ok(conditions)
+    }
 }
 impl Related for crate::models::User {
     const RELATIONS: &'static [Relation] = &[
@@ -75,4 +88,21 @@ impl Related for crate::models::User {
             Self,
         >("notes", "id", "\"owner_id\"", "ownerId"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::UserFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.notes {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            crate::models::Note,
+                        >("notes", "\"owner_id\"", through)?,
+                );
+        }
+        Ok(conditions)
+    }
 }

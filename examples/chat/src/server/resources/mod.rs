@@ -74,6 +74,28 @@ impl Related for crate::models::Bookmark {
         Relation::one::<crate::models::Message>("message", "messageId", "\"id\"", "id"),
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::BookmarkFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.message {
+            conditions
+                .push(
+                    sql
+                        .to_one::<
+                            crate::models::Message,
+                        >("message", "\"message_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.owner {
+            conditions
+                .push(
+                    sql.to_one::<crate::models::User>("owner", "\"owner_id\"", through)?,
+                );
+        }
+        Ok(conditions)
+    }
 }
 impl Related for crate::models::Message {
     const RELATIONS: &'static [Relation] = &[
@@ -84,6 +106,38 @@ impl Related for crate::models::Message {
         >("bookmarks", "id", "\"message_id\"", "messageId"),
         Relation::one::<crate::models::Room>("room", "roomId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::MessageFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.author {
+            conditions
+                .push(
+                    sql
+                        .to_one::<
+                            crate::models::User,
+                        >("author", "\"author_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.bookmarks {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            crate::models::Bookmark,
+                        >("bookmarks", "\"message_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.room {
+            conditions
+                .push(
+                    sql.to_one::<crate::models::Room>("room", "\"room_id\"", through)?,
+                );
+        }
+        Ok(conditions)
+    }
 }
 impl Related for crate::models::Room {
     const RELATIONS: &'static [Relation] = &[
@@ -93,6 +147,29 @@ impl Related for crate::models::Room {
         >("messages", "id", "\"room_id\"", "roomId"),
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::RoomFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.messages {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            crate::models::Message,
+                        >("messages", "\"room_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.owner {
+            conditions
+                .push(
+                    sql.to_one::<crate::models::User>("owner", "\"owner_id\"", through)?,
+                );
+        }
+        Ok(conditions)
+    }
 }
 impl Related for crate::models::User {
     const RELATIONS: &'static [Relation] = &[
@@ -109,4 +186,41 @@ impl Related for crate::models::User {
             Self,
         >("rooms", "id", "\"owner_id\"", "ownerId"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::UserFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.bookmarks {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            crate::models::Bookmark,
+                        >("bookmarks", "\"owner_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.messages {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            crate::models::Message,
+                        >("messages", "\"author_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.rooms {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            crate::models::Room,
+                        >("rooms", "\"owner_id\"", through)?,
+                );
+        }
+        Ok(conditions)
+    }
 }
