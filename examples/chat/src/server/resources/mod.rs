@@ -78,21 +78,14 @@ impl Related for crate::models::Bookmark {
         filter: &crate::models::BookmarkFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Message, User};
         let mut conditions = Vec::new();
         if let Some(through) = &filter.message {
             conditions
-                .push(
-                    sql
-                        .to_one::<
-                            crate::models::Message,
-                        >("message", "\"message_id\"", through)?,
-                );
+                .push(sql.to_one::<Message>("message", "\"message_id\"", through)?);
         }
         if let Some(through) = &filter.owner {
-            conditions
-                .push(
-                    sql.to_one::<crate::models::User>("owner", "\"owner_id\"", through)?,
-                );
+            conditions.push(sql.to_one::<User>("owner", "\"owner_id\"", through)?);
         }
         Ok(conditions)
     }
@@ -110,15 +103,10 @@ impl Related for crate::models::Message {
         filter: &crate::models::MessageFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{User, Bookmark, Room};
         let mut conditions = Vec::new();
         if let Some(through) = &filter.author {
-            conditions
-                .push(
-                    sql
-                        .to_one::<
-                            crate::models::User,
-                        >("author", "\"author_id\"", through)?,
-                );
+            conditions.push(sql.to_one::<User>("author", "\"author_id\"", through)?);
         }
         if let Some(through) = &filter.bookmarks {
             conditions
@@ -126,15 +114,12 @@ impl Related for crate::models::Message {
                     sql
                         .to_many::<
                             Self,
-                            crate::models::Bookmark,
+                            Bookmark,
                         >("bookmarks", "\"message_id\"", through)?,
                 );
         }
         if let Some(through) = &filter.room {
-            conditions
-                .push(
-                    sql.to_one::<crate::models::Room>("room", "\"room_id\"", through)?,
-                );
+            conditions.push(sql.to_one::<Room>("room", "\"room_id\"", through)?);
         }
         Ok(conditions)
     }
@@ -151,22 +136,14 @@ impl Related for crate::models::Room {
         filter: &crate::models::RoomFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Message, User};
         let mut conditions = Vec::new();
         if let Some(through) = &filter.messages {
             conditions
-                .push(
-                    sql
-                        .to_many::<
-                            Self,
-                            crate::models::Message,
-                        >("messages", "\"room_id\"", through)?,
-                );
+                .push(sql.to_many::<Self, Message>("messages", "\"room_id\"", through)?);
         }
         if let Some(through) = &filter.owner {
-            conditions
-                .push(
-                    sql.to_one::<crate::models::User>("owner", "\"owner_id\"", through)?,
-                );
+            conditions.push(sql.to_one::<User>("owner", "\"owner_id\"", through)?);
         }
         Ok(conditions)
     }
@@ -190,36 +167,23 @@ impl Related for crate::models::User {
         filter: &crate::models::UserFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Bookmark, Message, Room};
         let mut conditions = Vec::new();
         if let Some(through) = &filter.bookmarks {
             conditions
                 .push(
-                    sql
-                        .to_many::<
-                            Self,
-                            crate::models::Bookmark,
-                        >("bookmarks", "\"owner_id\"", through)?,
+                    sql.to_many::<Self, Bookmark>("bookmarks", "\"owner_id\"", through)?,
                 );
         }
         if let Some(through) = &filter.messages {
             conditions
                 .push(
-                    sql
-                        .to_many::<
-                            Self,
-                            crate::models::Message,
-                        >("messages", "\"author_id\"", through)?,
+                    sql.to_many::<Self, Message>("messages", "\"author_id\"", through)?,
                 );
         }
         if let Some(through) = &filter.rooms {
             conditions
-                .push(
-                    sql
-                        .to_many::<
-                            Self,
-                            crate::models::Room,
-                        >("rooms", "\"owner_id\"", through)?,
-                );
+                .push(sql.to_many::<Self, Room>("rooms", "\"owner_id\"", through)?);
         }
         Ok(conditions)
     }
