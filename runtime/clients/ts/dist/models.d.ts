@@ -81,6 +81,8 @@ export interface NoteFilter {
     priority?: q.EqualityFilter<Priority>;
     done?: q.BoolFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
     AND?: readonly NoteFilter[];
     OR?: readonly NoteFilter[];
     NOT?: readonly NoteFilter[];
@@ -123,6 +125,8 @@ export interface UserFilter {
     id?: q.EqualityFilter<string>;
     email?: q.StringFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `notes`; only related rows the caller may read count. */
+    notes?: q.ToManyFilter<NoteFilter>;
     AND?: readonly UserFilter[];
     OR?: readonly UserFilter[];
     NOT?: readonly UserFilter[];

@@ -34,6 +34,7 @@ export const auditEntryModel = {
     idField: "id",
     decode: auditEntryDecode,
     truth: auditEntryTruth,
+    relations: [],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, auditEntryOrder, "id", q.bigint),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -46,6 +47,7 @@ function noteTruth(filter, record) {
     truth = q.field(truth, filter.priority, record.priority, q.enumeration);
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.owner);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -78,6 +80,7 @@ export const noteModel = {
     idField: "id",
     decode: noteDecode,
     truth: noteTruth,
+    relations: ["owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -86,6 +89,7 @@ function userTruth(filter, record) {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.email, record.email, q.text);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.notes);
     truth = q.all(truth, filter.AND, (f) => userTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => userTruth(f, record));
     return q.none(truth, filter.NOT, (f) => userTruth(f, record));
@@ -113,6 +117,7 @@ export const userModel = {
     idField: "id",
     decode: userDecode,
     truth: userTruth,
+    relations: ["notes"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 /** Every model's spec, by schema name. */

@@ -73,6 +73,7 @@ export const auditEntryModel: m.ModelSpec<{ record: AuditEntry; create: AuditEnt
     idField: "id",
     decode: auditEntryDecode,
     truth: auditEntryTruth,
+    relations: [],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, auditEntryOrder, "id", q.bigint),
 };
 
@@ -118,6 +119,8 @@ export interface NoteFilter {
     priority?: q.EqualityFilter<Priority>;
     done?: q.BoolFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
     AND?: readonly NoteFilter[];
     OR?: readonly NoteFilter[];
     NOT?: readonly NoteFilter[];
@@ -135,6 +138,7 @@ function noteTruth(filter: NoteFilter, record: Note): q.Truth {
     truth = q.field(truth, filter.priority, record.priority, q.enumeration);
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.owner);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -170,6 +174,7 @@ export const noteModel: m.ModelSpec<{ record: Note; create: NoteCreate; update: 
     idField: "id",
     decode: noteDecode,
     truth: noteTruth,
+    relations: ["owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 
@@ -201,6 +206,8 @@ export interface UserFilter {
     id?: q.EqualityFilter<string>;
     email?: q.StringFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `notes`; only related rows the caller may read count. */
+    notes?: q.ToManyFilter<NoteFilter>;
     AND?: readonly UserFilter[];
     OR?: readonly UserFilter[];
     NOT?: readonly UserFilter[];
@@ -214,6 +221,7 @@ function userTruth(filter: UserFilter, record: User): q.Truth {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.email, record.email, q.text);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.notes);
     truth = q.all(truth, filter.AND, (f) => userTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => userTruth(f, record));
     return q.none(truth, filter.NOT, (f) => userTruth(f, record));
@@ -244,6 +252,7 @@ export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: 
     idField: "id",
     decode: userDecode,
     truth: userTruth,
+    relations: ["notes"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 

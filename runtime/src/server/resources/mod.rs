@@ -71,12 +71,10 @@ impl Related for crate::models::Note {
         filter: &crate::models::NoteFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
+        use crate::models::User;
         let mut conditions = Vec::new();
         if let Some(through) = &filter.owner {
-            conditions
-                .push(
-                    sql.to_one::<crate::models::User>("owner", "\"owner_id\"", through)?,
-                );
+            conditions.push(sql.to_one::<User>("owner", "\"owner_id\"", through)?);
         }
         Ok(conditions)
     }
@@ -92,16 +90,11 @@ impl Related for crate::models::User {
         filter: &crate::models::UserFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
+        use crate::models::Note;
         let mut conditions = Vec::new();
         if let Some(through) = &filter.notes {
             conditions
-                .push(
-                    sql
-                        .to_many::<
-                            Self,
-                            crate::models::Note,
-                        >("notes", "\"owner_id\"", through)?,
-                );
+                .push(sql.to_many::<Self, Note>("notes", "\"owner_id\"", through)?);
         }
         Ok(conditions)
     }
