@@ -324,7 +324,11 @@ fn model(m: &Model, graph: &Graph) -> ModelView {
                 name: i.name.clone(),
                 ty: format!(
                     "q.{}<{}>",
-                    if i.many { "ToManyFilter" } else { "ToOneFilter" },
+                    if i.many {
+                        "ToManyFilter"
+                    } else {
+                        "ToOneFilter"
+                    },
                     i.target_filter
                 ),
                 value: "",

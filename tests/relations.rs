@@ -556,30 +556,45 @@ impl Data {
             let subs = || value.as_array().unwrap().iter();
             match key.as_str() {
                 "AND" => subs().all(|f| self.eval(model, row, f)),
-                "OR" => value.as_array().unwrap().is_empty() || subs().any(|f| self.eval(model, row, f)),
+                "OR" => {
+                    value.as_array().unwrap().is_empty() || subs().any(|f| self.eval(model, row, f))
+                }
                 "NOT" => subs().all(|f| !self.eval(model, row, f)),
-                _ => match relation(model, key) {
-                    None => value.as_object().unwrap().iter().all(|(op, operand)| match op.as_str() {
-                        "equals" => &row[key] == operand,
-                        "contains" => row[key].as_str().unwrap().contains(operand.as_str().unwrap()),
-                        other => panic!("no operator {other} in the generator"),
-                    }),
-                    Some((target, _, local, remote)) => {
-                        let related: Vec<&Value> = self.rows[target]
-                            .iter()
-                            .filter(|r| r[remote] == row[local] && self.readable(target, r))
-                            .collect();
-                        let matching = |f: &Value| related.iter().filter(|r| self.eval(target, r, f)).count();
-                        value.as_object().unwrap().iter().all(|(op, f)| match (op.as_str(), f) {
-                            ("is", Value::Null) => related.is_empty(),
-                            ("isNot", Value::Null) => !related.is_empty(),
-                            ("is" | "some", f) => matching(f) > 0,
-                            ("isNot" | "none", f) => matching(f) == 0,
-                            ("every", f) => matching(f) == related.len(),
-                            (other, _) => panic!("no relation operator {other} in the generator"),
-                        })
+                _ => {
+                    match relation(model, key) {
+                        None => value.as_object().unwrap().iter().all(|(op, operand)| {
+                            match op.as_str() {
+                                "equals" => &row[key] == operand,
+                                "contains" => row[key]
+                                    .as_str()
+                                    .unwrap()
+                                    .contains(operand.as_str().unwrap()),
+                                other => panic!("no operator {other} in the generator"),
+                            }
+                        }),
+                        Some((target, _, local, remote)) => {
+                            let related: Vec<&Value> = self.rows[target]
+                                .iter()
+                                .filter(|r| r[remote] == row[local] && self.readable(target, r))
+                                .collect();
+                            let matching = |f: &Value| {
+                                related.iter().filter(|r| self.eval(target, r, f)).count()
+                            };
+                            value.as_object().unwrap().iter().all(|(op, f)| {
+                                match (op.as_str(), f) {
+                                    ("is", Value::Null) => related.is_empty(),
+                                    ("isNot", Value::Null) => !related.is_empty(),
+                                    ("is" | "some", f) => matching(f) > 0,
+                                    ("isNot" | "none", f) => matching(f) == 0,
+                                    ("every", f) => matching(f) == related.len(),
+                                    (other, _) => {
+                                        panic!("no relation operator {other} in the generator")
+                                    }
+                                }
+                            })
+                        }
                     }
-                },
+                }
             }
         })
     }
@@ -593,10 +608,18 @@ impl Data {
         let mut filter = serde_json::Map::new();
         for _ in 0..=rng.below(2) {
             let choice = rng.below(if size == 0 { 2 } else { 5 });
-            let relations: Vec<&str> = ["messages", "owner", "room", "author", "bookmarks", "rooms", "message"]
-                .into_iter()
-                .filter(|r| relation(model, r).is_some())
-                .collect();
+            let relations: Vec<&str> = [
+                "messages",
+                "owner",
+                "room",
+                "author",
+                "bookmarks",
+                "rooms",
+                "message",
+            ]
+            .into_iter()
+            .filter(|r| relation(model, r).is_some())
+            .collect();
             if choice == 1 && depth > 0 {
                 let name = *rng.pick(&relations);
                 let (target, many, _, _) = relation(model, name).unwrap();
@@ -607,7 +630,11 @@ impl Data {
                     *rng.pick(&["is", "isNot"])
                 };
                 // Now and then `is: null` / `isNot: null`: no related row the caller may read.
-                let operand = if !many && rng.below(6) == 0 { Value::Null } else { inner };
+                let operand = if !many && rng.below(6) == 0 {
+                    Value::Null
+                } else {
+                    inner
+                };
                 filter.insert(name.to_owned(), json!({ op: operand }));
             } else if choice >= 2 {
                 let key = *rng.pick(&["AND", "OR", "NOT"]);
@@ -639,7 +666,9 @@ fn relation_filters_match_brute_force(s: &Server) {
     let admin = s.admin_token();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let tag = format!("rf{}", server_harness::unique());
-    let users: Vec<User> = (0..4).map(|i| new_user(s, &admin, &format!("{tag}-{i}"))).collect();
+    let users: Vec<User> = (0..4)
+        .map(|i| new_user(s, &admin, &format!("{tag}-{i}")))
+        .collect();
     let mut rows: std::collections::BTreeMap<&'static str, Vec<Value>> = Default::default();
     rows.insert(
         "User",
@@ -754,7 +783,10 @@ fn relation_filters_respect_read_rules(s: &Server) {
         )
         .send()
         .expect_json(200);
-    assert_eq!(rooms["total"], 0, "b's bookmark shows through a's filter: {rooms}");
+    assert_eq!(
+        rooms["total"], 0,
+        "b's bookmark shows through a's filter: {rooms}"
+    );
     // Without a token, messages (read: authenticated) are no related rows: a room has none of them.
     let anonymous = s
         .get("/api/rooms")
@@ -767,8 +799,16 @@ fn relation_filters_respect_read_rules(s: &Server) {
     assert_eq!(anonymous["total"], 0, "{anonymous}");
     // The WebSocket `request` compiles the same filter.
     let mut ws = Ws::connect(s, &a.token);
-    let answer = ws.request(1, "Message", "list", json!({ "where": in_room(some.clone()) }));
-    let got: Vec<Value> = items(&answer["data"]).iter().map(|m| m["id"].clone()).collect();
+    let answer = ws.request(
+        1,
+        "Message",
+        "list",
+        json!({ "where": in_room(some.clone()) }),
+    );
+    let got: Vec<Value> = items(&answer["data"])
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
     assert_eq!(got, [own["id"].clone()], "{answer}");
     // A to-many's `where` in an include takes relation filters too.
     let with = read(
@@ -793,11 +833,26 @@ fn relation_filter_bad_requests(s: &Server) {
             .send();
         let error = r.expect_error(400, "bad_request");
         let message = error["message"].as_str().unwrap_or_default();
-        assert!(message.contains(naming), "{filter}: should say {naming:?}\n{r:?}");
+        assert!(
+            message.contains(naming),
+            "{filter}: should say {naming:?}\n{r:?}"
+        );
     };
-    bad("/api/messages", json!({ "sender": { "is": {} } }), "unknown field `sender`");
-    bad("/api/messages", json!({ "author": { "some": {} } }), "unknown field `some`");
-    bad("/api/rooms", json!({ "messages": { "is": {} } }), "unknown field `is`");
+    bad(
+        "/api/messages",
+        json!({ "sender": { "is": {} } }),
+        "unknown field `sender`",
+    );
+    bad(
+        "/api/messages",
+        json!({ "author": { "some": {} } }),
+        "unknown field `some`",
+    );
+    bad(
+        "/api/rooms",
+        json!({ "messages": { "is": {} } }),
+        "unknown field `is`",
+    );
     bad(
         "/api/rooms",
         json!({ "messages": { "some": { "text": { "near": "x" } } } }),

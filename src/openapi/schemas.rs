@@ -457,7 +457,10 @@ fn filter_schema(m: &Model, graph: &Graph) -> Value {
     }
     for i in &m.includes {
         if let Some(target) = graph.models.iter().find(|t| t.name == i.target) {
-            properties.insert(i.name.clone(), relation_filter_schema(i, &target.api_names.filter));
+            properties.insert(
+                i.name.clone(),
+                relation_filter_schema(i, &target.api_names.filter),
+            );
         }
     }
     for (key, description) in [
@@ -498,8 +501,14 @@ fn relation_filter_schema(include: &Include, target_filter: &str) -> Value {
         ]
     } else {
         &[
-            ("is", "The related row matches; `null`: there is no related row."),
-            ("isNot", "No related row matches; `null`: there is a related row."),
+            (
+                "is",
+                "The related row matches; `null`: there is no related row.",
+            ),
+            (
+                "isNot",
+                "No related row matches; `null`: there is a related row.",
+            ),
         ]
     };
     let mut properties = Map::new();

@@ -191,8 +191,17 @@ pub(super) fn includes(models: &mut [Model]) {
             rust_names.push(i.rust_name.clone());
         }
         // The filter's own fields and combinators are taken: a relation filter's field comes after them.
-        let mut filter_names: Vec<String> = m.sets.filter.iter().map(|&i| m.fields[i].rust_name.clone()).collect();
-        filter_names.extend([m.filter_logic.and.clone(), m.filter_logic.or.clone(), m.filter_logic.not.clone()]);
+        let mut filter_names: Vec<String> = m
+            .sets
+            .filter
+            .iter()
+            .map(|&i| m.fields[i].rust_name.clone())
+            .collect();
+        filter_names.extend([
+            m.filter_logic.and.clone(),
+            m.filter_logic.or.clone(),
+            m.filter_logic.not.clone(),
+        ]);
         for i in &mut includes {
             i.filter_rust_name = unique_name(&value_name(&i.name), &filter_names);
             filter_names.push(i.filter_rust_name.clone());

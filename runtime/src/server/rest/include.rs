@@ -411,7 +411,10 @@ async fn fetch<T: Resource>(
     let sql = if relation.many {
         if let Some(filter) = &step.filter {
             let filter = T::Filter::deserialize(filter).map_err(|e| bad_include(e.to_string()))?;
-            condition = format!("{condition} AND {}", where_sql::<T>(&filter, &mut w, caller)?);
+            condition = format!(
+                "{condition} AND {}",
+                where_sql::<T>(&filter, &mut w, caller)?
+            );
         }
         condition = format!("{condition} AND {}", scope_sql(&scope, &mut w));
         let order = order_keys::<T>(step.order.as_ref())?;

@@ -36,7 +36,10 @@ impl<'a> FilterSql<'a> {
     }
 
     /// The filter as one SQL condition, combinators and relation filters included.
-    pub(super) fn condition<R: Resource>(&mut self, filter: &R::Filter) -> Result<String, ApiError> {
+    pub(super) fn condition<R: Resource>(
+        &mut self,
+        filter: &R::Filter,
+    ) -> Result<String, ApiError> {
         let mut parts = R::field_conditions(filter, self.w);
         parts.extend(R::relation_conditions(filter, self)?);
         let [and, or, not] = R::combinators(filter);
@@ -100,10 +103,16 @@ impl<'a> FilterSql<'a> {
         }
         if let Some(inner) = &filter.every {
             // No readable related row fails it (one the filter leaves unknown fails, as it is not selected).
-            parts.push(format!("NOT {}", self.exists::<T>(name, join, Some(inner), true)?));
+            parts.push(format!(
+                "NOT {}",
+                self.exists::<T>(name, join, Some(inner), true)?
+            ));
         }
         if let Some(inner) = &filter.none {
-            parts.push(format!("NOT {}", self.exists::<T>(name, join, Some(inner), false)?));
+            parts.push(format!(
+                "NOT {}",
+                self.exists::<T>(name, join, Some(inner), false)?
+            ));
         }
         Ok(all(parts))
     }
