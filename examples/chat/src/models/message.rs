@@ -6,6 +6,7 @@
 /// A `Message` as readers see it.
 ///
 /// Referenced by `Bookmark.messageId` (`bookmarks`).
+/// Referenced by `Message.replyToId` (`replies`).
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -22,6 +23,9 @@ pub struct Message {
     /// `authorId`: uuid; owner (set from the caller's token), references `User`.
     #[serde(rename = "authorId")]
     pub author_id: ::uuid::Uuid,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(rename = "replyToId")]
+    pub reply_to_id: ::std::option::Option<::uuid::Uuid>,
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
@@ -45,6 +49,12 @@ pub struct MessageCreate {
     /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(
+        rename = "replyToId",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub reply_to_id: ::std::option::Option<::uuid::Uuid>,
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
@@ -79,6 +89,9 @@ pub struct MessageUpdate {
     /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(rename = "replyToId")]
+    pub reply_to_id: ::std::option::Option<::uuid::Uuid>,
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
@@ -114,6 +127,14 @@ pub struct MessagePatch {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub room_id: ::std::option::Option<i32>,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(
+        rename = "replyToId",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        with = "::serde_with::rust::double_option"
+    )]
+    pub reply_to_id: ::std::option::Option<::std::option::Option<::uuid::Uuid>>,
     /// `text`: string; 1 to 2000 characters.
     #[serde(
         default,
@@ -163,6 +184,14 @@ pub struct MessageFilter {
     /// Operators on `authorId`; the row must pass all that are set.
     #[serde(rename = "authorId", skip_serializing_if = "::std::option::Option::is_none")]
     pub author_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `replyToId`; the row must pass all that are set.
+    #[serde(
+        rename = "replyToId",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub reply_to_id: ::std::option::Option<
+        crate::query::NullableEqualityFilter<::uuid::Uuid>,
+    >,
     /// Operators on `text`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<crate::query::StringFilter>,
@@ -196,6 +225,16 @@ pub struct MessageFilter {
     pub bookmarks: ::std::option::Option<
         crate::query::ToManyFilter<crate::models::BookmarkFilter>,
     >,
+    /// Through the relation `replies` (to many `Message`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub replies: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::MessageFilter>,
+    >,
+    /// Through the relation `replyTo` (to one `Message`): `is`, `isNot`.
+    #[serde(rename = "replyTo", skip_serializing_if = "::std::option::Option::is_none")]
+    pub reply_to: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::MessageFilter>,
+    >,
     /// Through the relation `room` (to one `Room`): `is`, `isNot`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub room: ::std::option::Option<
@@ -224,11 +263,14 @@ impl MessageFilter {
         truth = field(truth, &self.id, &record.id);
         truth = field(truth, &self.room_id, &record.room_id);
         truth = field(truth, &self.author_id, &record.author_id);
+        truth = nullable(truth, &self.reply_to_id, &record.reply_to_id);
         truth = field(truth, &self.text, &record.text);
         truth = nullable(truth, &self.edited_at, &record.edited_at);
         truth = field(truth, &self.created_at, &record.created_at);
         truth = crate::query::related(truth, &self.author);
         truth = crate::query::related(truth, &self.bookmarks);
+        truth = crate::query::related(truth, &self.replies);
+        truth = crate::query::related(truth, &self.reply_to);
         truth = crate::query::related(truth, &self.room);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
@@ -240,6 +282,8 @@ impl MessageFilter {
         let mut follows = false;
         follows |= self.author.is_some();
         follows |= self.bookmarks.is_some();
+        follows |= self.replies.is_some();
+        follows |= self.reply_to.is_some();
         follows |= self.room.is_some();
         let nested = [&self.and, &self.or, &self.not];
         follows || nested.into_iter().flatten().any(Self::follows_relations)

@@ -47,7 +47,10 @@ function noteTruth(filter, record) {
     truth = q.field(truth, filter.priority, record.priority, q.enumeration);
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.field(truth, filter.parentId, record.parentId, q.int);
+    truth = q.related(truth, filter.children);
     truth = q.related(truth, filter.owner);
+    truth = q.related(truth, filter.parent);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -57,6 +60,7 @@ const noteOrder = {
     title: q.text,
     body: q.text,
     createdAt: q.datetime,
+    parentId: q.int,
 };
 /** A record from the wire, its fields in schema order. */
 function noteDecode(raw) {
@@ -69,6 +73,7 @@ function noteDecode(raw) {
         priority: r.priority,
         done: r.done,
         createdAt: r.createdAt,
+        parentId: r.parentId,
     };
 }
 /** `Note` rows: `/api/notes`, channels `Note:list` and `Note:item:<id>`. */
@@ -80,7 +85,7 @@ export const noteModel = {
     idField: "id",
     decode: noteDecode,
     truth: noteTruth,
-    relations: ["owner"],
+    relations: ["children", "owner", "parent"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */

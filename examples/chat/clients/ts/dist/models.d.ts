@@ -71,6 +71,7 @@ export interface Message {
     id: string;
     roomId: number;
     authorId: string;
+    replyToId: string | null;
     text: string;
     editedAt: string | null;
     createdAt: string;
@@ -78,18 +79,21 @@ export interface Message {
 /** Input to create a `Message`: server-set fields (id, owner, readonly) are not part of it. */
 export interface MessageCreate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to replace a `Message`'s writable fields (`PUT`): an absent optional field becomes null. */
 export interface MessageUpdate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to change some of a `Message`'s writable fields (`PATCH`): `null` clears an optional one. */
 export interface MessagePatch {
     roomId?: number;
+    replyToId?: string | null;
     text?: string;
     editedAt?: string | null;
 }
@@ -98,6 +102,7 @@ export interface MessageFilter {
     id?: q.EqualityFilter<string>;
     roomId?: q.OrderedFilter<number>;
     authorId?: q.EqualityFilter<string>;
+    replyToId?: q.NullableEqualityFilter<string>;
     text?: q.StringFilter;
     editedAt?: q.NullableOrderedFilter<string>;
     createdAt?: q.OrderedFilter<string>;
@@ -105,6 +110,10 @@ export interface MessageFilter {
     author?: q.ToOneFilter<UserFilter>;
     /** Through the relation `bookmarks`; only related rows the caller may read count. */
     bookmarks?: q.ToManyFilter<BookmarkFilter>;
+    /** Through the relation `replies`; only related rows the caller may read count. */
+    replies?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `replyTo`; only related rows the caller may read count. */
+    replyTo?: q.ToOneFilter<MessageFilter>;
     /** Through the relation `room`; only related rows the caller may read count. */
     room?: q.ToOneFilter<RoomFilter>;
     AND?: readonly MessageFilter[];

@@ -52,11 +52,14 @@ function messageTruth(filter, record) {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.roomId, record.roomId, q.int);
     truth = q.field(truth, filter.authorId, record.authorId, q.uuid);
+    truth = q.field(truth, filter.replyToId, record.replyToId, q.uuid);
     truth = q.field(truth, filter.text, record.text, q.text);
     truth = q.field(truth, filter.editedAt, record.editedAt, q.datetime);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
     truth = q.related(truth, filter.author);
     truth = q.related(truth, filter.bookmarks);
+    truth = q.related(truth, filter.replies);
+    truth = q.related(truth, filter.replyTo);
     truth = q.related(truth, filter.room);
     truth = q.all(truth, filter.AND, (f) => messageTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => messageTruth(f, record));
@@ -76,6 +79,7 @@ function messageDecode(raw) {
         id: r.id,
         roomId: r.roomId,
         authorId: r.authorId,
+        replyToId: r.replyToId,
         text: r.text,
         editedAt: r.editedAt,
         createdAt: r.createdAt,
@@ -90,7 +94,7 @@ export const messageModel = {
     idField: "id",
     decode: messageDecode,
     truth: messageTruth,
-    relations: ["author", "bookmarks", "room"],
+    relations: ["author", "bookmarks", "replies", "replyTo", "room"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */

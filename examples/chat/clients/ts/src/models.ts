@@ -118,6 +118,7 @@ export interface Message {
     id: string;
     roomId: number;
     authorId: string;
+    replyToId: string | null;
     text: string;
     editedAt: string | null;
     createdAt: string;
@@ -125,18 +126,21 @@ export interface Message {
 /** Input to create a `Message`: server-set fields (id, owner, readonly) are not part of it. */
 export interface MessageCreate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to replace a `Message`'s writable fields (`PUT`): an absent optional field becomes null. */
 export interface MessageUpdate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to change some of a `Message`'s writable fields (`PATCH`): `null` clears an optional one. */
 export interface MessagePatch {
     roomId?: number;
+    replyToId?: string | null;
     text?: string;
     editedAt?: string | null;
 }
@@ -145,6 +149,7 @@ export interface MessageFilter {
     id?: q.EqualityFilter<string>;
     roomId?: q.OrderedFilter<number>;
     authorId?: q.EqualityFilter<string>;
+    replyToId?: q.NullableEqualityFilter<string>;
     text?: q.StringFilter;
     editedAt?: q.NullableOrderedFilter<string>;
     createdAt?: q.OrderedFilter<string>;
@@ -152,6 +157,10 @@ export interface MessageFilter {
     author?: q.ToOneFilter<UserFilter>;
     /** Through the relation `bookmarks`; only related rows the caller may read count. */
     bookmarks?: q.ToManyFilter<BookmarkFilter>;
+    /** Through the relation `replies`; only related rows the caller may read count. */
+    replies?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `replyTo`; only related rows the caller may read count. */
+    replyTo?: q.ToOneFilter<MessageFilter>;
     /** Through the relation `room`; only related rows the caller may read count. */
     room?: q.ToOneFilter<RoomFilter>;
     AND?: readonly MessageFilter[];
@@ -167,11 +176,14 @@ function messageTruth(filter: MessageFilter, record: Message): q.Truth {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.roomId, record.roomId, q.int);
     truth = q.field(truth, filter.authorId, record.authorId, q.uuid);
+    truth = q.field(truth, filter.replyToId, record.replyToId, q.uuid);
     truth = q.field(truth, filter.text, record.text, q.text);
     truth = q.field(truth, filter.editedAt, record.editedAt, q.datetime);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
     truth = q.related(truth, filter.author);
     truth = q.related(truth, filter.bookmarks);
+    truth = q.related(truth, filter.replies);
+    truth = q.related(truth, filter.replyTo);
     truth = q.related(truth, filter.room);
     truth = q.all(truth, filter.AND, (f) => messageTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => messageTruth(f, record));
@@ -193,6 +205,7 @@ function messageDecode(raw: unknown): Message {
         id: r.id as string,
         roomId: r.roomId as number,
         authorId: r.authorId as string,
+        replyToId: r.replyToId as string | null,
         text: r.text as string,
         editedAt: r.editedAt as string | null,
         createdAt: r.createdAt as string,
@@ -208,7 +221,7 @@ export const messageModel: m.ModelSpec<{ record: Message; create: MessageCreate;
     idField: "id",
     decode: messageDecode,
     truth: messageTruth,
-    relations: ["author", "bookmarks", "room"],
+    relations: ["author", "bookmarks", "replies", "replyTo", "room"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
 };
 

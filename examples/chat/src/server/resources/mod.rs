@@ -2,7 +2,8 @@
 
 //! Every model's `Resource` implementation, the router that serves them, and the WebSocket gateway's way from a
 //! model name to its model; and which related rows reads of each model can include (`?include=`), from the model
-//! graph: to-one relations through the model's references, to-many relations through the references made to it.
+//! graph: to-one relations through the model's references, to-many relations through the references made to it;
+//! and what deleting a row does to the rows that reference it (`onDelete`).
 mod bookmark;
 mod message;
 mod room;
@@ -11,7 +12,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::hub::Visibility;
 use super::rest;
-use super::rest::{Related, Relation};
+use super::rest::{OnDelete, Reference, Referenced, Related, Relation};
 use super::App;
 /// The REST routes of every model.
 pub fn routes() -> axum::Router<App> {
@@ -90,6 +91,9 @@ impl Related for crate::models::Bookmark {
         Ok(conditions)
     }
 }
+impl Referenced for crate::models::Bookmark {
+    const REFERENCED_BY: &'static [Reference] = &[];
+}
 impl Related for crate::models::Message {
     const RELATIONS: &'static [Relation] = &[
         Relation::one::<crate::models::User>("author", "authorId", "\"id\"", "id"),
@@ -97,13 +101,18 @@ impl Related for crate::models::Message {
             crate::models::Bookmark,
             Self,
         >("bookmarks", "id", "\"message_id\"", "messageId"),
+        Relation::many::<
+            crate::models::Message,
+            Self,
+        >("replies", "id", "\"reply_to_id\"", "replyToId"),
+        Relation::one::<crate::models::Message>("replyTo", "replyToId", "\"id\"", "id"),
         Relation::one::<crate::models::Room>("room", "roomId", "\"id\"", "id"),
     ];
     fn relation_conditions(
         filter: &crate::models::MessageFilter,
         sql: &mut rest::FilterSql,
     ) -> Result<Vec<String>, ApiError> {
-        use crate::models::{User, Bookmark, Room};
+        use crate::models::{User, Bookmark, Message, Room};
         let mut conditions = Vec::new();
         if let Some(through) = &filter.author {
             conditions.push(sql.to_one::<User>("author", "\"author_id\"", through)?);
@@ -118,11 +127,33 @@ impl Related for crate::models::Message {
                         >("bookmarks", "\"message_id\"", through)?,
                 );
         }
+        if let Some(through) = &filter.replies {
+            conditions
+                .push(
+                    sql.to_many::<Self, Message>("replies", "\"reply_to_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.reply_to {
+            conditions
+                .push(sql.to_one::<Message>("replyTo", "\"reply_to_id\"", through)?);
+        }
         if let Some(through) = &filter.room {
             conditions.push(sql.to_one::<Room>("room", "\"room_id\"", through)?);
         }
         Ok(conditions)
     }
+}
+impl Referenced for crate::models::Message {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Bookmark,
+            Self,
+        >("bookmarks", "messageId", "\"message_id\"", OnDelete::Cascade),
+        Reference::new::<
+            crate::models::Message,
+            Self,
+        >("replies", "replyToId", "\"reply_to_id\"", OnDelete::SetNull),
+    ];
 }
 impl Related for crate::models::Room {
     const RELATIONS: &'static [Relation] = &[
@@ -147,6 +178,14 @@ impl Related for crate::models::Room {
         }
         Ok(conditions)
     }
+}
+impl Referenced for crate::models::Room {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Message,
+            Self,
+        >("messages", "roomId", "\"room_id\"", OnDelete::Cascade),
+    ];
 }
 impl Related for crate::models::User {
     const RELATIONS: &'static [Relation] = &[
@@ -187,4 +226,20 @@ impl Related for crate::models::User {
         }
         Ok(conditions)
     }
+}
+impl Referenced for crate::models::User {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Bookmark,
+            Self,
+        >("bookmarks", "ownerId", "\"owner_id\"", OnDelete::Restrict),
+        Reference::new::<
+            crate::models::Message,
+            Self,
+        >("messages", "authorId", "\"author_id\"", OnDelete::Restrict),
+        Reference::new::<
+            crate::models::Room,
+            Self,
+        >("rooms", "ownerId", "\"owner_id\"", OnDelete::Restrict),
+    ];
 }
