@@ -992,3 +992,23 @@ fn include_is_described() {
     // Records themselves stay as they are.
     assert!(!props(&d, "Message").contains(&"author"));
 }
+
+/// A filter's relations (docs/rest.md, "Filtering through relations"): `is`/`isNot` (the related filter or null)
+/// for a to-one, `some`/`every`/`none` for a to-many, nothing else.
+#[test]
+fn filters_describe_relation_filters() {
+    let (_, d) = doc("chat");
+    let author = &schema(&d, "MessageFilter")["properties"]["author"];
+    assert_eq!(keys(&author["properties"]), ["is", "isNot"]);
+    assert_eq!(author["additionalProperties"], false);
+    assert_eq!(
+        author["properties"]["is"]["oneOf"],
+        serde_json::json!([{ "$ref": "#/components/schemas/UserFilter" }, { "type": "null" }])
+    );
+    let messages = &schema(&d, "RoomFilter")["properties"]["messages"];
+    assert_eq!(keys(&messages["properties"]), ["some", "every", "none"]);
+    assert_eq!(
+        messages["properties"]["some"]["$ref"],
+        "#/components/schemas/MessageFilter"
+    );
+}
