@@ -71,6 +71,8 @@ pub struct ModelView {
     pub update_fields: Vec<Member>,
     pub patch_fields: Vec<Member>,
     pub filter_fields: Vec<FilterField>,
+    /// The filter's relations (docs/rest.md): name and operator type (`q.ToOneFilter<UserFilter>`).
+    pub relation_filters: Vec<FilterField>,
     /// The orderable fields (the id included when it is orderable), as a union of their names.
     pub order_keys: String,
     pub order_fields: Vec<OrderField>,
@@ -314,6 +316,23 @@ fn model(m: &Model, graph: &Graph) -> ModelView {
             .iter()
             .filter(|f| f.in_patch)
             .map(|f| member(f, graph, Presence::Optional, f.optional))
+            .collect(),
+        relation_filters: m
+            .includes
+            .iter()
+            .map(|i| FilterField {
+                name: i.name.clone(),
+                ty: format!(
+                    "q.{}<{}>",
+                    if i.many {
+                        "ToManyFilter"
+                    } else {
+                        "ToOneFilter"
+                    },
+                    i.target_filter
+                ),
+                value: "",
+            })
             .collect(),
         filter_fields: m
             .fields

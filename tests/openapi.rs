@@ -289,7 +289,15 @@ fn records_never_show_hidden_fields() {
     assert!(props(&d, "UserCreate").contains(&"passwordHash"));
     assert_eq!(
         props(&d, "Message"),
-        ["id", "roomId", "authorId", "text", "editedAt", "createdAt"]
+        [
+            "id",
+            "roomId",
+            "authorId",
+            "replyToId",
+            "text",
+            "editedAt",
+            "createdAt"
+        ]
     );
     assert_eq!(
         required(&d, "Message"),
@@ -331,11 +339,17 @@ fn inputs_follow_presence() {
     for absent in ["id", "authorId", "createdAt"] {
         assert!(!p.contains(&absent), "MessageCreate has {absent}");
     }
-    assert_eq!(p, ["roomId", "text", "editedAt"]);
+    assert_eq!(p, ["roomId", "replyToId", "text", "editedAt"]);
     assert_eq!(required(&d, "MessageCreate"), ["roomId", "text"]);
-    assert_eq!(props(&d, "MessageUpdate"), ["roomId", "text", "editedAt"]);
+    assert_eq!(
+        props(&d, "MessageUpdate"),
+        ["roomId", "replyToId", "text", "editedAt"]
+    );
     assert_eq!(required(&d, "MessageUpdate"), ["roomId", "text"]);
-    assert_eq!(props(&d, "MessagePatch"), ["roomId", "text", "editedAt"]);
+    assert_eq!(
+        props(&d, "MessagePatch"),
+        ["roomId", "replyToId", "text", "editedAt"]
+    );
     assert!(required(&d, "MessagePatch").is_empty());
     for s in ["MessageUpdate", "MessagePatch"] {
         assert_eq!(schema(&d, s)["additionalProperties"], false, "{s}");
@@ -979,7 +993,10 @@ fn include_is_described() {
     let with = schema(&d, "MessageWithRelations");
     assert_eq!(with["allOf"][0]["$ref"], "#/components/schemas/Message");
     let relations = &with["allOf"][1]["properties"];
-    assert_eq!(keys(relations), ["author", "bookmarks", "room"]);
+    assert_eq!(
+        keys(relations),
+        ["author", "bookmarks", "replies", "replyTo", "room"]
+    );
     assert_eq!(
         relations["author"]["oneOf"][0]["$ref"],
         "#/components/schemas/UserWithRelations"
@@ -991,4 +1008,24 @@ fn include_is_described() {
     );
     // Records themselves stay as they are.
     assert!(!props(&d, "Message").contains(&"author"));
+}
+
+/// A filter's relations (docs/rest.md, "Filtering through relations"): `is`/`isNot` (the related filter or null)
+/// for a to-one, `some`/`every`/`none` for a to-many, nothing else.
+#[test]
+fn filters_describe_relation_filters() {
+    let (_, d) = doc("chat");
+    let author = &schema(&d, "MessageFilter")["properties"]["author"];
+    assert_eq!(keys(&author["properties"]), ["is", "isNot"]);
+    assert_eq!(author["additionalProperties"], false);
+    assert_eq!(
+        author["properties"]["is"]["oneOf"],
+        serde_json::json!([{ "$ref": "#/components/schemas/UserFilter" }, { "type": "null" }])
+    );
+    let messages = &schema(&d, "RoomFilter")["properties"]["messages"];
+    assert_eq!(keys(&messages["properties"]), ["some", "every", "none"]);
+    assert_eq!(
+        messages["properties"]["some"]["$ref"],
+        "#/components/schemas/MessageFilter"
+    );
 }

@@ -27,6 +27,15 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("include_nested", include_nested),
     ("include_bad_requests", include_bad_requests),
     ("include_over_websocket", include_over_websocket),
+    (
+        "relation_filters_match_brute_force",
+        relation_filters_match_brute_force,
+    ),
+    (
+        "relation_filters_respect_read_rules",
+        relation_filters_respect_read_rules,
+    ),
+    ("relation_filter_bad_requests", relation_filter_bad_requests),
     ("delete_cascades_with_events", delete_cascades_with_events),
     (
         "delete_restricted_changes_nothing",
@@ -704,4 +713,388 @@ fn delete_restricted_changes_nothing(s: &Server) {
         (Some("deleted"), Some(a.id.as_str())),
         "{gone}"
     );
+}
+
+/// A tiny deterministic generator (xorshift): the same cases on every run and both databases.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// The rows a relation filter test inserted, by model, as the server returned them.
+struct Data {
+    rows: std::collections::BTreeMap<&'static str, Vec<Value>>,
+    /// The reader: bookmarks (owner-only) of other users are not there for it.
+    caller: String,
+}
+
+/// A relation of the chat example as the filter sees it: (model, name) -> (target, to-many, this row's field,
+/// the target's field).
+fn relation(model: &str, name: &str) -> Option<(&'static str, bool, &'static str, &'static str)> {
+    Some(match (model, name) {
+        ("Room", "messages") => ("Message", true, "id", "roomId"),
+        ("Room", "owner") => ("User", false, "ownerId", "id"),
+        ("Message", "room") => ("Room", false, "roomId", "id"),
+        ("Message", "author") => ("User", false, "authorId", "id"),
+        ("Message", "bookmarks") => ("Bookmark", true, "id", "messageId"),
+        // A relation of the model to itself (an optional reference).
+        ("Message", "replyTo") => ("Message", false, "replyToId", "id"),
+        ("Message", "replies") => ("Message", true, "id", "replyToId"),
+        ("User", "messages") => ("Message", true, "id", "authorId"),
+        ("User", "rooms") => ("Room", true, "id", "ownerId"),
+        ("User", "bookmarks") => ("Bookmark", true, "id", "ownerId"),
+        ("Bookmark", "message") => ("Message", false, "messageId", "id"),
+        ("Bookmark", "owner") => ("User", false, "ownerId", "id"),
+        _ => return None,
+    })
+}
+
+impl Data {
+    /// The filter evaluated on `row` of `model` by brute force: what the server's answer must be. The generated
+    /// filters compare no nullable field, so two-valued logic is SQL's here.
+    fn eval(&self, model: &str, row: &Value, filter: &Value) -> bool {
+        filter.as_object().unwrap().iter().all(|(key, value)| {
+            let subs = || value.as_array().unwrap().iter();
+            match key.as_str() {
+                "AND" => subs().all(|f| self.eval(model, row, f)),
+                "OR" => {
+                    value.as_array().unwrap().is_empty() || subs().any(|f| self.eval(model, row, f))
+                }
+                "NOT" => subs().all(|f| !self.eval(model, row, f)),
+                _ => {
+                    match relation(model, key) {
+                        None => value.as_object().unwrap().iter().all(|(op, operand)| {
+                            match op.as_str() {
+                                "equals" => &row[key] == operand,
+                                "contains" => row[key]
+                                    .as_str()
+                                    .unwrap()
+                                    .contains(operand.as_str().unwrap()),
+                                other => panic!("no operator {other} in the generator"),
+                            }
+                        }),
+                        Some((target, _, local, remote)) => {
+                            let related: Vec<&Value> = self.rows[target]
+                                .iter()
+                                .filter(|r| r[remote] == row[local] && self.readable(target, r))
+                                .collect();
+                            let matching = |f: &Value| {
+                                related.iter().filter(|r| self.eval(target, r, f)).count()
+                            };
+                            value.as_object().unwrap().iter().all(|(op, f)| {
+                                match (op.as_str(), f) {
+                                    ("is", Value::Null) => related.is_empty(),
+                                    ("isNot", Value::Null) => !related.is_empty(),
+                                    ("is" | "some", f) => matching(f) > 0,
+                                    ("isNot" | "none", f) => matching(f) == 0,
+                                    ("every", f) => matching(f) == related.len(),
+                                    (other, _) => {
+                                        panic!("no relation operator {other} in the generator")
+                                    }
+                                }
+                            })
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    fn readable(&self, model: &str, row: &Value) -> bool {
+        model != "Bookmark" || row["ownerId"] == self.caller.as_str()
+    }
+
+    /// A random filter on `model` whose relation filters nest at most `depth` more levels.
+    fn filter(&self, rng: &mut Rng, model: &'static str, depth: usize, size: usize) -> Value {
+        let mut filter = serde_json::Map::new();
+        for _ in 0..=rng.below(2) {
+            let choice = rng.below(if size == 0 { 2 } else { 5 });
+            let relations: Vec<&str> = [
+                "messages",
+                "owner",
+                "room",
+                "author",
+                "bookmarks",
+                "rooms",
+                "message",
+                "replyTo",
+                "replies",
+            ]
+            .into_iter()
+            .filter(|r| relation(model, r).is_some())
+            .collect();
+            if choice == 1 && depth > 0 {
+                let name = *rng.pick(&relations);
+                let (target, many, _, _) = relation(model, name).unwrap();
+                let inner = self.filter(rng, target, depth - 1, size.saturating_sub(1));
+                let op = if many {
+                    *rng.pick(&["some", "every", "none"])
+                } else {
+                    *rng.pick(&["is", "isNot"])
+                };
+                // Now and then `is: null` / `isNot: null`: no related row the caller may read.
+                let operand = if !many && rng.below(6) == 0 {
+                    Value::Null
+                } else {
+                    inner
+                };
+                filter.insert(name.to_owned(), json!({ op: operand }));
+            } else if choice >= 2 {
+                let key = *rng.pick(&["AND", "OR", "NOT"]);
+                let subs: Vec<Value> = (0..=rng.below(2))
+                    .map(|_| self.filter(rng, model, depth, size - 1))
+                    .collect();
+                filter.insert(key.to_owned(), Value::Array(subs));
+            } else {
+                let (field, operand) = match model {
+                    "Room" => ("title", json!({ "contains": rng.pick(&["a", "b", "c"]) })),
+                    "Message" => ("text", json!({ "contains": rng.pick(&["a", "b", "c"]) })),
+                    "User" => {
+                        let user = rng.pick(&self.rows["User"]);
+                        ("name", json!({ "equals": user["name"] }))
+                    }
+                    _ => ("pinned", json!({ "equals": rng.below(2) == 0 })),
+                };
+                filter.insert(field.to_owned(), operand);
+            }
+        }
+        Value::Object(filter)
+    }
+}
+
+/// Relation filters (`is`, `isNot`, `is: null`, `some`, `every`, `none`, nested up to the limit, inside `AND`,
+/// `OR` and `NOT`, with field filters) on random rooms, messages, users and bookmarks: the server's answer is the
+/// brute-force evaluation of the same filter over the inserted rows, bookmarks of other users left out (owner-only).
+fn relation_filters_match_brute_force(s: &Server) {
+    let admin = s.admin_token();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let tag = format!("rf{}", server_harness::unique());
+    let users: Vec<User> = (0..4)
+        .map(|i| new_user(s, &admin, &format!("{tag}-{i}")))
+        .collect();
+    let mut rows: std::collections::BTreeMap<&'static str, Vec<Value>> = Default::default();
+    rows.insert(
+        "User",
+        users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| json!({ "id": u.id, "name": format!("{tag}-{i}") }))
+            .collect(),
+    );
+    let titles = ["ab", "bc", "ca", "a", "cc"];
+    for title in titles {
+        let owner = rng.pick(&users);
+        let id = new_room(s, owner, title);
+        rows.entry("Room")
+            .or_default()
+            .push(json!({ "id": id, "title": title, "ownerId": owner.id }));
+    }
+    let texts = ["a", "b", "ab", "bc", "abc", "c"];
+    for _ in 0..14 {
+        let room = rng.pick(&rows["Room"])["id"].as_i64().unwrap();
+        let text = *rng.pick(&texts);
+        let author = rng.pick(&users);
+        // Half of the messages reply to an earlier one.
+        let reply_to = match rows.get("Message") {
+            Some(earlier) if rng.below(2) == 0 => rng.pick(earlier)["id"].clone(),
+            _ => Value::Null,
+        };
+        let created = s
+            .post("/api/messages")
+            .auth(&author.token)
+            .json(json!({ "roomId": room, "text": text, "replyToId": reply_to }))
+            .send()
+            .expect_json(201);
+        rows.entry("Message").or_default().push(created);
+    }
+    for _ in 0..10 {
+        let owner = rng.pick(&users);
+        let on = rng.pick(&rows["Message"])["id"].clone();
+        let pinned = rng.below(2) == 0;
+        let created = s
+            .post("/api/bookmarks")
+            .auth(&owner.token)
+            .json(json!({ "messageId": on, "pinned": pinned }))
+            .send()
+            .expect_json(201);
+        rows.entry("Bookmark").or_default().push(created);
+    }
+    let caller = &users[0];
+    let data = Data {
+        rows,
+        caller: caller.id.clone(),
+    };
+    let mut matched = 0;
+    for case in 0..150 {
+        let (model, path) = *rng.pick(&[
+            ("Room", "/api/rooms"),
+            ("Message", "/api/messages"),
+            ("User", "/api/users"),
+        ]);
+        let filter = data.filter(&mut rng, model, 3, 2);
+        let mine: Vec<&Value> = data.rows[model].iter().map(|r| &r["id"]).collect();
+        let scoped = json!({ "AND": [{ "id": { "in": mine } }, filter] });
+        let list = s
+            .get(path)
+            .auth(&caller.token)
+            .query("where", &scoped.to_string())
+            .query("take", "100")
+            .send()
+            .expect_json(200);
+        let mut got: Vec<String> = items(&list).iter().map(|r| r["id"].to_string()).collect();
+        let mut want: Vec<String> = data.rows[model]
+            .iter()
+            .filter(|r| data.eval(model, r, &filter))
+            .map(|r| r["id"].to_string())
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "case {case}: {model} where {filter}");
+        matched += want.len();
+    }
+    // The cases are not all empty answers (nor all full ones).
+    assert!(matched > 100, "{matched} rows matched in all");
+}
+
+/// A filter through an owner-only model (bookmarks) sees only the caller's own rows: `some` finds no message
+/// bookmarked only by someone else, `none` and `every` ignore other users' bookmarks; the same over a WebSocket
+/// `request`, and through a to-many's `where` in an include.
+fn relation_filters_respect_read_rules(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "rf-owner-a");
+    let b = new_user(s, &admin, "rf-owner-b");
+    let room = new_room(s, &a, "rf owner room");
+    let secret = message(s, &a, room, "bookmarked by b only");
+    let own = message(s, &a, room, "bookmarked by a");
+    bookmark(s, &b, &secret);
+    bookmark(s, &a, &own);
+    let in_room = |extra: Value| json!({ "AND": [{ "roomId": { "equals": room } }, extra] });
+    let ids = |token: &str, filter: Value| -> Vec<Value> {
+        let list = s
+            .get("/api/messages")
+            .auth(token)
+            .query("where", &in_room(filter).to_string())
+            .send()
+            .expect_json(200);
+        items(&list).iter().map(|m| m["id"].clone()).collect()
+    };
+    let some = json!({ "bookmarks": { "some": {} } });
+    assert_eq!(ids(&a.token, some.clone()), [own["id"].clone()]);
+    assert_eq!(ids(&b.token, some.clone()), [secret["id"].clone()]);
+    let none = json!({ "bookmarks": { "none": {} } });
+    assert_eq!(ids(&a.token, none), [secret["id"].clone()]);
+    // `every` bookmark unpinned: for `a`, `secret` has no bookmark it can read (vacuously true) and `own` has one.
+    let every = json!({ "bookmarks": { "every": { "pinned": { "equals": true } } } });
+    assert_eq!(ids(&a.token, every), [secret["id"].clone()]);
+    // A related row the filter leaves unknown (a comparison with a null note) fails `every`, as it is not selected.
+    let unknown = json!({ "bookmarks": { "every": { "note": { "equals": "x" } } } });
+    assert_eq!(ids(&a.token, unknown), [secret["id"].clone()]);
+    // Through two levels: rooms with a message that someone bookmarked, as `a` sees it.
+    let rooms = s
+        .get("/api/rooms")
+        .auth(&a.token)
+        .query(
+            "where",
+            &json!({ "id": { "equals": room }, "messages": { "some": { "bookmarks": { "some": { "ownerId": { "equals": b.id } } } } } })
+                .to_string(),
+        )
+        .send()
+        .expect_json(200);
+    assert_eq!(
+        rooms["total"], 0,
+        "b's bookmark shows through a's filter: {rooms}"
+    );
+    // Without a token, messages (read: authenticated) are no related rows: a room has none of them.
+    let anonymous = s
+        .get("/api/rooms")
+        .query(
+            "where",
+            &json!({ "id": { "equals": room }, "messages": { "some": {} } }).to_string(),
+        )
+        .send()
+        .expect_json(200);
+    assert_eq!(anonymous["total"], 0, "{anonymous}");
+    // The WebSocket `request` compiles the same filter.
+    let mut ws = Ws::connect(s, &a.token);
+    let answer = ws.request(
+        1,
+        "Message",
+        "list",
+        json!({ "where": in_room(some.clone()) }),
+    );
+    let got: Vec<Value> = items(&answer["data"])
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    assert_eq!(got, [own["id"].clone()], "{answer}");
+    // A to-many's `where` in an include takes relation filters too.
+    let with = read(
+        s,
+        &format!("/api/rooms/{room}"),
+        Some(&a.token),
+        &json!({ "messages": { "where": some } }).to_string(),
+        None,
+    );
+    assert_eq!(texts(&with["messages"]), ["bookmarked by a"], "{with}");
+}
+
+/// Unknown relations and operators, and relation filters nested too deep, are 400s that say what is wrong.
+fn relation_filter_bad_requests(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "rf-bad");
+    let bad = |path: &str, filter: Value, naming: &str| {
+        let r = s
+            .get(path)
+            .auth(&a.token)
+            .query("where", &filter.to_string())
+            .send();
+        let error = r.expect_error(400, "bad_request");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(naming),
+            "{filter}: should say {naming:?}\n{r:?}"
+        );
+    };
+    bad(
+        "/api/messages",
+        json!({ "sender": { "is": {} } }),
+        "unknown field `sender`",
+    );
+    bad(
+        "/api/messages",
+        json!({ "author": { "some": {} } }),
+        "unknown field `some`",
+    );
+    bad(
+        "/api/rooms",
+        json!({ "messages": { "is": {} } }),
+        "unknown field `is`",
+    );
+    bad(
+        "/api/rooms",
+        json!({ "messages": { "some": { "text": { "near": "x" } } } }),
+        "unknown field `near`",
+    );
+    bad(
+        "/api/rooms",
+        json!({ "messages": { "some": { "author": { "is": { "messages": { "some": { "room": { "is": {} } } } } } } } }),
+        "`messages.author.messages.room` is nested 4 levels deep",
+    );
+    // Three levels are fine, and so is the deep filter inside `NOT`/`OR` at that depth.
+    let ok = json!({ "OR": [{ "messages": { "some": { "author": { "is": { "rooms": { "none": {} } } } } } }] });
+    s.get("/api/rooms")
+        .auth(&a.token)
+        .query("where", &ok.to_string())
+        .send()
+        .expect_json(200);
 }

@@ -2000,6 +2000,140 @@ pub fn any<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth 
 pub fn none<F>(truth: Truth, filters: &[F], each: impl Fn(&F) -> Truth) -> Truth {
     filters.iter().fold(truth, |truth, filter| and(truth, not(each(filter))))
 }
+/// A filter through a to-one relation (a reference, `{"author": {"is": {...}}}`), on the related model's filter
+/// `F`. The related row counts only if the caller may read it: a row whose related row the caller may not read
+/// matches `is: null` and `isNot: {...}`, never `is: {...}`. Both operators set: both hold.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[serde(deny_unknown_fields, bound(deserialize = "F: ::serde::Deserialize<'de>"))]
+pub struct ToOneFilter<F> {
+    /// `is`: the related row exists, the caller may read it, and it matches the filter; `null`: there is no
+    /// related row the caller may read (the reference is null, or its row is hidden from the caller).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub is: ::std::option::Option<::std::option::Option<::std::boxed::Box<F>>>,
+    /// `isNot`: the opposite of `is` with the same operand: no readable related row matches the filter; `null`:
+    /// there is a related row the caller may read.
+    #[serde(
+        rename = "isNot",
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub is_not: ::std::option::Option<::std::option::Option<::std::boxed::Box<F>>>,
+}
+impl<F> ::std::default::Default for ToOneFilter<F> {
+    fn default() -> Self {
+        ToOneFilter {
+            is: ::std::option::Option::None,
+            is_not: ::std::option::Option::None,
+        }
+    }
+}
+impl<F> ToOneFilter<F> {
+    /// Only `is`: the related row matches `filter`.
+    pub fn is(filter: F) -> Self {
+        ToOneFilter {
+            is: ::std::option::Option::Some(
+                ::std::option::Option::Some(::std::boxed::Box::new(filter)),
+            ),
+            ..Self::default()
+        }
+    }
+    /// Only `isNot`: no related row matching `filter`.
+    pub fn is_not(filter: F) -> Self {
+        ToOneFilter {
+            is_not: ::std::option::Option::Some(
+                ::std::option::Option::Some(::std::boxed::Box::new(filter)),
+            ),
+            ..Self::default()
+        }
+    }
+    /// Only `is: null`: no related row the caller may read.
+    pub fn is_null() -> Self {
+        ToOneFilter {
+            is: ::std::option::Option::Some(::std::option::Option::None),
+            ..Self::default()
+        }
+    }
+}
+/// A filter through a to-many relation (the references other rows make to this one,
+/// `{"messages": {"some": {...}}}`), on the related model's filter `F`. Only related rows the caller may read
+/// count: `some` needs a readable one that matches, `every` holds when no readable related row fails the filter
+/// (so also with none at all), `none` when no readable related row matches. Several operators set: all hold.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[serde(deny_unknown_fields)]
+pub struct ToManyFilter<F> {
+    /// `some`: at least one related row matches.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub some: ::std::option::Option<::std::boxed::Box<F>>,
+    /// `every`: every related row matches (a row the filter leaves unknown, as a comparison with null, fails).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub every: ::std::option::Option<::std::boxed::Box<F>>,
+    /// `none`: no related row matches.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub none: ::std::option::Option<::std::boxed::Box<F>>,
+}
+impl<F> ::std::default::Default for ToManyFilter<F> {
+    fn default() -> Self {
+        ToManyFilter {
+            some: ::std::option::Option::None,
+            every: ::std::option::Option::None,
+            none: ::std::option::Option::None,
+        }
+    }
+}
+impl<F> ToManyFilter<F> {
+    /// Only `some`.
+    pub fn some(filter: F) -> Self {
+        ToManyFilter {
+            some: ::std::option::Option::Some(::std::boxed::Box::new(filter)),
+            ..Self::default()
+        }
+    }
+    /// Only `every`.
+    pub fn every(filter: F) -> Self {
+        ToManyFilter {
+            every: ::std::option::Option::Some(::std::boxed::Box::new(filter)),
+            ..Self::default()
+        }
+    }
+    /// Only `none`.
+    pub fn none(filter: F) -> Self {
+        ToManyFilter {
+            none: ::std::option::Option::Some(::std::boxed::Box::new(filter)),
+            ..Self::default()
+        }
+    }
+}
+/// A present operand, `null` included (`Some(None)`), where an absent one is `None` (with `default`).
+fn present<'de, D: ::serde::Deserializer<'de>, T: ::serde::Deserialize<'de>>(
+    deserializer: D,
+) -> ::std::result::Result<::std::option::Option<T>, D::Error> {
+    T::deserialize(deserializer).map(::std::option::Option::Some)
+}
+/// A filter through a relation: the related rows are not in the record, so when it is set its truth is unknown
+/// (and the whole filter's too, unless the rest decides it: `false` and unknown is `false`).
+pub fn related<T>(truth: Truth, filter: &::std::option::Option<T>) -> Truth {
+    match filter {
+        ::std::option::Option::Some(_) => and(truth, ::std::option::Option::None),
+        ::std::option::Option::None => truth,
+    }
+}
 /// The sort keys of a model's lists (its `...OrderBy` enum).
 pub trait SortKey: ::std::marker::Sized {
     /// The model's record.

@@ -385,6 +385,14 @@ pub struct Include {
     pub remote_column: String,
     /// The related record's field of that column.
     pub remote_field: String,
+    /// This model's quoted column joined to `remote_column` in a relation filter (`where`): the reference's column
+    /// (to-one) or the id's (to-many).
+    pub local_column: String,
+    /// The field of this model's filter that filters through the relation (clear of the filter's other fields
+    /// and of its combinators).
+    pub filter_rust_name: String,
+    /// The related model's filter type.
+    pub target_filter: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::model::types::{BoundKind, Scalar, IS_NULL};
 use crate::model::{
-    Bounds, DefaultKind, Enum, Field, OperandFilter, Presence, DEFAULT_TAKE, MAX_TAKE,
+    Bounds, DefaultKind, Enum, Field, Include, OperandFilter, Presence, DEFAULT_TAKE, MAX_TAKE,
 };
 
 /// The entries of `components.schemas`: enums, each model's schemas, then the shared ones.
@@ -19,7 +19,7 @@ pub(super) fn component_schemas(graph: &Graph) -> impl Iterator<Item = (String, 
             (n.create.clone(), fields_schema(m, Use::Create)),
             (n.update.clone(), fields_schema(m, Use::Update)),
             (n.patch.clone(), fields_schema(m, Use::Patch)),
-            (n.filter.clone(), filter_schema(m)),
+            (n.filter.clone(), filter_schema(m, graph)),
             (n.order_by.clone(), order_by_schema(m, graph)),
             (n.list.clone(), list_schema(m)),
         ]
@@ -448,11 +448,19 @@ fn operand_filter_schema(filter: &OperandFilter) -> Value {
     })
 }
 
-fn filter_schema(m: &Model) -> Value {
+fn filter_schema(m: &Model, graph: &Graph) -> Value {
     let mut properties = Map::new();
     for f in &m.fields {
         if let Some(filter) = &f.api_filter {
             properties.insert(f.name.clone(), schema_ref(filter));
+        }
+    }
+    for i in &m.includes {
+        if let Some(target) = graph.models.iter().find(|t| t.name == i.target) {
+            properties.insert(
+                i.name.clone(),
+                relation_filter_schema(i, &target.api_names.filter),
+            );
         }
     }
     for (key, description) in [
@@ -476,6 +484,48 @@ fn filter_schema(m: &Model) -> Value {
              json fields cannot be filtered on (an optional json field only with `isNull`). Text comparisons are \
              case-sensitive and by code point.",
             m.name
+        ),
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
+/// A filter through a relation (docs/rest.md): `is`/`isNot` (a filter of the related model, or null) for a
+/// to-one, `some`/`every`/`none` for a to-many. Only related rows the caller may read count.
+fn relation_filter_schema(include: &Include, target_filter: &str) -> Value {
+    let operators: &[(&str, &str)] = if include.many {
+        &[
+            ("some", "At least one related row matches."),
+            ("every", "Every related row matches (also true with none)."),
+            ("none", "No related row matches."),
+        ]
+    } else {
+        &[
+            (
+                "is",
+                "The related row matches; `null`: there is no related row.",
+            ),
+            (
+                "isNot",
+                "No related row matches; `null`: there is a related row.",
+            ),
+        ]
+    };
+    let mut properties = Map::new();
+    for (op, description) in operators {
+        let mut operand = if include.many {
+            schema_ref(target_filter)
+        } else {
+            json!({ "oneOf": [schema_ref(target_filter), { "type": "null" }] })
+        };
+        operand["description"] = json!(description);
+        properties.insert((*op).into(), operand);
+    }
+    json!({
+        "type": "object",
+        "description": format!(
+            "Through the relation `{}` to `{}`; only the related rows the caller may read count.",
+            include.name, include.target
         ),
         "properties": properties,
         "additionalProperties": false,

@@ -18,6 +18,9 @@ impl super::Model for crate::models::AuditEntry {
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
     }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
+    }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::AuditEntryOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
@@ -41,6 +44,9 @@ impl super::Model for crate::models::Note {
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
     }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
+    }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::NoteOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
@@ -63,6 +69,9 @@ impl super::Model for crate::models::User {
     }
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
+    }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::UserOrderBy as crate::query::SortKey>::compare(keys, a, b)

@@ -142,6 +142,11 @@ impl AuditEntryFilter {
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
     }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        false
+    }
 }
 /// One sort key of a `AuditEntry` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break
 /// so that pages are stable.

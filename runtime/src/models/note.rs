@@ -205,6 +205,21 @@ pub struct NoteFilter {
     /// Operators on `parentId`; the row must pass all that are set.
     #[serde(rename = "parentId", skip_serializing_if = "::std::option::Option::is_none")]
     pub parent_id: ::std::option::Option<crate::query::NullableOrderedFilter<i32>>,
+    /// Through the relation `children` (to many `Note`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub children: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::NoteFilter>,
+    >,
+    /// Through the relation `owner` (to one `User`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub owner: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::UserFilter>,
+    >,
+    /// Through the relation `parent` (to one `Note`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub parent: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::NoteFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<NoteFilter>,
@@ -233,9 +248,22 @@ impl NoteFilter {
         truth = field(truth, &self.done, &record.done);
         truth = field(truth, &self.created_at, &record.created_at);
         truth = nullable(truth, &self.parent_id, &record.parent_id);
+        truth = crate::query::related(truth, &self.children);
+        truth = crate::query::related(truth, &self.owner);
+        truth = crate::query::related(truth, &self.parent);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.children.is_some();
+        follows |= self.owner.is_some();
+        follows |= self.parent.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `Note` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

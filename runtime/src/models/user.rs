@@ -140,6 +140,11 @@ pub struct UserFilter {
     pub created_at: ::std::option::Option<
         crate::query::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
+    /// Through the relation `notes` (to many `Note`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub notes: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::NoteFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<UserFilter>,
@@ -163,9 +168,18 @@ impl UserFilter {
         truth = field(truth, &self.id, &record.id);
         truth = field(truth, &self.email, &record.email);
         truth = field(truth, &self.created_at, &record.created_at);
+        truth = crate::query::related(truth, &self.notes);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.notes.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `User` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

@@ -169,6 +169,9 @@ pub(super) fn includes(models: &mut [Model]) {
                 key_field: m.id_field.clone(),
                 remote_column: reference.column_sql.clone(),
                 remote_field: reference.name.clone(),
+                local_column: m.sql_names.id_column.clone(),
+                filter_rust_name: String::new(),
+                target_filter: source.types.filter.clone(),
             });
         }
         for r in &m.relations {
@@ -197,6 +200,9 @@ pub(super) fn includes(models: &mut [Model]) {
                 key_field: reference.name.clone(),
                 remote_column: id.column_sql.clone(),
                 remote_field: id.name.clone(),
+                local_column: reference.column_sql.clone(),
+                filter_rust_name: String::new(),
+                target_filter: target.types.filter.clone(),
             });
         }
         includes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -205,6 +211,22 @@ pub(super) fn includes(models: &mut [Model]) {
             i.rust_name = unique_name(&value_name(&i.name), &rust_names);
             i.renamed = i.rust_name.trim_start_matches("r#") != i.name;
             rust_names.push(i.rust_name.clone());
+        }
+        // The filter's own fields and combinators are taken: a relation filter's field comes after them.
+        let mut filter_names: Vec<String> = m
+            .sets
+            .filter
+            .iter()
+            .map(|&i| m.fields[i].rust_name.clone())
+            .collect();
+        filter_names.extend([
+            m.filter_logic.and.clone(),
+            m.filter_logic.or.clone(),
+            m.filter_logic.not.clone(),
+        ]);
+        for i in &mut includes {
+            i.filter_rust_name = unique_name(&value_name(&i.name), &filter_names);
+            filter_names.push(i.filter_rust_name.clone());
         }
         m.includes = includes;
     }

@@ -58,6 +58,14 @@ export const badField: MessageFilter = { title: { equals: "x" } };
 export const badOrdered: MessageFilter = { authorId: { lt: "a" } };
 // @ts-expect-error: an enum filter takes the enum's values
 export const badEnum: import("chat-api-client").BookmarkFilter = { color: { equals: "purple" } };
+export const throughRelations: MessageFilter = {
+    author: { is: { name: { equals: "Ada" } }, isNot: null },
+    room: { is: { messages: { some: { text: { contains: "hi" } }, every: {}, none: { NOT: [] } } } },
+};
+// @ts-expect-error: `some` is for a to-many relation, `author` is a to-one
+export const badRelationOperator: MessageFilter = { author: { some: {} } };
+// @ts-expect-error: the inner filter is the related model's (a User has no `text`)
+export const badRelationField: MessageFilter = { author: { is: { text: { equals: "x" } } } };
 // @ts-expect-error: one key per sort key
 export const twoKeys: MessageOrderBy = { text: "asc", createdAt: "desc" };
 // @ts-expect-error: the id of a Message (a uuid) is not orderable, and neither is an unknown field

@@ -323,6 +323,10 @@ mod tests {
             record.rank >= filter.0
         }
 
+        fn follows_relations(_: &AtLeast) -> bool {
+            false
+        }
+
         fn compare(keys: &[ByRank], a: &Row, b: &Row) -> std::cmp::Ordering {
             let by_rank = if keys.is_empty() {
                 std::cmp::Ordering::Equal

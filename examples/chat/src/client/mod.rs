@@ -54,6 +54,8 @@ pub trait Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     fn id_string(&self) -> String;
     /// Whether the server's list with this filter includes the record.
     fn matches(filter: &Self::Filter, record: &Self) -> bool;
+    /// Whether the filter goes through a relation (which a live list cannot evaluate on a changed record).
+    fn follows_relations(filter: &Self::Filter) -> bool;
     /// The server's order for these sort keys.
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> std::cmp::Ordering;
 }
@@ -389,6 +391,15 @@ impl<M: Model> Resource<M> {
             .ws
             .clone()
             .ok_or_else(|| Error::Protocol("live lists need `realtime(true)`".to_owned()))?;
+        // A change to a related row arrives on another channel, and a changed record alone cannot tell whether it
+        // still matches: such a list could not stay right, so it is refused rather than left to drift.
+        if query.filter.as_ref().is_some_and(M::follows_relations) {
+            return Err(Error::Protocol(
+                "a live list cannot filter through a relation (`is`, `isNot`, `some`, `every`, `none`); \
+                 list it with `list` instead"
+                    .to_owned(),
+            ));
+        }
         ws.wait_connected(self.client.inner.timeout).await?;
         let key = Self::key(&query);
         let live = LiveList::<M>::start(ws, query).await?;

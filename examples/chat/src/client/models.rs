@@ -20,6 +20,9 @@ impl super::Model for crate::models::Bookmark {
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
     }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
+    }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::BookmarkOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
@@ -42,6 +45,9 @@ impl super::Model for crate::models::Message {
     }
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
+    }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::MessageOrderBy as crate::query::SortKey>::compare(keys, a, b)
@@ -66,6 +72,9 @@ impl super::Model for crate::models::Room {
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
     }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
+    }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::RoomOrderBy as crate::query::SortKey>::compare(keys, a, b)
     }
@@ -88,6 +97,9 @@ impl super::Model for crate::models::User {
     }
     fn matches(filter: &Self::Filter, record: &Self) -> bool {
         filter.matches(record)
+    }
+    fn follows_relations(filter: &Self::Filter) -> bool {
+        filter.follows_relations()
     }
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> ::std::cmp::Ordering {
         <crate::models::UserOrderBy as crate::query::SortKey>::compare(keys, a, b)

@@ -181,6 +181,16 @@ pub struct BookmarkFilter {
     /// Operators on `note`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub note: ::std::option::Option<crate::query::NullableStringFilter>,
+    /// Through the relation `message` (to one `Message`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::MessageFilter>,
+    >,
+    /// Through the relation `owner` (to one `User`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub owner: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::UserFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<BookmarkFilter>,
@@ -207,9 +217,20 @@ impl BookmarkFilter {
         truth = field(truth, &self.color, &record.color);
         truth = field(truth, &self.pinned, &record.pinned);
         truth = nullable(truth, &self.note, &record.note);
+        truth = crate::query::related(truth, &self.message);
+        truth = crate::query::related(truth, &self.owner);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.message.is_some();
+        follows |= self.owner.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `Bookmark` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

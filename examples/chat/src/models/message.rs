@@ -215,6 +215,31 @@ pub struct MessageFilter {
     pub created_at: ::std::option::Option<
         crate::query::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
+    /// Through the relation `author` (to one `User`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub author: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::UserFilter>,
+    >,
+    /// Through the relation `bookmarks` (to many `Bookmark`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub bookmarks: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::BookmarkFilter>,
+    >,
+    /// Through the relation `replies` (to many `Message`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub replies: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::MessageFilter>,
+    >,
+    /// Through the relation `replyTo` (to one `Message`): `is`, `isNot`.
+    #[serde(rename = "replyTo", skip_serializing_if = "::std::option::Option::is_none")]
+    pub reply_to: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::MessageFilter>,
+    >,
+    /// Through the relation `room` (to one `Room`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub room: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::RoomFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<MessageFilter>,
@@ -242,9 +267,26 @@ impl MessageFilter {
         truth = field(truth, &self.text, &record.text);
         truth = nullable(truth, &self.edited_at, &record.edited_at);
         truth = field(truth, &self.created_at, &record.created_at);
+        truth = crate::query::related(truth, &self.author);
+        truth = crate::query::related(truth, &self.bookmarks);
+        truth = crate::query::related(truth, &self.replies);
+        truth = crate::query::related(truth, &self.reply_to);
+        truth = crate::query::related(truth, &self.room);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.author.is_some();
+        follows |= self.bookmarks.is_some();
+        follows |= self.replies.is_some();
+        follows |= self.reply_to.is_some();
+        follows |= self.room.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `Message` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

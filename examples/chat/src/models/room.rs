@@ -119,6 +119,16 @@ pub struct RoomFilter {
     /// Operators on `ownerId`; the row must pass all that are set.
     #[serde(rename = "ownerId", skip_serializing_if = "::std::option::Option::is_none")]
     pub owner_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Through the relation `messages` (to many `Message`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub messages: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::MessageFilter>,
+    >,
+    /// Through the relation `owner` (to one `User`): `is`, `isNot`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub owner: ::std::option::Option<
+        crate::query::ToOneFilter<crate::models::UserFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<RoomFilter>,
@@ -142,9 +152,20 @@ impl RoomFilter {
         truth = field(truth, &self.id, &record.id);
         truth = field(truth, &self.title, &record.title);
         truth = field(truth, &self.owner_id, &record.owner_id);
+        truth = crate::query::related(truth, &self.messages);
+        truth = crate::query::related(truth, &self.owner);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.messages.is_some();
+        follows |= self.owner.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `Room` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

@@ -163,6 +163,21 @@ pub struct UserFilter {
     pub created_at: ::std::option::Option<
         crate::query::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
+    /// Through the relation `bookmarks` (to many `Bookmark`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub bookmarks: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::BookmarkFilter>,
+    >,
+    /// Through the relation `messages` (to many `Message`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub messages: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::MessageFilter>,
+    >,
+    /// Through the relation `rooms` (to many `Room`): `some`, `every`, `none`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub rooms: ::std::option::Option<
+        crate::query::ToManyFilter<crate::models::RoomFilter>,
+    >,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<UserFilter>,
@@ -187,9 +202,22 @@ impl UserFilter {
         truth = field(truth, &self.email, &record.email);
         truth = field(truth, &self.name, &record.name);
         truth = field(truth, &self.created_at, &record.created_at);
+        truth = crate::query::related(truth, &self.bookmarks);
+        truth = crate::query::related(truth, &self.messages);
+        truth = crate::query::related(truth, &self.rooms);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
+    }
+    /// Whether the filter goes through a relation anywhere: `truth` then cannot tell from the record alone, and
+    /// a live list cannot follow it.
+    pub fn follows_relations(&self) -> bool {
+        let mut follows = false;
+        follows |= self.bookmarks.is_some();
+        follows |= self.messages.is_some();
+        follows |= self.rooms.is_some();
+        let nested = [&self.and, &self.or, &self.not];
+        follows || nested.into_iter().flatten().any(Self::follows_relations)
     }
 }
 /// One sort key of a `User` list, written `{"field": "asc"}`. Lists always end with the id as a tie-break

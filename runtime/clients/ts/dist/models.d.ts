@@ -86,6 +86,12 @@ export interface NoteFilter {
     done?: q.BoolFilter;
     createdAt?: q.OrderedFilter<string>;
     parentId?: q.NullableOrderedFilter<number>;
+    /** Through the relation `children`; only related rows the caller may read count. */
+    children?: q.ToManyFilter<NoteFilter>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
+    /** Through the relation `parent`; only related rows the caller may read count. */
+    parent?: q.ToOneFilter<NoteFilter>;
     AND?: readonly NoteFilter[];
     OR?: readonly NoteFilter[];
     NOT?: readonly NoteFilter[];
@@ -128,6 +134,8 @@ export interface UserFilter {
     id?: q.EqualityFilter<string>;
     email?: q.StringFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `notes`; only related rows the caller may read count. */
+    notes?: q.ToManyFilter<NoteFilter>;
     AND?: readonly UserFilter[];
     OR?: readonly UserFilter[];
     NOT?: readonly UserFilter[];

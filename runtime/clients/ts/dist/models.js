@@ -34,6 +34,7 @@ export const auditEntryModel = {
     idField: "id",
     decode: auditEntryDecode,
     truth: auditEntryTruth,
+    relations: [],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, auditEntryOrder, "id", q.bigint),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -47,6 +48,9 @@ function noteTruth(filter, record) {
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
     truth = q.field(truth, filter.parentId, record.parentId, q.int);
+    truth = q.related(truth, filter.children);
+    truth = q.related(truth, filter.owner);
+    truth = q.related(truth, filter.parent);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -81,6 +85,7 @@ export const noteModel = {
     idField: "id",
     decode: noteDecode,
     truth: noteTruth,
+    relations: ["children", "owner", "parent"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -89,6 +94,7 @@ function userTruth(filter, record) {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.email, record.email, q.text);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.notes);
     truth = q.all(truth, filter.AND, (f) => userTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => userTruth(f, record));
     return q.none(truth, filter.NOT, (f) => userTruth(f, record));
@@ -116,6 +122,7 @@ export const userModel = {
     idField: "id",
     decode: userDecode,
     truth: userTruth,
+    relations: ["notes"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 /** Every model's spec, by schema name. */

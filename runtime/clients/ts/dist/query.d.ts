@@ -119,6 +119,27 @@ export interface FieldOperators<T> {
     isNull?: boolean;
 }
 /**
+ * A filter through a to-one relation (docs/rest.md): the related row matches `is` (`null`: there is none the caller
+ * may read), or none matches `isNot` (`null`: there is one).
+ */
+export interface ToOneFilter<F> {
+    is?: F | null;
+    isNot?: F | null;
+}
+/** A filter through a to-many relation: `some`, `every` or `none` of the related rows the caller may read match. */
+export interface ToManyFilter<F> {
+    some?: F;
+    every?: F;
+    none?: F;
+}
+/**
+ * A relation filter's part of a record's truth: the related rows are not in the record, so a set relation filter is
+ * unknown (`false` and unknown is still `false`). A live list cannot follow such a filter (`Client.live` refuses it).
+ */
+export declare function related(truth: Truth, filter: object | null | undefined): Truth;
+/** Whether `filter` goes through one of the model's `relations` anywhere (its `AND`, `OR` and `NOT` included). */
+export declare function followsRelations(filter: object | null | undefined, relations: readonly string[]): boolean;
+/**
  * One field's operators applied to a record's value (`null`: the field is null), ANDed into `truth`, as the server's
  * SQL evaluates them: a comparison with NULL is unknown, `in []` is false and `notIn []` true. An operator that is
  * absent or `null` is no condition, as when the server reads it.

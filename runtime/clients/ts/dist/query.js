@@ -103,6 +103,22 @@ export const enumeration = { compare: compareText };
 /** Json fields are only ever tested for null. */
 export const json = { compare: () => Number.NaN };
 /**
+ * A relation filter's part of a record's truth: the related rows are not in the record, so a set relation filter is
+ * unknown (`false` and unknown is still `false`). A live list cannot follow such a filter (`Client.live` refuses it).
+ */
+export function related(truth, filter) {
+    return filter === undefined || filter === null ? truth : and(truth, null);
+}
+/** Whether `filter` goes through one of the model's `relations` anywhere (its `AND`, `OR` and `NOT` included). */
+export function followsRelations(filter, relations) {
+    if (filter === undefined || filter === null) {
+        return false;
+    }
+    return Object.entries(filter).some(([key, value]) => key === "AND" || key === "OR" || key === "NOT"
+        ? Array.isArray(value) && value.some((f) => followsRelations(f, relations))
+        : relations.includes(key) && value !== undefined && value !== null);
+}
+/**
  * One field's operators applied to a record's value (`null`: the field is null), ANDed into `truth`, as the server's
  * SQL evaluates them: a comparison with NULL is unknown, `in []` is false and `notIn []` true. An operator that is
  * absent or `null` is no condition, as when the server reads it.

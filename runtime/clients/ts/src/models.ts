@@ -73,6 +73,7 @@ export const auditEntryModel: m.ModelSpec<{ record: AuditEntry; create: AuditEnt
     idField: "id",
     decode: auditEntryDecode,
     truth: auditEntryTruth,
+    relations: [],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, auditEntryOrder, "id", q.bigint),
 };
 
@@ -123,6 +124,12 @@ export interface NoteFilter {
     done?: q.BoolFilter;
     createdAt?: q.OrderedFilter<string>;
     parentId?: q.NullableOrderedFilter<number>;
+    /** Through the relation `children`; only related rows the caller may read count. */
+    children?: q.ToManyFilter<NoteFilter>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
+    /** Through the relation `parent`; only related rows the caller may read count. */
+    parent?: q.ToOneFilter<NoteFilter>;
     AND?: readonly NoteFilter[];
     OR?: readonly NoteFilter[];
     NOT?: readonly NoteFilter[];
@@ -141,6 +148,9 @@ function noteTruth(filter: NoteFilter, record: Note): q.Truth {
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
     truth = q.field(truth, filter.parentId, record.parentId, q.int);
+    truth = q.related(truth, filter.children);
+    truth = q.related(truth, filter.owner);
+    truth = q.related(truth, filter.parent);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -178,6 +188,7 @@ export const noteModel: m.ModelSpec<{ record: Note; create: NoteCreate; update: 
     idField: "id",
     decode: noteDecode,
     truth: noteTruth,
+    relations: ["children", "owner", "parent"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 
@@ -209,6 +220,8 @@ export interface UserFilter {
     id?: q.EqualityFilter<string>;
     email?: q.StringFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `notes`; only related rows the caller may read count. */
+    notes?: q.ToManyFilter<NoteFilter>;
     AND?: readonly UserFilter[];
     OR?: readonly UserFilter[];
     NOT?: readonly UserFilter[];
@@ -222,6 +235,7 @@ function userTruth(filter: UserFilter, record: User): q.Truth {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.email, record.email, q.text);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.notes);
     truth = q.all(truth, filter.AND, (f) => userTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => userTruth(f, record));
     return q.none(truth, filter.NOT, (f) => userTruth(f, record));
@@ -252,6 +266,7 @@ export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: 
     idField: "id",
     decode: userDecode,
     truth: userTruth,
+    relations: ["notes"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 

@@ -76,6 +76,24 @@ impl Related for crate::models::Note {
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
         Relation::one::<crate::models::Note>("parent", "parentId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::NoteFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Note, User};
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.children {
+            conditions
+                .push(sql.to_many::<Self, Note>("children", "\"parent_id\"", through)?);
+        }
+        if let Some(through) = &filter.owner {
+            conditions.push(sql.to_one::<User>("owner", "\"owner_id\"", through)?);
+        }
+        if let Some(through) = &filter.parent {
+            conditions.push(sql.to_one::<Note>("parent", "\"parent_id\"", through)?);
+        }
+        Ok(conditions)
+    }
 }
 impl Referenced for crate::models::Note {
     const REFERENCED_BY: &'static [Reference] = &[
@@ -92,6 +110,18 @@ impl Related for crate::models::User {
             Self,
         >("notes", "id", "\"owner_id\"", "ownerId"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::UserFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        use crate::models::Note;
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.notes {
+            conditions
+                .push(sql.to_many::<Self, Note>("notes", "\"owner_id\"", through)?);
+        }
+        Ok(conditions)
+    }
 }
 impl Referenced for crate::models::User {
     const REFERENCED_BY: &'static [Reference] = &[

@@ -21,6 +21,7 @@ use crate::server::error::ApiError;
 use crate::server::{App, Db};
 
 use super::access::{scope, scope_sql};
+use super::filter::FilterSql;
 use super::read::{parse_param, where_sql};
 use super::Resource;
 
@@ -36,6 +37,19 @@ const KEYS_PER_QUERY: usize = 10_000;
 pub trait Related {
     /// Sorted by name.
     const RELATIONS: &'static [Relation];
+
+    /// The SQL conditions of the filter's relation fields (`author`, `messages`), each through
+    /// [`FilterSql::to_one`] or [`FilterSql::to_many`].
+    fn relation_conditions(
+        filter: &<Self as Resource>::Filter,
+        sql: &mut FilterSql,
+    ) -> Result<Vec<String>, ApiError>
+    where
+        Self: Resource,
+    {
+        let _ = (filter, sql);
+        Ok(Vec::new())
+    }
 }
 
 /// One relation of a model, seen from the model that includes it.
@@ -397,7 +411,10 @@ async fn fetch<T: Resource>(
     let sql = if relation.many {
         if let Some(filter) = &step.filter {
             let filter = T::Filter::deserialize(filter).map_err(|e| bad_include(e.to_string()))?;
-            condition = format!("{condition} AND {}", where_sql::<T>(&filter, &mut w));
+            condition = format!(
+                "{condition} AND {}",
+                where_sql::<T>(&filter, &mut w, caller)?
+            );
         }
         condition = format!("{condition} AND {}", scope_sql(&scope, &mut w));
         let order = order_keys::<T>(step.order.as_ref())?;

@@ -4,7 +4,7 @@ import { type Backoff } from "./backoff.js";
 import { HttpTransport, type TokenProvider } from "./http.js";
 import { LiveItem, LiveList, type LiveHost } from "./live.js";
 import { type ModelSpec, type ModelTypes, type Page } from "./model.js";
-import type { Query } from "./query.js";
+import { type Query } from "./query.js";
 import { type ConnectionState, type WebSocketConstructor, WsTransport } from "./ws.js";
 export interface ClientOptions {
     /** The server's base URL (`http://127.0.0.1:8080`; in a page served by the server itself, `location.origin`). */

@@ -7,6 +7,7 @@ import { ProtocolError } from "./errors.js";
 import { HttpTransport } from "./http.js";
 import { LiveItem, LiveList, queryParams } from "./live.js";
 import { decodePage, decodeRecord } from "./model.js";
+import { followsRelations } from "./query.js";
 import { WsTransport } from "./ws.js";
 import { encodeJson } from "./wire.js";
 /** The hybrid client of one server. Models are reached through `resource(spec)` (the generated `createClient` does it). */
@@ -76,6 +77,11 @@ export class Client {
     }
     /** A live list of `query`, registered so that `list` of the same query can be served from it. */
     live(model, query) {
+        // A change to a related row arrives on another channel, and a changed record alone cannot tell whether it
+        // still matches: such a list could not stay right, so it is refused rather than left to drift.
+        if (followsRelations(query.where, model.relations)) {
+            throw new ProtocolError("a live list cannot filter through a relation (`is`, `isNot`, `some`, `every`, `none`); use `list`");
+        }
         const live = new LiveList(this, model, query);
         if (live.live) {
             const key = liveKey(model.name, query);

@@ -46,6 +46,10 @@ export interface BookmarkFilter {
     color?: q.EqualityFilter<Color>;
     pinned?: q.BoolFilter;
     note?: q.NullableStringFilter;
+    /** Through the relation `message`; only related rows the caller may read count. */
+    message?: q.ToOneFilter<MessageFilter>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
     AND?: readonly BookmarkFilter[];
     OR?: readonly BookmarkFilter[];
     NOT?: readonly BookmarkFilter[];
@@ -102,6 +106,16 @@ export interface MessageFilter {
     text?: q.StringFilter;
     editedAt?: q.NullableOrderedFilter<string>;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `author`; only related rows the caller may read count. */
+    author?: q.ToOneFilter<UserFilter>;
+    /** Through the relation `bookmarks`; only related rows the caller may read count. */
+    bookmarks?: q.ToManyFilter<BookmarkFilter>;
+    /** Through the relation `replies`; only related rows the caller may read count. */
+    replies?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `replyTo`; only related rows the caller may read count. */
+    replyTo?: q.ToOneFilter<MessageFilter>;
+    /** Through the relation `room`; only related rows the caller may read count. */
+    room?: q.ToOneFilter<RoomFilter>;
     AND?: readonly MessageFilter[];
     OR?: readonly MessageFilter[];
     NOT?: readonly MessageFilter[];
@@ -141,6 +155,10 @@ export interface RoomFilter {
     id?: q.OrderedFilter<number>;
     title?: q.StringFilter;
     ownerId?: q.EqualityFilter<string>;
+    /** Through the relation `messages`; only related rows the caller may read count. */
+    messages?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
     AND?: readonly RoomFilter[];
     OR?: readonly RoomFilter[];
     NOT?: readonly RoomFilter[];
@@ -188,6 +206,12 @@ export interface UserFilter {
     email?: q.StringFilter;
     name?: q.StringFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `bookmarks`; only related rows the caller may read count. */
+    bookmarks?: q.ToManyFilter<BookmarkFilter>;
+    /** Through the relation `messages`; only related rows the caller may read count. */
+    messages?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `rooms`; only related rows the caller may read count. */
+    rooms?: q.ToManyFilter<RoomFilter>;
     AND?: readonly UserFilter[];
     OR?: readonly UserFilter[];
     NOT?: readonly UserFilter[];

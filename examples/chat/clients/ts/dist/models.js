@@ -12,6 +12,8 @@ function bookmarkTruth(filter, record) {
     truth = q.field(truth, filter.color, record.color, q.enumeration);
     truth = q.field(truth, filter.pinned, record.pinned, q.bool);
     truth = q.field(truth, filter.note, record.note, q.text);
+    truth = q.related(truth, filter.message);
+    truth = q.related(truth, filter.owner);
     truth = q.all(truth, filter.AND, (f) => bookmarkTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => bookmarkTruth(f, record));
     return q.none(truth, filter.NOT, (f) => bookmarkTruth(f, record));
@@ -41,6 +43,7 @@ export const bookmarkModel = {
     idField: "id",
     decode: bookmarkDecode,
     truth: bookmarkTruth,
+    relations: ["message", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, bookmarkOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -53,6 +56,11 @@ function messageTruth(filter, record) {
     truth = q.field(truth, filter.text, record.text, q.text);
     truth = q.field(truth, filter.editedAt, record.editedAt, q.datetime);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.author);
+    truth = q.related(truth, filter.bookmarks);
+    truth = q.related(truth, filter.replies);
+    truth = q.related(truth, filter.replyTo);
+    truth = q.related(truth, filter.room);
     truth = q.all(truth, filter.AND, (f) => messageTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => messageTruth(f, record));
     return q.none(truth, filter.NOT, (f) => messageTruth(f, record));
@@ -86,6 +94,7 @@ export const messageModel = {
     idField: "id",
     decode: messageDecode,
     truth: messageTruth,
+    relations: ["author", "bookmarks", "replies", "replyTo", "room"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -94,6 +103,8 @@ function roomTruth(filter, record) {
     truth = q.field(truth, filter.id, record.id, q.int);
     truth = q.field(truth, filter.title, record.title, q.text);
     truth = q.field(truth, filter.ownerId, record.ownerId, q.uuid);
+    truth = q.related(truth, filter.messages);
+    truth = q.related(truth, filter.owner);
     truth = q.all(truth, filter.AND, (f) => roomTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => roomTruth(f, record));
     return q.none(truth, filter.NOT, (f) => roomTruth(f, record));
@@ -120,6 +131,7 @@ export const roomModel = {
     idField: "id",
     decode: roomDecode,
     truth: roomTruth,
+    relations: ["messages", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, roomOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -129,6 +141,9 @@ function userTruth(filter, record) {
     truth = q.field(truth, filter.email, record.email, q.text);
     truth = q.field(truth, filter.name, record.name, q.text);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.bookmarks);
+    truth = q.related(truth, filter.messages);
+    truth = q.related(truth, filter.rooms);
     truth = q.all(truth, filter.AND, (f) => userTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => userTruth(f, record));
     return q.none(truth, filter.NOT, (f) => userTruth(f, record));
@@ -158,6 +173,7 @@ export const userModel = {
     idField: "id",
     decode: userDecode,
     truth: userTruth,
+    relations: ["bookmarks", "messages", "rooms"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 /** Every model's spec, by schema name. */

@@ -8,7 +8,7 @@ import { ProtocolError } from "./errors.js";
 import { HttpTransport, type TokenProvider } from "./http.js";
 import { LiveItem, LiveList, type LiveHost, queryParams } from "./live.js";
 import { type ModelSpec, type ModelTypes, type Page, decodePage, decodeRecord } from "./model.js";
-import type { Query } from "./query.js";
+import { type Query, followsRelations } from "./query.js";
 import { type ConnectionState, type WebSocketConstructor, WsTransport } from "./ws.js";
 import { encodeJson } from "./wire.js";
 
@@ -110,6 +110,13 @@ export class Client implements LiveHost {
 
     /** A live list of `query`, registered so that `list` of the same query can be served from it. */
     live<T extends ModelTypes>(model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>): LiveList<T> {
+        // A change to a related row arrives on another channel, and a changed record alone cannot tell whether it
+        // still matches: such a list could not stay right, so it is refused rather than left to drift.
+        if (followsRelations(query.where, model.relations)) {
+            throw new ProtocolError(
+                "a live list cannot filter through a relation (`is`, `isNot`, `some`, `every`, `none`); use `list`",
+            );
+        }
         const live = new LiveList(this, model, query);
         if (live.live) {
             const key = liveKey(model.name, query);

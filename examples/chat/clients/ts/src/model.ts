@@ -33,6 +33,8 @@ export interface ModelSpec<T extends ModelTypes> {
     readonly decode: (raw: unknown) => T["record"];
     /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
     readonly truth: (filter: T["filter"], record: T["record"]) => Truth;
+    /** The model's relations a filter can go through (docs/rest.md), which a live list cannot follow. */
+    readonly relations: readonly string[];
     /** Orders two records as the server orders a list with these keys (the id breaks ties). */
     readonly compare: (keys: readonly T["orderBy"][], a: T["record"], b: T["record"]) => number;
 }

@@ -53,6 +53,10 @@ export interface BookmarkFilter {
     color?: q.EqualityFilter<Color>;
     pinned?: q.BoolFilter;
     note?: q.NullableStringFilter;
+    /** Through the relation `message`; only related rows the caller may read count. */
+    message?: q.ToOneFilter<MessageFilter>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
     AND?: readonly BookmarkFilter[];
     OR?: readonly BookmarkFilter[];
     NOT?: readonly BookmarkFilter[];
@@ -69,6 +73,8 @@ function bookmarkTruth(filter: BookmarkFilter, record: Bookmark): q.Truth {
     truth = q.field(truth, filter.color, record.color, q.enumeration);
     truth = q.field(truth, filter.pinned, record.pinned, q.bool);
     truth = q.field(truth, filter.note, record.note, q.text);
+    truth = q.related(truth, filter.message);
+    truth = q.related(truth, filter.owner);
     truth = q.all(truth, filter.AND, (f) => bookmarkTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => bookmarkTruth(f, record));
     return q.none(truth, filter.NOT, (f) => bookmarkTruth(f, record));
@@ -101,6 +107,7 @@ export const bookmarkModel: m.ModelSpec<{ record: Bookmark; create: BookmarkCrea
     idField: "id",
     decode: bookmarkDecode,
     truth: bookmarkTruth,
+    relations: ["message", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, bookmarkOrder, "id", q.int),
 };
 
@@ -146,6 +153,16 @@ export interface MessageFilter {
     text?: q.StringFilter;
     editedAt?: q.NullableOrderedFilter<string>;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `author`; only related rows the caller may read count. */
+    author?: q.ToOneFilter<UserFilter>;
+    /** Through the relation `bookmarks`; only related rows the caller may read count. */
+    bookmarks?: q.ToManyFilter<BookmarkFilter>;
+    /** Through the relation `replies`; only related rows the caller may read count. */
+    replies?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `replyTo`; only related rows the caller may read count. */
+    replyTo?: q.ToOneFilter<MessageFilter>;
+    /** Through the relation `room`; only related rows the caller may read count. */
+    room?: q.ToOneFilter<RoomFilter>;
     AND?: readonly MessageFilter[];
     OR?: readonly MessageFilter[];
     NOT?: readonly MessageFilter[];
@@ -163,6 +180,11 @@ function messageTruth(filter: MessageFilter, record: Message): q.Truth {
     truth = q.field(truth, filter.text, record.text, q.text);
     truth = q.field(truth, filter.editedAt, record.editedAt, q.datetime);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.author);
+    truth = q.related(truth, filter.bookmarks);
+    truth = q.related(truth, filter.replies);
+    truth = q.related(truth, filter.replyTo);
+    truth = q.related(truth, filter.room);
     truth = q.all(truth, filter.AND, (f) => messageTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => messageTruth(f, record));
     return q.none(truth, filter.NOT, (f) => messageTruth(f, record));
@@ -199,6 +221,7 @@ export const messageModel: m.ModelSpec<{ record: Message; create: MessageCreate;
     idField: "id",
     decode: messageDecode,
     truth: messageTruth,
+    relations: ["author", "bookmarks", "replies", "replyTo", "room"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
 };
 
@@ -227,6 +250,10 @@ export interface RoomFilter {
     id?: q.OrderedFilter<number>;
     title?: q.StringFilter;
     ownerId?: q.EqualityFilter<string>;
+    /** Through the relation `messages`; only related rows the caller may read count. */
+    messages?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `owner`; only related rows the caller may read count. */
+    owner?: q.ToOneFilter<UserFilter>;
     AND?: readonly RoomFilter[];
     OR?: readonly RoomFilter[];
     NOT?: readonly RoomFilter[];
@@ -240,6 +267,8 @@ function roomTruth(filter: RoomFilter, record: Room): q.Truth {
     truth = q.field(truth, filter.id, record.id, q.int);
     truth = q.field(truth, filter.title, record.title, q.text);
     truth = q.field(truth, filter.ownerId, record.ownerId, q.uuid);
+    truth = q.related(truth, filter.messages);
+    truth = q.related(truth, filter.owner);
     truth = q.all(truth, filter.AND, (f) => roomTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => roomTruth(f, record));
     return q.none(truth, filter.NOT, (f) => roomTruth(f, record));
@@ -269,6 +298,7 @@ export const roomModel: m.ModelSpec<{ record: Room; create: RoomCreate; update: 
     idField: "id",
     decode: roomDecode,
     truth: roomTruth,
+    relations: ["messages", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, roomOrder, "id", q.int),
 };
 
@@ -305,6 +335,12 @@ export interface UserFilter {
     email?: q.StringFilter;
     name?: q.StringFilter;
     createdAt?: q.OrderedFilter<string>;
+    /** Through the relation `bookmarks`; only related rows the caller may read count. */
+    bookmarks?: q.ToManyFilter<BookmarkFilter>;
+    /** Through the relation `messages`; only related rows the caller may read count. */
+    messages?: q.ToManyFilter<MessageFilter>;
+    /** Through the relation `rooms`; only related rows the caller may read count. */
+    rooms?: q.ToManyFilter<RoomFilter>;
     AND?: readonly UserFilter[];
     OR?: readonly UserFilter[];
     NOT?: readonly UserFilter[];
@@ -319,6 +355,9 @@ function userTruth(filter: UserFilter, record: User): q.Truth {
     truth = q.field(truth, filter.email, record.email, q.text);
     truth = q.field(truth, filter.name, record.name, q.text);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.related(truth, filter.bookmarks);
+    truth = q.related(truth, filter.messages);
+    truth = q.related(truth, filter.rooms);
     truth = q.all(truth, filter.AND, (f) => userTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => userTruth(f, record));
     return q.none(truth, filter.NOT, (f) => userTruth(f, record));
@@ -351,6 +390,7 @@ export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: 
     idField: "id",
     decode: userDecode,
     truth: userTruth,
+    relations: ["bookmarks", "messages", "rooms"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 

@@ -220,6 +220,42 @@ export interface FieldOperators<T> {
 }
 
 /**
+ * A filter through a to-one relation (docs/rest.md): the related row matches `is` (`null`: there is none the caller
+ * may read), or none matches `isNot` (`null`: there is one).
+ */
+export interface ToOneFilter<F> {
+    is?: F | null;
+    isNot?: F | null;
+}
+
+/** A filter through a to-many relation: `some`, `every` or `none` of the related rows the caller may read match. */
+export interface ToManyFilter<F> {
+    some?: F;
+    every?: F;
+    none?: F;
+}
+
+/**
+ * A relation filter's part of a record's truth: the related rows are not in the record, so a set relation filter is
+ * unknown (`false` and unknown is still `false`). A live list cannot follow such a filter (`Client.live` refuses it).
+ */
+export function related(truth: Truth, filter: object | null | undefined): Truth {
+    return filter === undefined || filter === null ? truth : and(truth, null);
+}
+
+/** Whether `filter` goes through one of the model's `relations` anywhere (its `AND`, `OR` and `NOT` included). */
+export function followsRelations(filter: object | null | undefined, relations: readonly string[]): boolean {
+    if (filter === undefined || filter === null) {
+        return false;
+    }
+    return Object.entries(filter).some(([key, value]) =>
+        key === "AND" || key === "OR" || key === "NOT"
+            ? Array.isArray(value) && value.some((f) => followsRelations(f as object, relations))
+            : relations.includes(key) && value !== undefined && value !== null,
+    );
+}
+
+/**
  * One field's operators applied to a record's value (`null`: the field is null), ANDed into `truth`, as the server's
  * SQL evaluates them: a comparison with NULL is unknown, `in []` is false and `notIn []` true. An operator that is
  * absent or `null` is no condition, as when the server reads it.

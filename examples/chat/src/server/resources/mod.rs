@@ -75,6 +75,21 @@ impl Related for crate::models::Bookmark {
         Relation::one::<crate::models::Message>("message", "messageId", "\"id\"", "id"),
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::BookmarkFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Message, User};
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.message {
+            conditions
+                .push(sql.to_one::<Message>("message", "\"message_id\"", through)?);
+        }
+        if let Some(through) = &filter.owner {
+            conditions.push(sql.to_one::<User>("owner", "\"owner_id\"", through)?);
+        }
+        Ok(conditions)
+    }
 }
 impl Referenced for crate::models::Bookmark {
     const REFERENCED_BY: &'static [Reference] = &[];
@@ -93,6 +108,40 @@ impl Related for crate::models::Message {
         Relation::one::<crate::models::Message>("replyTo", "replyToId", "\"id\"", "id"),
         Relation::one::<crate::models::Room>("room", "roomId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::MessageFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{User, Bookmark, Message, Room};
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.author {
+            conditions.push(sql.to_one::<User>("author", "\"author_id\"", through)?);
+        }
+        if let Some(through) = &filter.bookmarks {
+            conditions
+                .push(
+                    sql
+                        .to_many::<
+                            Self,
+                            Bookmark,
+                        >("bookmarks", "\"message_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.replies {
+            conditions
+                .push(
+                    sql.to_many::<Self, Message>("replies", "\"reply_to_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.reply_to {
+            conditions
+                .push(sql.to_one::<Message>("replyTo", "\"reply_to_id\"", through)?);
+        }
+        if let Some(through) = &filter.room {
+            conditions.push(sql.to_one::<Room>("room", "\"room_id\"", through)?);
+        }
+        Ok(conditions)
+    }
 }
 impl Referenced for crate::models::Message {
     const REFERENCED_BY: &'static [Reference] = &[
@@ -114,6 +163,21 @@ impl Related for crate::models::Room {
         >("messages", "id", "\"room_id\"", "roomId"),
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::RoomFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Message, User};
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.messages {
+            conditions
+                .push(sql.to_many::<Self, Message>("messages", "\"room_id\"", through)?);
+        }
+        if let Some(through) = &filter.owner {
+            conditions.push(sql.to_one::<User>("owner", "\"owner_id\"", through)?);
+        }
+        Ok(conditions)
+    }
 }
 impl Referenced for crate::models::Room {
     const REFERENCED_BY: &'static [Reference] = &[
@@ -138,6 +202,30 @@ impl Related for crate::models::User {
             Self,
         >("rooms", "id", "\"owner_id\"", "ownerId"),
     ];
+    fn relation_conditions(
+        filter: &crate::models::UserFilter,
+        sql: &mut rest::FilterSql,
+    ) -> Result<Vec<String>, ApiError> {
+        use crate::models::{Bookmark, Message, Room};
+        let mut conditions = Vec::new();
+        if let Some(through) = &filter.bookmarks {
+            conditions
+                .push(
+                    sql.to_many::<Self, Bookmark>("bookmarks", "\"owner_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.messages {
+            conditions
+                .push(
+                    sql.to_many::<Self, Message>("messages", "\"author_id\"", through)?,
+                );
+        }
+        if let Some(through) = &filter.rooms {
+            conditions
+                .push(sql.to_many::<Self, Room>("rooms", "\"owner_id\"", through)?);
+        }
+        Ok(conditions)
+    }
 }
 impl Referenced for crate::models::User {
     const REFERENCED_BY: &'static [Reference] = &[

@@ -9,16 +9,19 @@
 //! - `write`: create, replace, patch and delete, each with its event in the same transaction;
 //! - `cascade`: what a delete does to the rows that reference it (`onDelete`), each with its event;
 //! - `include`: related rows in a read (`include`), one query per relation and level;
+//! - `filter`: a list's `where` as SQL, relation filters (`EXISTS` subqueries under the read rules) included;
 //! - `gateway`: what the WebSocket gateway asks of a model (visibility of events, item checks, requests).
 
 mod access;
 pub mod cascade;
+mod filter;
 mod gateway;
 mod include;
 mod read;
 mod write;
 
 pub use cascade::{OnDelete, Reference, Referenced};
+pub use filter::FilterSql;
 pub use gateway::{check_item, request, visibility};
 pub use include::{Include, Related, Relation, Target, MAX_DEPTH};
 pub use read::{fetch_list, fetch_one, ListParams, ListQuery, ListResponse};
@@ -146,7 +149,7 @@ pub trait Resource: Related + Referenced + Serialize + Send + Sync + Sized + 'st
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)>;
     /// The columns and values a `PATCH` sets: only the fields present.
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)>;
-    /// Conditions of the filter's own fields (combinators are handled by `where_sql`).
+    /// Conditions of the filter's own fields (combinators and relations are handled by [`FilterSql`]).
     fn field_conditions(filter: &Self::Filter, w: &mut SqlWriter) -> Vec<String>;
     /// The filter's `AND`, `OR` and `NOT` lists.
     fn combinators(filter: &Self::Filter) -> [&[Self::Filter]; 3];

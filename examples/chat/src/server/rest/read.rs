@@ -15,25 +15,19 @@ use crate::server::error::ApiError;
 use crate::server::{App, Db};
 
 use super::access::{scope, scope_sql, Scope};
+use super::filter::FilterSql;
 use super::include::Include;
 use super::{not_found, path_id, Resource};
 use crate::query::SortOrder;
 
-/// The filter as one SQL condition, combinators included.
-pub(super) fn where_sql<R: Resource>(filter: &R::Filter, w: &mut SqlWriter) -> String {
-    let mut parts = R::field_conditions(filter, w);
-    let [and, or, not] = R::combinators(filter);
-    parts.extend(and.iter().map(|f| where_sql::<R>(f, w)));
-    if !or.is_empty() {
-        let alternatives: Vec<String> = or.iter().map(|f| where_sql::<R>(f, w)).collect();
-        parts.push(format!("({})", alternatives.join(" OR ")));
-    }
-    parts.extend(not.iter().map(|f| format!("NOT {}", where_sql::<R>(f, w))));
-    if parts.is_empty() {
-        "1 = 1".to_owned()
-    } else {
-        format!("({})", parts.join(" AND "))
-    }
+/// The filter as one SQL condition on rows of `R`'s table (named as such in the statement), combinators and
+/// relation filters included; an error for a relation filter nested too deep.
+pub(super) fn where_sql<R: Resource>(
+    filter: &R::Filter,
+    w: &mut SqlWriter,
+    caller: &Caller,
+) -> Result<String, ApiError> {
+    FilterSql::new(w, caller, R::TABLE).condition::<R>(filter)
 }
 
 /// A list's query string as it comes (`where` and `orderBy` as JSON text); unknown parameters are rejected.
@@ -189,10 +183,10 @@ pub async fn fetch_list<R: Resource>(
         .clamp(0, app.config.max_take.into());
 
     let mut w = SqlWriter::new(app.db.dialect());
-    let mut condition = query
-        .filter
-        .as_ref()
-        .map_or_else(|| "1 = 1".to_owned(), |f| where_sql::<R>(f, &mut w));
+    let mut condition = match &query.filter {
+        Some(filter) => where_sql::<R>(filter, &mut w, caller)?,
+        None => "1 = 1".to_owned(),
+    };
     condition = format!("{condition} AND {}", scope_sql(&scope, &mut w));
     let condition_params = w.params.len();
     let keys: Vec<(&'static str, SortOrder)> = query.order.iter().map(R::order_key).collect();
