@@ -23,6 +23,9 @@
 //! - **Fairness.** A leader commits the batch that holds its own write and then hands the queue to a task of its
 //!   own, which keeps committing batches (yielding to the scheduler between them) until the queue is empty: a
 //!   request is never held back to write other requests' batches.
+//!
+//! The queue, its bounds and its counts (`Queue`) are shared with PostgreSQL's group commit
+//! (`group_commit_postgres`); how a batch runs is each database's own.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
