@@ -37,7 +37,7 @@ pub fn render(graph: &Graph) -> String {
 }
 
 fn model(graph: &Graph, m: &Model) -> Value {
-    let slug = m.route.rsplit('/').next().unwrap_or(&m.route).to_owned();
+    let slug = slug_of(graph, &m.name);
     let is_user_model = graph.user_model.as_deref() == Some(m.name.as_str());
     json!({
         "name": m.name,
@@ -60,8 +60,45 @@ fn model(graph: &Graph, m: &Model) -> Value {
             "update": rule(&m.access.update),
             "delete": rule(&m.access.delete),
         },
-        "fields": m.fields.iter().filter(|f| shown(f)).map(|f| field(graph, f)).collect::<Vec<_>>(),
+        "label": label_field(m),
+        "relations": m.includes.iter().filter(|i| i.many).map(|i| json!({
+            "name": i.name,
+            "model": i.target,
+            "slug": slug_of(graph, &i.target),
+            "field": i.remote_field,
+        })).collect::<Vec<_>>(),
+        "fields": m.fields.iter().filter(|f| shown(f)).map(|f| field(graph, m, f)).collect::<Vec<_>>(),
     })
+}
+
+/// The field that names a row where another row links to it: the first text field a reader sees, if any.
+fn label_field(m: &Model) -> Option<&str> {
+    m.fields
+        .iter()
+        .find(|f| f.in_record && !f.id && matches!(f.scalar, Scalar::String | Scalar::Text))
+        .map(|f| f.name.as_str())
+}
+
+/// The page's path segment of a model (`/api/chat-rooms` -> `chat-rooms`).
+fn slug_of(graph: &Graph, model: &str) -> String {
+    graph
+        .models
+        .iter()
+        .find(|m| m.name == model)
+        .map(|m| m.route.rsplit('/').next().unwrap_or(&m.route).to_owned())
+        .unwrap_or_default()
+}
+
+/// Where a reference field links to: the to-one relation reads include for its row (whose label the page shows),
+/// and the referenced model's page.
+fn link(graph: &Graph, m: &Model, f: &Field) -> Value {
+    m.includes
+        .iter()
+        .find(|i| !i.many && i.key_field == f.name)
+        .map_or(
+            Value::Null,
+            |i| json!({ "relation": i.name, "model": i.target, "slug": slug_of(graph, &i.target) }),
+        )
 }
 
 /// A hidden field appears only when some input takes it (it is written, never read).
@@ -113,7 +150,7 @@ fn bound(literal: &Option<String>, scalar: Scalar) -> Value {
     }
 }
 
-fn field(graph: &Graph, f: &Field) -> Value {
+fn field(graph: &Graph, m: &Model, f: &Field) -> Value {
     let values = (f.scalar == Scalar::Enum).then(|| {
         graph
             .enums
@@ -166,6 +203,7 @@ fn field(graph: &Graph, f: &Field) -> Value {
         "hidden": f.hidden,
         "owner": f.owner,
         "references": f.references,
+        "link": link(graph, m, f),
         "column": f.in_record,
         "create": presence(f.create),
         "patch": f.in_patch,
@@ -234,5 +272,23 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!("contains")));
+    }
+
+    #[test]
+    fn references_link_to_their_rows_and_relations_to_their_lists() {
+        let doc = document(&chat());
+        let message = named(&doc["models"], "Message");
+        assert_eq!(message["label"], "text");
+        assert_eq!(
+            named(&message["fields"], "roomId")["link"],
+            json!({ "relation": "room", "model": "Room", "slug": "rooms" })
+        );
+        assert_eq!(named(&message["fields"], "text")["link"], Value::Null);
+        let room = named(&doc["models"], "Room");
+        assert_eq!(room["label"], "title");
+        assert_eq!(
+            room["relations"],
+            json!([{ "name": "messages", "model": "Message", "slug": "messages", "field": "roomId" }])
+        );
     }
 }

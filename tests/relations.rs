@@ -2,7 +2,9 @@
 //! to-one and to-many includes, nested, each included row passing its own model's read rule (bookmarks are
 //! owner-only, users need a token, `passwordHash` is hidden), a to-many's own `where`/`orderBy`/`take` applied per
 //! parent, the 400s for unknown relations and too deep nesting, and one query per relation level whatever the
-//! number of rows (counted in the server's debug log). Runs with libtest-mimic like tests/server.rs.
+//! number of rows (counted in the server's debug log); and deletes by the references' `onDelete` (a room's
+//! messages cascade with their bookmarks, replies are cleared, a user with rows is restricted), each deleted or
+//! changed row with its event, in an order a subscriber can apply. Runs with libtest-mimic like tests/server.rs.
 
 mod common;
 #[path = "common/scenarios.rs"]
@@ -25,6 +27,11 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("include_nested", include_nested),
     ("include_bad_requests", include_bad_requests),
     ("include_over_websocket", include_over_websocket),
+    ("delete_cascades_with_events", delete_cascades_with_events),
+    (
+        "delete_restricted_changes_nothing",
+        delete_restricted_changes_nothing,
+    ),
 ];
 
 fn main() {
@@ -496,4 +503,205 @@ fn include_over_websocket(s: &Server) {
     let bad = ws.request(3, "Room", "list", json!({ "include": "members" }));
     assert_eq!(bad["error"]["code"], "bad_request", "{bad}");
     assert!(bad.get("data").is_none(), "{bad}");
+}
+
+fn reply(s: &Server, author: &User, room: i64, to: &Value, text: &str) -> Value {
+    s.post("/api/messages")
+        .auth(&author.token)
+        .json(json!({ "roomId": room, "text": text, "replyToId": to["id"] }))
+        .send()
+        .expect_json(201)
+}
+
+/// `(channel's model, kind, id)` of the updates `ws` receives up to and including the one with `seq`, checking that
+/// seqs increase.
+fn updates_until(ws: &mut Ws, seq: u64) -> Vec<(String, String, String)> {
+    let mut seen = Vec::new();
+    let mut last = 0;
+    loop {
+        let update = ws.update();
+        let at = update["seq"].as_u64().expect("an update has a seq");
+        assert!(at > last, "seqs increase: {update} after {last}");
+        last = at;
+        let model = update["channel"].as_str().unwrap_or_default();
+        let model = model.split(':').next().unwrap_or_default().to_owned();
+        let id = match &update["id"] {
+            Value::String(id) => id.clone(),
+            other => other.to_string(),
+        };
+        seen.push((
+            model,
+            update["kind"].as_str().unwrap_or_default().to_owned(),
+            id,
+        ));
+        if at >= seq {
+            assert_eq!(at, seq, "the delete's own event: {update}");
+            return seen;
+        }
+    }
+}
+
+fn event(model: &str, kind: &str, id: &Value) -> (String, String, String) {
+    let id = match id {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
+    };
+    (model.to_owned(), kind.to_owned(), id)
+}
+
+/// Deleting a room (`Message.roomId` has `onDelete: cascade`) deletes its messages and their bookmarks
+/// (`Bookmark.messageId`: cascade) and clears replies to them from other rooms (`Message.replyToId`: setNull):
+/// every such row has its event in the delete's transaction, before the room's own, each subscriber sees those it
+/// may read, in seq order, and nothing stale is left to read.
+fn delete_cascades_with_events(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "cascade-a");
+    let b = new_user(s, &admin, "cascade-b");
+    let room = new_room(s, &a, "to be deleted");
+    let other = new_room(s, &b, "stays");
+    let m1 = message(s, &a, room, "first");
+    let m2 = reply(s, &b, room, &m1, "a reply in the same room");
+    let m3 = message(s, &a, room, "third");
+    let m4 = reply(s, &b, other, &m1, "a reply from another room");
+    let b_mark = bookmark(s, &b, &m1);
+    let a_mark = bookmark(s, &a, &m3);
+    let kept = bookmark(s, &a, &m4);
+
+    let mut on_a = Ws::connect(s, &a.token);
+    let mut on_b = Ws::connect(s, &b.token);
+    for ws in [&mut on_a, &mut on_b] {
+        for channel in ["Room:list", "Message:list", "Bookmark:list"] {
+            ws.subscribe(channel, None);
+        }
+    }
+
+    let deleted = s
+        .delete(&format!("/api/rooms/{room}"))
+        .auth(&a.token)
+        .send();
+    deleted.expect(204);
+    let seq: u64 = deleted
+        .header("event-seq")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a delete answers its Event-Seq\n{deleted:?}"));
+
+    // Depth first by relation name (`bookmarks`, then `replies`) and by id, each message after what referenced it.
+    let room_id = json!(room);
+    let mut messages = [&m1, &m2, &m3];
+    messages.sort_by_key(|m| m["id"].as_str().unwrap_or_default().to_owned());
+    let mut expected_a = Vec::new();
+    let mut expected_b = Vec::new();
+    for m in messages {
+        for mark in [&a_mark, &b_mark] {
+            if mark["messageId"] == m["id"] {
+                let mine = if mark["ownerId"] == a.id.as_str() {
+                    &mut expected_a
+                } else {
+                    &mut expected_b
+                };
+                mine.push(event("Bookmark", "deleted", &mark["id"]));
+            }
+        }
+        for r in [&m2, &m4] {
+            // m2 is cleared here only if m1 comes first; otherwise it is deleted before m1 is reached.
+            let cleared = r["replyToId"] == m["id"]
+                && (r["id"] == m4["id"] || m1["id"].as_str() < m2["id"].as_str());
+            if cleared {
+                for expected in [&mut expected_a, &mut expected_b] {
+                    expected.push(event("Message", "updated", &r["id"]));
+                }
+            }
+        }
+        for expected in [&mut expected_a, &mut expected_b] {
+            expected.push(event("Message", "deleted", &m["id"]));
+        }
+    }
+    for expected in [&mut expected_a, &mut expected_b] {
+        expected.push(event("Room", "deleted", &room_id));
+    }
+    assert_eq!(updates_until(&mut on_a, seq), expected_a, "a's subscriber");
+    assert_eq!(updates_until(&mut on_b, seq), expected_b, "b's subscriber");
+    on_a.expect_silence(std::time::Duration::from_millis(200));
+
+    // Nothing stale is left, and what was outside the room stays.
+    s.get(&format!("/api/rooms/{room}"))
+        .send()
+        .expect_error(404, "not_found");
+    let left = read(
+        s,
+        "/api/messages",
+        Some(&a.token),
+        "bookmarks",
+        Some(json!({ "roomId": { "equals": room } })),
+    );
+    assert_eq!(left["items"], json!([]), "{left}");
+    for m in [&m1, &m2, &m3] {
+        s.get(&format!("/api/messages/{}", m["id"].as_str().unwrap()))
+            .auth(&a.token)
+            .send()
+            .expect_error(404, "not_found");
+    }
+    let m4_now = s
+        .get(&format!("/api/messages/{}", m4["id"].as_str().unwrap()))
+        .auth(&b.token)
+        .send()
+        .expect_json(200);
+    assert_eq!(m4_now["replyToId"], Value::Null, "{m4_now}");
+    let marks = s
+        .get("/api/bookmarks")
+        .auth(&a.token)
+        .send()
+        .expect_json(200);
+    assert_eq!(marks["items"], json!([kept]), "{marks}");
+    let marks = s
+        .get("/api/bookmarks")
+        .auth(&b.token)
+        .send()
+        .expect_json(200);
+    assert_eq!(marks["items"], json!([]), "{marks}");
+}
+
+/// `restrict` (the default on `Room.ownerId`, `Message.authorId` and `Bookmark.ownerId`): deleting a user who
+/// still owns rows is a 409 naming the relation, and changes nothing (no row, no event); once the rows are gone
+/// the delete goes through.
+fn delete_restricted_changes_nothing(s: &Server) {
+    let admin = s.admin_token();
+    let a = new_user(s, &admin, "restrict-a");
+    let room = new_room(s, &a, "a's room");
+    let mut watcher = Ws::connect(s, &admin);
+    for channel in ["User:list", "Room:list", "Message:list"] {
+        watcher.subscribe(channel, None);
+    }
+    let refused = s
+        .delete(&format!("/api/users/{}", a.id))
+        .auth(&admin)
+        .send()
+        .expect_error(409, "conflict");
+    let text = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("`rooms`") && text.contains("Room.ownerId"),
+        "{refused}"
+    );
+    watcher.expect_silence(std::time::Duration::from_millis(300));
+    s.get(&format!("/api/rooms/{room}")).send().expect_json(200);
+    s.get(&format!("/api/users/{}", a.id))
+        .auth(&admin)
+        .send()
+        .expect_json(200);
+
+    s.delete(&format!("/api/rooms/{room}"))
+        .auth(&a.token)
+        .send()
+        .expect(204);
+    assert_eq!(watcher.update()["kind"], "deleted");
+    s.delete(&format!("/api/users/{}", a.id))
+        .auth(&admin)
+        .send()
+        .expect(204);
+    let gone = watcher.update();
+    assert_eq!(
+        (gone["kind"].as_str(), gone["id"].as_str()),
+        (Some("deleted"), Some(a.id.as_str())),
+        "{gone}"
+    );
 }

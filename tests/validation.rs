@@ -840,3 +840,46 @@ fn migration_hints() {
     );
     assert_eq!(problems(&yaml).len(), 8, "{:#?}", problems(&yaml));
 }
+
+#[test]
+fn on_delete_needs_a_reference() {
+    let yaml = with_models("  Room:\n    fields:\n      id: { type: int, id: true }\n      x: { type: int, onDelete: cascade }\n");
+    expect(
+        &yaml,
+        "has `onDelete` but no `references`",
+        ("cascade", 0),
+        "add `references: <Model>`",
+    );
+}
+
+#[test]
+fn on_delete_unknown_rule() {
+    let yaml = with_models("  Room:\n    fields:\n      id: { type: int, id: true }\n      by: { type: uuid, references: User, onDelete: cascad }\n");
+    expect(
+        &yaml,
+        "`cascad` is not an `onDelete` rule",
+        ("cascad", 0),
+        "cascade",
+    );
+    let yaml = with_models("  Room:\n    fields:\n      id: { type: int, id: true }\n      by: { type: uuid, references: User, onDelete: nothing }\n");
+    expect(
+        &yaml,
+        "`nothing` is not an `onDelete` rule",
+        ("nothing", 0),
+        "`restrict`, `cascade`, `setNull`",
+    );
+}
+
+#[test]
+fn on_delete_set_null_needs_an_optional_reference() {
+    let yaml = with_models("  Room:\n    fields:\n      id: { type: int, id: true }\n      by: { type: uuid, references: User, onDelete: setNull }\n");
+    expect(
+        &yaml,
+        "is required, so `onDelete: setNull` could not clear it",
+        ("setNull", 0),
+        "make it optional (`type: uuid?`)",
+    );
+    // Optional, it is fine; so are cascades in a loop (a model that cascades to itself).
+    let fine = with_models("  Room:\n    fields:\n      id: { type: int, id: true }\n      by: { type: uuid?, references: User, onDelete: setNull }\n      parentId: { type: int?, references: Room, onDelete: cascade }\n    access: { read: public }\n");
+    ssot_gen::load("schema.yaml", &fine).expect("setNull on an optional reference, a self-cascade");
+}

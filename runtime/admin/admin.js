@@ -442,9 +442,25 @@ import { AuthError, HttpTransport, WsTransport } from "./client/runtime.js";
     return h("div", { class: "control" }, h("label", { for: control.id }, text), control);
   }
 
-  function modelView(model) {
+  /** The page of a row of `model`: its list filtered to that id. */
+  function rowHref(slug, field, value) {
+    return `#/${slug}?${new URLSearchParams({ [field]: String(value) })}`;
+  }
+
+  /** A reference's cell: a link to the referenced row, named by its label field when the read included it. */
+  function referenceCell(field, value, related) {
+    const target = meta.models.find((m) => m.name === field.link.model);
+    const label = related && target && target.label ? related[target.label] : null;
+    const text = label === null || label === undefined || label === "" ? String(value) : String(label);
+    return h("a", { href: rowHref(field.link.slug, target ? target.idField : "id", value), title: `${field.link.model} ${value}` }, text);
+  }
+
+  /** `initial`: `[field, text]` pairs from the address (`#/messages?roomId=3`), each an `equals` filter. */
+  function modelView(model, initial = []) {
     const columns = model.fields.filter((f) => f.column);
     const filterable = columns.filter((f) => f.filter.length);
+    // The to-one relations of the reference columns: each read includes them for the links' labels.
+    const include = columns.filter((f) => f.link).map((f) => f.link.relation).join(",");
     const state = { skip: 0, take: meta.defaultTake, order: null, filters: [], showDenied: false };
     let page = null; // { items, total, skip, take }
     let pageSeq = null; // the event the page reflects (over the socket), or null (over REST)
@@ -535,8 +551,19 @@ import { AuthError, HttpTransport, WsTransport } from "./client/runtime.js";
       chips.hidden = !state.filters.length;
     }
 
+    for (const [name, text] of initial) {
+      const field = filterable.find((f) => f.name === name && f.filter.includes("equals"));
+      if (!field) continue;
+      try {
+        state.filters.push({ field: name, op: "equals", value: operand(field, text), text });
+      } catch (message) {
+        listError.replaceChildren(...errorBlock({ code: "invalid_filter", message }));
+      }
+    }
+
     function params() {
       const p = { skip: state.skip, take: state.take };
+      if (include) p.include = include;
       if (state.filters.length) p.where = { AND: state.filters.map((f) => ({ [f.field]: { [f.op]: f.value } })) };
       if (state.order) p.orderBy = [{ [state.order.field]: state.order.dir }];
       return p;
@@ -554,6 +581,7 @@ import { AuthError, HttpTransport, WsTransport } from "./client/runtime.js";
           seq = response.seq;
         } else {
           const query = new URLSearchParams({ skip: p.skip, take: p.take });
+          if (p.include) query.set("include", p.include);
           if (p.where) query.set("where", JSON.stringify(p.where));
           if (p.orderBy) query.set("orderBy", JSON.stringify(p.orderBy));
           result = await api("GET", `${model.route}?${query}`);
@@ -622,9 +650,11 @@ import { AuthError, HttpTransport, WsTransport } from "./client/runtime.js";
           const tr = h("tr", { class: changed.has(id) ? "changed" : null, dataset: { id } },
             columns.map((f) => {
               const shown = display(f, row[f.name]);
-              return h("td", { class: shown === null ? "empty" : null, "data-label": f.name }, shown === null ? h("span", { "aria-label": "empty" }, "—") : shown);
+              const content = shown === null ? h("span", { "aria-label": "empty" }, "—") : f.link ? referenceCell(f, row[f.name], row[f.link.relation]) : shown;
+              return h("td", { class: shown === null ? "empty" : null, "data-label": f.name }, content);
             }),
             h("td", { class: "actions" },
+              model.relations.map((r) => h("a", { class: "relation", href: rowHref(r.slug, r.field, id), "aria-label": `${r.name} of ${model.name} ${id}` }, r.name)),
               mayUpdate && patchable ? h("button", { type: "button", onclick: () => openRecordDialog(model, "edit", row, () => refetch()), "aria-label": `Edit ${model.name} ${id}` }, "Edit") : null,
               mayDelete ? h("button", { type: "button", class: "danger", onclick: () => remove(row), "aria-label": `Delete ${model.name} ${id}` }, "Delete") : null));
           return tr;
@@ -742,10 +772,10 @@ import { AuthError, HttpTransport, WsTransport } from "./client/runtime.js";
   // Routing
 
   function route() {
-    const slug = location.hash.replace(/^#\/?/, "");
+    const [slug, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
     const model = meta.models.find((m) => m.slug === slug);
     if (view) view.stop();
-    view = model ? modelView(model) : homeView();
+    view = model ? modelView(model, [...new URLSearchParams(query)]) : homeView();
     for (const link of document.querySelectorAll("#model-nav a")) {
       if (link.getAttribute("href") === `#/${slug}` && model) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");

@@ -315,6 +315,36 @@ pub struct Relation {
     /// The name of this relation seen from the target.
     pub inverse: String,
     pub optional: bool,
+    /// What deleting the target row does to the rows that reference it.
+    pub on_delete: OnDelete,
+}
+
+/// What deleting a row does to the rows that reference it (`onDelete` on the reference). The server applies it,
+/// not the database, so that every row it deletes or changes gets its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum OnDelete {
+    /// The delete is refused (409) while any row references the target.
+    #[default]
+    Restrict,
+    /// The referencing rows are deleted first, each with its own `onDelete` rules applied.
+    Cascade,
+    /// The referencing rows' reference is set to null (optional references only).
+    SetNull,
+}
+
+impl OnDelete {
+    /// Every value, as the schema spells it.
+    pub const NAMES: [&'static str; 3] = ["restrict", "cascade", "setNull"];
+
+    /// The value as the schema spells it, if it is one.
+    pub fn parse(name: &str) -> Option<OnDelete> {
+        match name {
+            "restrict" => Some(OnDelete::Restrict),
+            "cascade" => Some(OnDelete::Cascade),
+            "setNull" => Some(OnDelete::SetNull),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -324,6 +354,12 @@ pub struct InverseRelation {
     /// The referencing model and field.
     pub source: String,
     pub field: String,
+    /// The referencing model's record type.
+    pub source_record: String,
+    /// The referencing field's quoted column.
+    pub column: String,
+    /// What deleting a row of this model does to the referencing rows.
+    pub on_delete: OnDelete,
 }
 
 /// A relation reads of a model can include, seen from that model: a to-one through one of its references, or a

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::schemas::{base_schema, health_schema, readiness_schema};
 use super::*;
-use crate::model::Rule;
+use crate::model::{OnDelete, Rule};
 
 /// The entries of `paths`: each model's collection and item paths, then the server's own.
 pub(super) fn paths(graph: &Graph) -> impl Iterator<Item = (String, Value)> + '_ {
@@ -490,19 +490,43 @@ fn update_operation(m: &Model, replace: bool) -> Value {
     .build()
 }
 
+/// What deleting a row of `m` does to the rows that reference it, by `onDelete`, as sentences.
+fn on_delete_effects(m: &Model) -> String {
+    let names = |rule: OnDelete| {
+        let names: Vec<String> = m
+            .inverse_relations
+            .iter()
+            .filter(|r| r.on_delete == rule)
+            .map(|r| format!("`{}` ({}.{})", r.name, r.source, r.field))
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    };
+    let mut effects = String::new();
+    if let Some(names) = names(OnDelete::Cascade) {
+        effects.push_str(&format!(
+            " Its {names} are deleted first, each with a `deleted` event."
+        ));
+    }
+    if let Some(names) = names(OnDelete::SetNull) {
+        effects.push_str(&format!(
+            " Its {names} have their reference set to null, each with an `updated` event."
+        ));
+    }
+    if let Some(names) = names(OnDelete::Restrict) {
+        effects.push_str(&format!(" While it has {names}, the delete is a `409`."));
+    }
+    effects
+}
+
 fn delete_operation(m: &Model) -> Value {
     let referenced = !m.inverse_relations.is_empty();
     Operation {
         id: format!("delete{}", upper_first(&m.name)),
         summary: format!("Delete a {}", m.name),
         description: format!(
-            "Deletes a `{}`{}. {CHECK_STORED}",
+            "Deletes a `{}`.{} {CHECK_STORED}",
             m.name,
-            if referenced {
-                "; a row still referenced by others is a `409`"
-            } else {
-                ""
-            }
+            on_delete_effects(m)
         ),
         rule: &m.access.delete,
         tag: &m.name,

@@ -81,6 +81,7 @@ pub const FILES: &[RuntimeFile] = runtime_files![
     "src/server/postgres.rs",
     "src/server/probes.rs",
     "src/server/rest/access.rs",
+    "src/server/rest/cascade.rs",
     "src/server/rest/gateway.rs",
     "src/server/rest/include.rs",
     "src/server/rest/mod.rs",

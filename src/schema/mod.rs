@@ -90,6 +90,8 @@ pub struct FieldSpec {
     pub references: Option<Spanned<String>>,
     /// Name of the reverse relation on the referenced model.
     pub inverse: Option<Spanned<String>>,
+    /// What deleting the referenced row does to this row (`onDelete:`): `restrict`, `cascade` or `setNull`.
+    pub on_delete: Option<Spanned<String>>,
     pub min: Option<Spanned<f64>>,
     pub max: Option<Spanned<f64>>,
     pub doc: Option<String>,

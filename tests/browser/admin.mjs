@@ -212,6 +212,27 @@ try {
   await page.locator("#confirm-dialog").getByRole("button", { name: "Delete" }).click();
   await row(`${tag} alice edited`).waitFor({ state: "detached" });
 
+  step("relations: a message's room is a link named by the room's title; a room links to its messages");
+  const linkedRoom = await createRoom(`${tag} linked`, alice);
+  const posted = await rest("POST", "/api/messages", alice, { roomId: linkedRoom, text: `${tag} in the linked room` });
+  check(posted.status === 201, `POST message: ${posted.status}`);
+  await page.goto(`${base}/admin#/messages`);
+  await page.getByRole("heading", { level: 1, name: "Messages" }).waitFor();
+  const link = row(`${tag} in the linked room`).getByRole("link", { name: `${tag} linked` });
+  await link.waitFor();
+  await link.click();
+  await page.getByRole("heading", { level: 1, name: "Rooms" }).waitFor();
+  await until("only the linked room", async () => (await page.locator("#page-range").innerText()) === "1–1 of 1");
+  check((await rows().first().innerText()).includes(`${tag} linked`), "the link opens the referenced room");
+  check((await page.locator(".chips").innerText()).includes(`id equals ${linkedRoom}`), "the room's filter is shown");
+  await row(`${tag} linked`).getByRole("link", { name: `messages of Room ${linkedRoom}` }).click();
+  await page.getByRole("heading", { level: 1, name: "Messages" }).waitFor();
+  await until("the room's one message", async () => (await page.locator("#page-range").innerText()) === "1–1 of 1");
+  check((await rows().first().innerText()).includes(`${tag} in the linked room`), "the room's messages are listed");
+  await page.goto(`${base}/admin#/rooms`);
+  await page.getByRole("heading", { level: 1, name: "Rooms" }).waitFor();
+  await until("every room again", async () => !(await page.locator(".chips").innerText()).includes("equals"));
+
   step("filtering, paging and sorting");
   // Alice owns every third room: the screenshots show rows with and without actions.
   for (let i = 1; i <= 12; i++) await createRoom(`${tag} p${String(i).padStart(2, "0")}`, i % 3 === 0 ? alice : bob);

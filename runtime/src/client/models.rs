@@ -113,10 +113,17 @@ pub struct NoteWithRelations {
     /// The record's own fields.
     #[serde(flatten)]
     pub record: crate::models::Note,
+    /// `children`: the `Note` rows that refer to this one and that the caller may read.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub children: ::std::vec::Vec<NoteWithRelations>,
     /// `owner`: the `User` that `ownerId` refers to; `None` when not included, when there is
     /// none, or when the caller may not read it.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<::std::boxed::Box<UserWithRelations>>,
+    /// `parent`: the `Note` that `parentId` refers to; `None` when not included, when there is
+    /// none, or when the caller may not read it.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub parent: ::std::option::Option<::std::boxed::Box<NoteWithRelations>>,
 }
 /// A `User` with the relations a read's `include` asked for ([`super::Resource::list_including`]); a relation
 /// not asked for is `None` or empty.

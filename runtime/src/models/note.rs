@@ -4,6 +4,8 @@
 //!
 //! Access: read by owner; create by any signed-in user; update by owner; delete by owner or role `admin`.
 /// A `Note` as readers see it.
+///
+/// Referenced by `Note.parentId` (`children`).
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -28,6 +30,9 @@ pub struct Note {
     /// `createdAt`: datetime; read-only, default: now.
     #[serde(rename = "createdAt")]
     pub created_at: ::chrono::DateTime<::chrono::Utc>,
+    /// `parentId`: optional int; references `Note`.
+    #[serde(rename = "parentId")]
+    pub parent_id: ::std::option::Option<i32>,
 }
 /// Input to create a `Note`. Server-set fields (id, owner, readonly) are not part of it; unknown fields
 /// are rejected.
@@ -51,6 +56,9 @@ pub struct NoteCreate {
     /// `done`: bool; default `false`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub done: ::std::option::Option<bool>,
+    /// `parentId`: optional int; references `Note`.
+    #[serde(rename = "parentId", skip_serializing_if = "::std::option::Option::is_none")]
+    pub parent_id: ::std::option::Option<i32>,
 }
 impl crate::validation::Validate for NoteCreate {
     fn validate(
@@ -80,6 +88,9 @@ pub struct NoteUpdate {
     pub priority: crate::enums::Priority,
     /// `done`: bool; default `false`.
     pub done: bool,
+    /// `parentId`: optional int; references `Note`.
+    #[serde(rename = "parentId")]
+    pub parent_id: ::std::option::Option<i32>,
 }
 impl crate::validation::Validate for NoteUpdate {
     fn validate(
@@ -130,6 +141,14 @@ pub struct NotePatch {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub done: ::std::option::Option<bool>,
+    /// `parentId`: optional int; references `Note`.
+    #[serde(
+        rename = "parentId",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        with = "::serde_with::rust::double_option"
+    )]
+    pub parent_id: ::std::option::Option<::std::option::Option<i32>>,
 }
 impl crate::validation::Validate for NotePatch {
     fn validate(
@@ -183,6 +202,9 @@ pub struct NoteFilter {
     pub created_at: ::std::option::Option<
         crate::query::OrderedFilter<::chrono::DateTime<::chrono::Utc>>,
     >,
+    /// Operators on `parentId`; the row must pass all that are set.
+    #[serde(rename = "parentId", skip_serializing_if = "::std::option::Option::is_none")]
+    pub parent_id: ::std::option::Option<crate::query::NullableOrderedFilter<i32>>,
     /// Every one of these filters matches.
     #[serde(rename = "AND", default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub and: ::std::vec::Vec<NoteFilter>,
@@ -210,6 +232,7 @@ impl NoteFilter {
         truth = field(truth, &self.priority, &record.priority);
         truth = field(truth, &self.done, &record.done);
         truth = field(truth, &self.created_at, &record.created_at);
+        truth = nullable(truth, &self.parent_id, &record.parent_id);
         truth = crate::query::all(truth, &self.and, |f| f.truth(record));
         truth = crate::query::any(truth, &self.or, |f| f.truth(record));
         crate::query::none(truth, &self.not, |f| f.truth(record))
@@ -240,6 +263,9 @@ pub enum NoteOrderBy {
     /// Sort by `createdAt`.
     #[serde(rename = "createdAt")]
     CreatedAt(crate::query::SortOrder),
+    /// Sort by `parentId`.
+    #[serde(rename = "parentId")]
+    ParentId(crate::query::SortOrder),
 }
 impl crate::query::SortKey for NoteOrderBy {
     type Record = Note;
@@ -258,6 +284,7 @@ impl crate::query::SortKey for NoteOrderBy {
                 Self::Title(o) => o.compare(&a.title, &b.title),
                 Self::Body(o) => o.nullable(&a.body, &b.body),
                 Self::CreatedAt(o) => o.compare(&a.created_at, &b.created_at),
+                Self::ParentId(o) => o.nullable(&a.parent_id, &b.parent_id),
             };
             if ordering != ::std::cmp::Ordering::Equal {
                 return ordering;

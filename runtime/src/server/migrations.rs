@@ -10,6 +10,11 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0001_init.sql"),
         models: &["AuditEntry", "Note", "User"],
     },
+    Migration {
+        name: "0002_add_note_parent_id",
+        sql: include_str!("../../migrations/sqlite/0002_add_note_parent_id.sql"),
+        models: &["Note"],
+    },
 ];
 /// The PostgreSQL migrations, the same ones.
 pub const POSTGRES: &[Migration] = &[
@@ -17,5 +22,10 @@ pub const POSTGRES: &[Migration] = &[
         name: "0001_init",
         sql: include_str!("../../migrations/postgres/0001_init.sql"),
         models: &["AuditEntry", "Note", "User"],
+    },
+    Migration {
+        name: "0002_add_note_parent_id",
+        sql: include_str!("../../migrations/postgres/0002_add_note_parent_id.sql"),
+        models: &["Note"],
     },
 ];

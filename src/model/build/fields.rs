@@ -120,6 +120,12 @@ impl Builder {
             ),
             (None, None) => {}
         }
+        if let (None, Some(on_delete)) = (&f.references, &f.on_delete) {
+            self.problem(
+                Diagnostic::new(on_delete.loc, format!("{context} has `onDelete` but no `references`"))
+                    .hint("`onDelete` says what deleting the referenced row does to this one; add `references: <Model>` or remove it"),
+            );
+        }
         if owner {
             self.check_owner(f, scalar, user_model, user_id_type, &context);
         }
@@ -265,6 +271,9 @@ impl Builder {
                 }
             }
         }
+        if let Some(on_delete) = &f.on_delete {
+            self.check_on_delete(f, on_delete, context);
+        }
         if let Some(inverse) = &f.inverse {
             if !is_identifier(&inverse.value) {
                 self.problem(
@@ -275,6 +284,40 @@ impl Builder {
                     .hint("use letters, digits and `_`, starting with a letter"),
                 );
             }
+        }
+    }
+
+    fn check_on_delete(&mut self, f: &FieldSpec, on_delete: &Spanned<String>, context: &str) {
+        match OnDelete::parse(&on_delete.value) {
+            None => {
+                let hint = did_you_mean(&on_delete.value, OnDelete::NAMES).unwrap_or_else(|| {
+                    format!(
+                        "use one of {}",
+                        OnDelete::NAMES.map(|n| format!("`{n}`")).join(", ")
+                    )
+                });
+                self.problem(
+                    Diagnostic::new(
+                        on_delete.loc,
+                        format!(
+                            "`{}` is not an `onDelete` rule of {context}",
+                            on_delete.value
+                        ),
+                    )
+                    .hint(hint),
+                );
+            }
+            Some(OnDelete::SetNull) if !f.optional => self.problem(
+                Diagnostic::new(
+                    on_delete.loc,
+                    format!("{context} is required, so `onDelete: setNull` could not clear it"),
+                )
+                .hint(format!(
+                    "make it optional (`type: {}?`), or use `cascade` or `restrict`",
+                    f.ty.value
+                )),
+            ),
+            Some(_) => {}
         }
     }
 

@@ -250,6 +250,12 @@ impl Builder {
                             .map(|i| i.value.clone())
                             .unwrap_or_default(),
                         optional: field.optional,
+                        // Checked by `check_reference`: an unknown name is already a problem.
+                        on_delete: f
+                            .on_delete
+                            .as_ref()
+                            .and_then(|o| OnDelete::parse(&o.value))
+                            .unwrap_or_default(),
                     });
                 }
             }

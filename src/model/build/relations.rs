@@ -4,8 +4,12 @@ use super::super::names::{type_name, unique_name, value_name};
 use super::*;
 use std::collections::BTreeSet;
 
-/// An inverse relation before its name is settled: default name, source model, field, `inverse:` from the schema.
-type PendingInverse = (String, String, String, Option<String>);
+/// An inverse relation before its name is settled: its default name, `inverse:` from the schema, and the rest.
+struct PendingInverse {
+    default_name: String,
+    explicit: Option<String>,
+    relation: InverseRelation,
+}
 
 impl Builder {
     /// Names each relation as seen from its target: the source's plural (`messages`), or, when that is taken or
@@ -32,12 +36,27 @@ impl Builder {
                 } else {
                     source_plural.clone()
                 };
-                pending.entry(r.target.clone()).or_default().push((
-                    name,
-                    m.name.clone(),
-                    r.field.clone(),
-                    explicit,
-                ));
+                let column = m
+                    .fields
+                    .iter()
+                    .find(|f| f.name == r.field)
+                    .map(|f| f.column_sql.clone())
+                    .unwrap_or_default();
+                pending
+                    .entry(r.target.clone())
+                    .or_default()
+                    .push(PendingInverse {
+                        default_name: name,
+                        explicit,
+                        relation: InverseRelation {
+                            name: String::new(),
+                            source: m.name.clone(),
+                            field: r.field.clone(),
+                            source_record: m.types.record.clone(),
+                            column,
+                            on_delete: r.on_delete,
+                        },
+                    });
             }
         }
         for m in models.iter_mut() {
@@ -54,13 +73,19 @@ impl Builder {
                     )
                 })
                 .collect();
-            for (default_name, source, field, explicit) in list {
+            for PendingInverse {
+                default_name,
+                explicit,
+                relation,
+            } in list
+            {
                 let name = explicit.unwrap_or(default_name);
-                let loc = infos[&source]
+                let (source, field) = (&relation.source, &relation.field);
+                let loc = infos[source]
                     .spec
                     .fields
                     .iter()
-                    .find(|f| f.name.value == field)
+                    .find(|f| &f.name.value == field)
                     .map(|f| f.name.loc)
                     .unwrap_or_default();
                 if let Some((first, _)) = taken.get(&name) {
@@ -74,11 +99,8 @@ impl Builder {
                     name.clone(),
                     (format!("the reverse of `{source}.{field}`"), loc),
                 );
-                m.inverse_relations.push(InverseRelation {
-                    name: name.clone(),
-                    source: source.clone(),
-                    field: field.clone(),
-                });
+                m.inverse_relations
+                    .push(InverseRelation { name, ..relation });
             }
             m.inverse_relations.sort_by(|a, b| a.name.cmp(&b.name));
         }

@@ -159,6 +159,17 @@ pub struct MessageWithRelations {
     /// `bookmarks`: the `Bookmark` rows that refer to this one and that the caller may read.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub bookmarks: ::std::vec::Vec<BookmarkWithRelations>,
+    /// `replies`: the `Message` rows that refer to this one and that the caller may read.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub replies: ::std::vec::Vec<MessageWithRelations>,
+    /// `replyTo`: the `Message` that `replyToId` refers to; `None` when not included, when there is
+    /// none, or when the caller may not read it.
+    #[serde(
+        rename = "replyTo",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub reply_to: ::std::option::Option<::std::boxed::Box<MessageWithRelations>>,
     /// `room`: the `Room` that `roomId` refers to; `None` when not included, when there is
     /// none, or when the caller may not read it.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

@@ -6,6 +6,7 @@
 /// A `Message` as readers see it.
 ///
 /// Referenced by `Bookmark.messageId` (`bookmarks`).
+/// Referenced by `Message.replyToId` (`replies`).
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -22,6 +23,9 @@ pub struct Message {
     /// `authorId`: uuid; owner (set from the caller's token), references `User`.
     #[serde(rename = "authorId")]
     pub author_id: ::uuid::Uuid,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(rename = "replyToId")]
+    pub reply_to_id: ::std::option::Option<::uuid::Uuid>,
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
@@ -45,6 +49,12 @@ pub struct MessageCreate {
     /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(
+        rename = "replyToId",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub reply_to_id: ::std::option::Option<::uuid::Uuid>,
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
@@ -79,6 +89,9 @@ pub struct MessageUpdate {
     /// `roomId`: int; references `Room`.
     #[serde(rename = "roomId")]
     pub room_id: i32,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(rename = "replyToId")]
+    pub reply_to_id: ::std::option::Option<::uuid::Uuid>,
     /// `text`: string; 1 to 2000 characters.
     pub text: ::std::string::String,
     /// `editedAt`: optional datetime.
@@ -114,6 +127,14 @@ pub struct MessagePatch {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub room_id: ::std::option::Option<i32>,
+    /// `replyToId`: optional uuid; references `Message`.
+    #[serde(
+        rename = "replyToId",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none",
+        with = "::serde_with::rust::double_option"
+    )]
+    pub reply_to_id: ::std::option::Option<::std::option::Option<::uuid::Uuid>>,
     /// `text`: string; 1 to 2000 characters.
     #[serde(
         default,
@@ -163,6 +184,14 @@ pub struct MessageFilter {
     /// Operators on `authorId`; the row must pass all that are set.
     #[serde(rename = "authorId", skip_serializing_if = "::std::option::Option::is_none")]
     pub author_id: ::std::option::Option<crate::query::EqualityFilter<::uuid::Uuid>>,
+    /// Operators on `replyToId`; the row must pass all that are set.
+    #[serde(
+        rename = "replyToId",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub reply_to_id: ::std::option::Option<
+        crate::query::NullableEqualityFilter<::uuid::Uuid>,
+    >,
     /// Operators on `text`; the row must pass all that are set.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<crate::query::StringFilter>,
@@ -209,6 +238,7 @@ impl MessageFilter {
         truth = field(truth, &self.id, &record.id);
         truth = field(truth, &self.room_id, &record.room_id);
         truth = field(truth, &self.author_id, &record.author_id);
+        truth = nullable(truth, &self.reply_to_id, &record.reply_to_id);
         truth = field(truth, &self.text, &record.text);
         truth = nullable(truth, &self.edited_at, &record.edited_at);
         truth = field(truth, &self.created_at, &record.created_at);

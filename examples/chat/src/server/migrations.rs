@@ -15,6 +15,11 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0002_add_bookmark_note.sql"),
         models: &["Bookmark"],
     },
+    Migration {
+        name: "0003_add_message_reply_to_id",
+        sql: include_str!("../../migrations/sqlite/0003_add_message_reply_to_id.sql"),
+        models: &["Message"],
+    },
 ];
 /// The PostgreSQL migrations, the same ones.
 pub const POSTGRES: &[Migration] = &[
@@ -27,5 +32,10 @@ pub const POSTGRES: &[Migration] = &[
         name: "0002_add_bookmark_note",
         sql: include_str!("../../migrations/postgres/0002_add_bookmark_note.sql"),
         models: &["Bookmark"],
+    },
+    Migration {
+        name: "0003_add_message_reply_to_id",
+        sql: include_str!("../../migrations/postgres/0003_add_message_reply_to_id.sql"),
+        models: &["Message"],
     },
 ];

@@ -116,17 +116,24 @@ fn close_reason(reason: &str) -> &str {
     &reason[..end]
 }
 
+/// How long a close frame may take to go out, behind what is already written: a peer that reads nothing gets no
+/// longer than this before its connection ends.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
+    close_within(socket, code, reason, CLOSE_TIMEOUT).await;
+}
+
+/// Sends the close frame behind whatever the socket still holds, waiting up to `timeout` for the peer to take
+/// them. A frame is never cut here: a write abandoned by the connection (when the hub killed it) left its frames
+/// whole in the socket's buffer, and they go out first.
+async fn close_within(socket: &mut WebSocket, code: u16, reason: &str, timeout: Duration) {
     super::metrics::closed(code);
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from(close_reason(reason)),
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let _ = tokio::time::timeout(timeout, socket.send(Message::Close(Some(frame)))).await;
 }
 
 /// The close frame for an error reading the socket: tungstenite's errors reach us through axum as text only. A
@@ -184,8 +191,13 @@ async fn connection(app: App, mut socket: WebSocket, token: Option<Result<String
     });
     conn.app.hub.disconnect(id);
     // Cut off by the hub (possibly while blocked writing to a peer that does not read), or the server shuts down.
+    let mut close_timeout = CLOSE_TIMEOUT;
     match conn.outlet.code() {
         Some(close::TOO_SLOW) => {
+            // A peer that still reads, only too slowly, gets the rest of the frames it was sent and then 4429,
+            // however long its backlog takes within the write timeout; only one that reads nothing at all finds
+            // its connection ended without a close frame (docs/protocol.md, "Liveness and limits").
+            close_timeout = conn.app.config.ws.write_timeout;
             tracing::warn!(
                 connection = id,
                 "closing a connection that fell too far behind (its send queue overflowed)"
@@ -199,7 +211,7 @@ async fn connection(app: App, mut socket: WebSocket, token: Option<Result<String
         None => {}
     }
     if let Some((code, reason)) = code {
-        Box::pin(close_with(conn.socket, code, reason)).await;
+        Box::pin(close_within(conn.socket, code, reason, close_timeout)).await;
     }
 }
 

@@ -50,6 +50,7 @@ export interface Note {
     priority: Priority;
     done: boolean;
     createdAt: string;
+    parentId: number | null;
 }
 /** Input to create a `Note`: server-set fields (id, owner, readonly) are not part of it. */
 export interface NoteCreate {
@@ -57,6 +58,7 @@ export interface NoteCreate {
     body?: string | null;
     priority?: Priority | null;
     done?: boolean | null;
+    parentId?: number | null;
 }
 /** Input to replace a `Note`'s writable fields (`PUT`): an absent optional field becomes null. */
 export interface NoteUpdate {
@@ -64,6 +66,7 @@ export interface NoteUpdate {
     body?: string | null;
     priority: Priority;
     done: boolean;
+    parentId?: number | null;
 }
 /** Input to change some of a `Note`'s writable fields (`PATCH`): `null` clears an optional one. */
 export interface NotePatch {
@@ -71,6 +74,7 @@ export interface NotePatch {
     body?: string | null;
     priority?: Priority;
     done?: boolean;
+    parentId?: number | null;
 }
 /** Which `Note` rows a list returns. Fields combine with AND; `AND`, `OR` and `NOT` nest filters. */
 export interface NoteFilter {
@@ -81,12 +85,13 @@ export interface NoteFilter {
     priority?: q.EqualityFilter<Priority>;
     done?: q.BoolFilter;
     createdAt?: q.OrderedFilter<string>;
+    parentId?: q.NullableOrderedFilter<number>;
     AND?: readonly NoteFilter[];
     OR?: readonly NoteFilter[];
     NOT?: readonly NoteFilter[];
 }
 /** One sort key of a `Note` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
-export type NoteOrderBy = q.OrderBy<"id" | "title" | "body" | "createdAt">;
+export type NoteOrderBy = q.OrderBy<"id" | "title" | "body" | "createdAt" | "parentId">;
 /** `Note` rows: `/api/notes`, channels `Note:list` and `Note:item:<id>`. */
 export declare const noteModel: m.ModelSpec<{
     record: Note;

@@ -46,6 +46,7 @@ function noteTruth(filter, record) {
     truth = q.field(truth, filter.priority, record.priority, q.enumeration);
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.field(truth, filter.parentId, record.parentId, q.int);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -55,6 +56,7 @@ const noteOrder = {
     title: q.text,
     body: q.text,
     createdAt: q.datetime,
+    parentId: q.int,
 };
 /** A record from the wire, its fields in schema order. */
 function noteDecode(raw) {
@@ -67,6 +69,7 @@ function noteDecode(raw) {
         priority: r.priority,
         done: r.done,
         createdAt: r.createdAt,
+        parentId: r.parentId,
     };
 }
 /** `Note` rows: `/api/notes`, channels `Note:list` and `Note:item:<id>`. */

@@ -87,6 +87,7 @@ export interface Note {
     priority: Priority;
     done: boolean;
     createdAt: string;
+    parentId: number | null;
 }
 /** Input to create a `Note`: server-set fields (id, owner, readonly) are not part of it. */
 export interface NoteCreate {
@@ -94,6 +95,7 @@ export interface NoteCreate {
     body?: string | null;
     priority?: Priority | null;
     done?: boolean | null;
+    parentId?: number | null;
 }
 /** Input to replace a `Note`'s writable fields (`PUT`): an absent optional field becomes null. */
 export interface NoteUpdate {
@@ -101,6 +103,7 @@ export interface NoteUpdate {
     body?: string | null;
     priority: Priority;
     done: boolean;
+    parentId?: number | null;
 }
 /** Input to change some of a `Note`'s writable fields (`PATCH`): `null` clears an optional one. */
 export interface NotePatch {
@@ -108,6 +111,7 @@ export interface NotePatch {
     body?: string | null;
     priority?: Priority;
     done?: boolean;
+    parentId?: number | null;
 }
 /** Which `Note` rows a list returns. Fields combine with AND; `AND`, `OR` and `NOT` nest filters. */
 export interface NoteFilter {
@@ -118,12 +122,13 @@ export interface NoteFilter {
     priority?: q.EqualityFilter<Priority>;
     done?: q.BoolFilter;
     createdAt?: q.OrderedFilter<string>;
+    parentId?: q.NullableOrderedFilter<number>;
     AND?: readonly NoteFilter[];
     OR?: readonly NoteFilter[];
     NOT?: readonly NoteFilter[];
 }
 /** One sort key of a `Note` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
-export type NoteOrderBy = q.OrderBy<"id" | "title" | "body" | "createdAt">;
+export type NoteOrderBy = q.OrderBy<"id" | "title" | "body" | "createdAt" | "parentId">;
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function noteTruth(filter: NoteFilter, record: Note): q.Truth {
@@ -135,6 +140,7 @@ function noteTruth(filter: NoteFilter, record: Note): q.Truth {
     truth = q.field(truth, filter.priority, record.priority, q.enumeration);
     truth = q.field(truth, filter.done, record.done, q.bool);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
+    truth = q.field(truth, filter.parentId, record.parentId, q.int);
     truth = q.all(truth, filter.AND, (f) => noteTruth(f, record));
     truth = q.any(truth, filter.OR, (f) => noteTruth(f, record));
     return q.none(truth, filter.NOT, (f) => noteTruth(f, record));
@@ -145,6 +151,7 @@ const noteOrder: q.SortColumns = {
     title: q.text,
     body: q.text,
     createdAt: q.datetime,
+    parentId: q.int,
 };
 
 /** A record from the wire, its fields in schema order. */
@@ -158,6 +165,7 @@ function noteDecode(raw: unknown): Note {
         priority: r.priority as Priority,
         done: r.done as boolean,
         createdAt: r.createdAt as string,
+        parentId: r.parentId as number | null,
     };
 }
 

@@ -2,7 +2,8 @@
 
 //! Every model's `Resource` implementation, the router that serves them, and the WebSocket gateway's way from a
 //! model name to its model; and which related rows reads of each model can include (`?include=`), from the model
-//! graph: to-one relations through the model's references, to-many relations through the references made to it.
+//! graph: to-one relations through the model's references, to-many relations through the references made to it;
+//! and what deleting a row does to the rows that reference it (`onDelete`).
 mod audit_entry;
 mod note;
 mod user;
@@ -10,7 +11,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::hub::Visibility;
 use super::rest;
-use super::rest::{Related, Relation};
+use super::rest::{OnDelete, Reference, Referenced, Related, Relation};
 use super::App;
 /// The REST routes of every model.
 pub fn routes() -> axum::Router<App> {
@@ -63,9 +64,25 @@ pub async fn request(
 impl Related for crate::models::AuditEntry {
     const RELATIONS: &'static [Relation] = &[];
 }
+impl Referenced for crate::models::AuditEntry {
+    const REFERENCED_BY: &'static [Reference] = &[];
+}
 impl Related for crate::models::Note {
     const RELATIONS: &'static [Relation] = &[
+        Relation::many::<
+            crate::models::Note,
+            Self,
+        >("children", "id", "\"parent_id\"", "parentId"),
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
+        Relation::one::<crate::models::Note>("parent", "parentId", "\"id\"", "id"),
+    ];
+}
+impl Referenced for crate::models::Note {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Note,
+            Self,
+        >("children", "parentId", "\"parent_id\"", OnDelete::Cascade),
     ];
 }
 impl Related for crate::models::User {
@@ -74,5 +91,13 @@ impl Related for crate::models::User {
             crate::models::Note,
             Self,
         >("notes", "id", "\"owner_id\"", "ownerId"),
+    ];
+}
+impl Referenced for crate::models::User {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Note,
+            Self,
+        >("notes", "ownerId", "\"owner_id\"", OnDelete::Restrict),
     ];
 }

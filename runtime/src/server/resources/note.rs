@@ -10,7 +10,7 @@ impl Resource for crate::models::Note {
     const TABLE: &'static str = "\"notes\"";
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"owner_id\"");
-    const SELECT: &'static str = "\"id\", \"owner_id\", \"title\", \"body\", \"priority\", \"done\", \"created_at\"";
+    const SELECT: &'static str = "\"id\", \"owner_id\", \"title\", \"body\", \"priority\", \"done\", \"created_at\", \"parent_id\"";
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -80,6 +80,9 @@ impl Resource for crate::models::Note {
         if let Some(value) = input.done {
             values.push(("\"done\"", value.to_param()));
         }
+        if let Some(value) = input.parent_id {
+            values.push(("\"parent_id\"", value.to_param()));
+        }
         Ok(values)
     }
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
@@ -88,6 +91,7 @@ impl Resource for crate::models::Note {
             ("\"body\"", input.body.to_param()),
             ("\"priority\"", input.priority.to_param()),
             ("\"done\"", input.done.to_param()),
+            ("\"parent_id\"", input.parent_id.to_param()),
         ])
     }
     fn patch_values(input: Self::Patch) -> Vec<(&'static str, Param)> {
@@ -103,6 +107,9 @@ impl Resource for crate::models::Note {
         }
         if let Some(value) = input.done {
             values.push(("\"done\"", value.to_param()));
+        }
+        if let Some(value) = input.parent_id {
+            values.push(("\"parent_id\"", value.to_param()));
         }
         values
     }
@@ -129,6 +136,9 @@ impl Resource for crate::models::Note {
         if let Some(ops) = &filter.created_at {
             conditions.extend(ops.conditions("\"created_at\"", w));
         }
+        if let Some(ops) = &filter.parent_id {
+            conditions.extend(ops.conditions("\"parent_id\"", w));
+        }
         conditions
     }
     fn combinators(filter: &Self::Filter) -> [&[Self::Filter]; 3] {
@@ -141,6 +151,7 @@ impl Resource for crate::models::Note {
             Key::Title(direction) => ("\"title\"", direction),
             Key::Body(direction) => ("\"body\"", direction),
             Key::CreatedAt(direction) => ("\"created_at\"", direction),
+            Key::ParentId(direction) => ("\"parent_id\"", direction),
         }
     }
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
@@ -153,6 +164,7 @@ impl Resource for crate::models::Note {
             priority: Column::read(row, 4)?,
             done: Column::read(row, 5)?,
             created_at: Column::read(row, 6)?,
+            parent_id: Column::read(row, 7)?,
         })
     }
     fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
@@ -165,6 +177,7 @@ impl Resource for crate::models::Note {
             priority: Column::read(row, 4)?,
             done: Column::read(row, 5)?,
             created_at: Column::read(row, 6)?,
+            parent_id: Column::read(row, 7)?,
         })
     }
 }

@@ -5,15 +5,18 @@
 //! - `access`: who may touch which rows (the schema's `access` rules as SQL and as a check of a stored row);
 //! - `read`: lists and single rows, each from one snapshot;
 //! - `write`: create, replace, patch and delete, each with its event in the same transaction;
+//! - `cascade`: what a delete does to the rows that reference it (`onDelete`), each with its event;
 //! - `include`: related rows in a read (`include`), one query per relation and level;
 //! - `gateway`: what the WebSocket gateway asks of a model (visibility of events, item checks, requests).
 
 mod access;
+mod cascade;
 mod gateway;
 mod include;
 mod read;
 mod write;
 
+pub use cascade::{OnDelete, Reference, Referenced};
 pub use gateway::{check_item, request, visibility};
 pub use include::{Include, Related, Relation, Target, MAX_DEPTH};
 pub use read::{fetch_list, fetch_one, ListParams, ListQuery, ListResponse};
@@ -93,7 +96,7 @@ impl InsertContext<'_> {
 }
 
 /// A model served over REST. Implemented by the generated `resources` module.
-pub trait Resource: Related + Serialize + Send + Sync + Sized + 'static {
+pub trait Resource: Related + Referenced + Serialize + Send + Sync + Sized + 'static {
     /// The model's name in the schema, and the name of its channels (`Message`).
     const NAME: &'static str;
     /// Collection path (`/api/messages`).

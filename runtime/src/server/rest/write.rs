@@ -14,6 +14,7 @@ use crate::server::events::{self, Event, EventKind};
 use crate::server::{App, Db};
 
 use super::access::{allows, scope};
+use super::cascade::{before_delete_postgres, before_delete_sqlite, Cascade};
 use super::read::select_one;
 use super::{body, not_found, path_id, Hooks, InsertContext, Resource, Rule};
 use crate::validation::Validate;
@@ -54,10 +55,11 @@ fn event_of<R: Resource>(record: &R, kind: EventKind, seq: i64) -> Result<Event,
     })
 }
 
-/// A write's outcome announces its event (if its model is live), which the group commit publishes after the commit.
-impl<R> crate::server::group_commit::Announces for (R, Option<Event>) {
+/// A write's outcome announces its events (none if its model is not live; a delete's cascade adds the events of
+/// the rows it deleted or changed before its own), which the group commit publishes after the commit.
+impl<R> crate::server::group_commit::Announces for (R, Vec<Event>) {
     fn events(&self) -> &[Event] {
-        self.1.as_slice()
+        &self.1
     }
 }
 
@@ -71,7 +73,8 @@ fn is_live<R: Resource>() -> bool {
     crate::channels::MODELS.contains(&R::NAME)
 }
 
-fn outbox_sqlite<R: Resource>(
+/// Writes the event of a change to `record` to the outbox (if its model is live), returning it with its seq.
+pub(super) fn outbox_sqlite<R: Resource>(
     tx: &rusqlite::Connection,
     record: &R,
     kind: EventKind,
@@ -94,7 +97,8 @@ fn outbox_sqlite<R: Resource>(
     Ok(Some(Event { seq, ..event }))
 }
 
-async fn outbox_postgres<R: Resource>(
+/// Writes the event of a change to `record` to the outbox (if its model is live), returning it with its seq.
+pub(super) async fn outbox_postgres<R: Resource>(
     tx: &mut sqlx::PgConnection,
     record: &R,
     kind: EventKind,
@@ -161,15 +165,15 @@ pub(super) async fn create<R: Hooks>(
         },
     )?;
     let (sql, params) = insert_sql::<R>(app.db.dialect(), values);
-    let (record, event) = match &app.db {
+    let (record, events) = match &app.db {
         // Both published by the group commit, in sequence order with the rest of its batch.
         Db::Sqlite(db) => db
             .write(&app.events, weight(&sql, &params), move |tx| {
                 let record = tx
                     .prepare_cached(&sql)?
                     .query_row(rusqlite::params_from_iter(&params), R::from_sqlite)?;
-                let event = outbox_sqlite(tx, &record, EventKind::Created)?;
-                Ok((record, event))
+                let events = Vec::from_iter(outbox_sqlite(tx, &record, EventKind::Created)?);
+                Ok((record, events))
             })
             .await
             .map_err(|e| e.into_api(false))?,
@@ -178,21 +182,22 @@ pub(super) async fn create<R: Hooks>(
                 Box::pin(async move {
                     let query = crate::server::postgres::query(&sql, &params);
                     let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
-                    let event = outbox_postgres(tx, &record, EventKind::Created).await?;
-                    Ok((record, event))
+                    let events =
+                        Vec::from_iter(outbox_postgres(tx, &record, EventKind::Created).await?);
+                    Ok((record, events))
                 })
             })
             .await
             .map_err(|e| e.into_api(false))?,
     };
-    if let Some(event) = &event {
+    if let Some(event) = events.last() {
         R::after_commit(event);
     }
     let location = format!("{}/{}", R::ROUTE, record.id());
     Ok(committed(
         StatusCode::CREATED,
         Some(record),
-        event.as_ref(),
+        events.last(),
         Some(location),
     ))
 }
@@ -257,13 +262,14 @@ async fn change<R: Hooks>(
         EventKind::Updated
     };
     let rule = *rule;
+    let id_param = id.to_param();
     let caller_for_tx = caller.clone();
     let missing = not_found::<R>(&id);
     let weight = statement
         .as_ref()
         .map_or(0, |(sql, params)| weight(sql, params))
         + weight(&select_sql, &select_params);
-    let (record, event) = match &app.db {
+    let (record, events) = match &app.db {
         // Both published by the group commit, in sequence order with the rest of its batch.
         Db::Sqlite(db) => db
             .write(&app.events, weight, move |tx| {
@@ -276,9 +282,11 @@ async fn change<R: Hooks>(
                 if !allows(&rule, &caller_for_tx, &found) {
                     return Err(ApiError::forbidden().into());
                 }
+                let mut cascade = Cascade::default();
                 let record = match (&statement, kind) {
                     (None, _) => found,
                     (Some((sql, params)), EventKind::Deleted) => {
+                        before_delete_sqlite::<R>(tx, &id_param, &mut cascade)?;
                         tx.prepare_cached(sql)?
                             .execute(rusqlite::params_from_iter(params))?;
                         found
@@ -287,8 +295,9 @@ async fn change<R: Hooks>(
                         .prepare_cached(sql)?
                         .query_row(rusqlite::params_from_iter(params), R::from_sqlite)?,
                 };
-                let event = outbox_sqlite(tx, &record, kind)?;
-                Ok((record, event))
+                let mut events = cascade.events;
+                events.extend(outbox_sqlite(tx, &record, kind)?);
+                Ok((record, events))
             })
             .await
             .map_err(|e| e.into_api(deleting))?,
@@ -305,11 +314,13 @@ async fn change<R: Hooks>(
                     if !allows(&rule, &caller_for_tx, &found) {
                         return Err(ApiError::forbidden().into());
                     }
+                    let mut cascade = Cascade::default();
                     let record = match (&statement, kind) {
                         (None, _) => found,
                         (Some((sql, params)), kind) => {
                             let query = crate::server::postgres::query(sql, params);
                             if kind == EventKind::Deleted {
+                                before_delete_postgres::<R>(tx, &id_param, &mut cascade).await?;
                                 query.execute(&mut *tx).await?;
                                 found
                             } else {
@@ -317,20 +328,26 @@ async fn change<R: Hooks>(
                             }
                         }
                     };
-                    let event = outbox_postgres(tx, &record, kind).await?;
-                    Ok((record, event))
+                    let mut events = cascade.events;
+                    events.extend(outbox_postgres(tx, &record, kind).await?);
+                    Ok((record, events))
                 })
             })
             .await
             .map_err(|e| e.into_api(deleting))?,
     };
-    if let Some(event) = &event {
+    // The request's own event is the last: a cascade's come before it. Its rows' models' hooks are not called:
+    // they were not asked to change, and a hook that must see them can read the event feed.
+    let own = events
+        .last()
+        .filter(|e| e.model == R::NAME && e.id == record.id());
+    if let Some(event) = own {
         R::after_commit(event);
     }
     Ok(if deleting {
-        committed::<R>(StatusCode::NO_CONTENT, None, event.as_ref(), None)
+        committed::<R>(StatusCode::NO_CONTENT, None, own, None)
     } else {
-        committed(StatusCode::OK, Some(record), event.as_ref(), None)
+        committed(StatusCode::OK, Some(record), own, None)
     })
 }
 

@@ -67,6 +67,7 @@ export interface Message {
     id: string;
     roomId: number;
     authorId: string;
+    replyToId: string | null;
     text: string;
     editedAt: string | null;
     createdAt: string;
@@ -74,18 +75,21 @@ export interface Message {
 /** Input to create a `Message`: server-set fields (id, owner, readonly) are not part of it. */
 export interface MessageCreate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to replace a `Message`'s writable fields (`PUT`): an absent optional field becomes null. */
 export interface MessageUpdate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to change some of a `Message`'s writable fields (`PATCH`): `null` clears an optional one. */
 export interface MessagePatch {
     roomId?: number;
+    replyToId?: string | null;
     text?: string;
     editedAt?: string | null;
 }
@@ -94,6 +98,7 @@ export interface MessageFilter {
     id?: q.EqualityFilter<string>;
     roomId?: q.OrderedFilter<number>;
     authorId?: q.EqualityFilter<string>;
+    replyToId?: q.NullableEqualityFilter<string>;
     text?: q.StringFilter;
     editedAt?: q.NullableOrderedFilter<string>;
     createdAt?: q.OrderedFilter<string>;

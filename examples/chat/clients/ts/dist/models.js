@@ -49,6 +49,7 @@ function messageTruth(filter, record) {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.roomId, record.roomId, q.int);
     truth = q.field(truth, filter.authorId, record.authorId, q.uuid);
+    truth = q.field(truth, filter.replyToId, record.replyToId, q.uuid);
     truth = q.field(truth, filter.text, record.text, q.text);
     truth = q.field(truth, filter.editedAt, record.editedAt, q.datetime);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
@@ -70,6 +71,7 @@ function messageDecode(raw) {
         id: r.id,
         roomId: r.roomId,
         authorId: r.authorId,
+        replyToId: r.replyToId,
         text: r.text,
         editedAt: r.editedAt,
         createdAt: r.createdAt,

@@ -111,6 +111,7 @@ export interface Message {
     id: string;
     roomId: number;
     authorId: string;
+    replyToId: string | null;
     text: string;
     editedAt: string | null;
     createdAt: string;
@@ -118,18 +119,21 @@ export interface Message {
 /** Input to create a `Message`: server-set fields (id, owner, readonly) are not part of it. */
 export interface MessageCreate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to replace a `Message`'s writable fields (`PUT`): an absent optional field becomes null. */
 export interface MessageUpdate {
     roomId: number;
+    replyToId?: string | null;
     text: string;
     editedAt?: string | null;
 }
 /** Input to change some of a `Message`'s writable fields (`PATCH`): `null` clears an optional one. */
 export interface MessagePatch {
     roomId?: number;
+    replyToId?: string | null;
     text?: string;
     editedAt?: string | null;
 }
@@ -138,6 +142,7 @@ export interface MessageFilter {
     id?: q.EqualityFilter<string>;
     roomId?: q.OrderedFilter<number>;
     authorId?: q.EqualityFilter<string>;
+    replyToId?: q.NullableEqualityFilter<string>;
     text?: q.StringFilter;
     editedAt?: q.NullableOrderedFilter<string>;
     createdAt?: q.OrderedFilter<string>;
@@ -154,6 +159,7 @@ function messageTruth(filter: MessageFilter, record: Message): q.Truth {
     truth = q.field(truth, filter.id, record.id, q.uuid);
     truth = q.field(truth, filter.roomId, record.roomId, q.int);
     truth = q.field(truth, filter.authorId, record.authorId, q.uuid);
+    truth = q.field(truth, filter.replyToId, record.replyToId, q.uuid);
     truth = q.field(truth, filter.text, record.text, q.text);
     truth = q.field(truth, filter.editedAt, record.editedAt, q.datetime);
     truth = q.field(truth, filter.createdAt, record.createdAt, q.datetime);
@@ -177,6 +183,7 @@ function messageDecode(raw: unknown): Message {
         id: r.id as string,
         roomId: r.roomId as number,
         authorId: r.authorId as string,
+        replyToId: r.replyToId as string | null,
         text: r.text as string,
         editedAt: r.editedAt as string | null,
         createdAt: r.createdAt as string,

@@ -10,7 +10,7 @@ impl Resource for crate::models::Message {
     const TABLE: &'static str = "\"messages\"";
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"author_id\"");
-    const SELECT: &'static str = "\"id\", \"room_id\", \"author_id\", \"text\", \"edited_at\", \"created_at\"";
+    const SELECT: &'static str = "\"id\", \"room_id\", \"author_id\", \"reply_to_id\", \"text\", \"edited_at\", \"created_at\"";
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -73,6 +73,9 @@ impl Resource for crate::models::Message {
             ("\"text\"", input.text.to_param()),
             ("\"created_at\"", ctx.now.to_param()),
         ]);
+        if let Some(value) = input.reply_to_id {
+            values.push(("\"reply_to_id\"", value.to_param()));
+        }
         if let Some(value) = input.edited_at {
             values.push(("\"edited_at\"", value.to_param()));
         }
@@ -81,6 +84,7 @@ impl Resource for crate::models::Message {
     fn update_values(input: Self::Update) -> Vec<(&'static str, Param)> {
         Vec::from([
             ("\"room_id\"", input.room_id.to_param()),
+            ("\"reply_to_id\"", input.reply_to_id.to_param()),
             ("\"text\"", input.text.to_param()),
             ("\"edited_at\"", input.edited_at.to_param()),
         ])
@@ -89,6 +93,9 @@ impl Resource for crate::models::Message {
         let mut values = Vec::new();
         if let Some(value) = input.room_id {
             values.push(("\"room_id\"", value.to_param()));
+        }
+        if let Some(value) = input.reply_to_id {
+            values.push(("\"reply_to_id\"", value.to_param()));
         }
         if let Some(value) = input.text {
             values.push(("\"text\"", value.to_param()));
@@ -108,6 +115,9 @@ impl Resource for crate::models::Message {
         }
         if let Some(ops) = &filter.author_id {
             conditions.extend(ops.conditions("\"author_id\"", w));
+        }
+        if let Some(ops) = &filter.reply_to_id {
+            conditions.extend(ops.conditions("\"reply_to_id\"", w));
         }
         if let Some(ops) = &filter.text {
             conditions.extend(ops.conditions("\"text\"", w));
@@ -138,9 +148,10 @@ impl Resource for crate::models::Message {
             id: Column::read(row, 0)?,
             room_id: Column::read(row, 1)?,
             author_id: Column::read(row, 2)?,
-            text: Column::read(row, 3)?,
-            edited_at: Column::read(row, 4)?,
-            created_at: Column::read(row, 5)?,
+            reply_to_id: Column::read(row, 3)?,
+            text: Column::read(row, 4)?,
+            edited_at: Column::read(row, 5)?,
+            created_at: Column::read(row, 6)?,
         })
     }
     fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
@@ -149,9 +160,10 @@ impl Resource for crate::models::Message {
             id: Column::read(row, 0)?,
             room_id: Column::read(row, 1)?,
             author_id: Column::read(row, 2)?,
-            text: Column::read(row, 3)?,
-            edited_at: Column::read(row, 4)?,
-            created_at: Column::read(row, 5)?,
+            reply_to_id: Column::read(row, 3)?,
+            text: Column::read(row, 4)?,
+            edited_at: Column::read(row, 5)?,
+            created_at: Column::read(row, 6)?,
         })
     }
 }

@@ -2,7 +2,8 @@
 
 //! Every model's `Resource` implementation, the router that serves them, and the WebSocket gateway's way from a
 //! model name to its model; and which related rows reads of each model can include (`?include=`), from the model
-//! graph: to-one relations through the model's references, to-many relations through the references made to it.
+//! graph: to-one relations through the model's references, to-many relations through the references made to it;
+//! and what deleting a row does to the rows that reference it (`onDelete`).
 mod bookmark;
 mod message;
 mod room;
@@ -11,7 +12,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::hub::Visibility;
 use super::rest;
-use super::rest::{Related, Relation};
+use super::rest::{OnDelete, Reference, Referenced, Related, Relation};
 use super::App;
 /// The REST routes of every model.
 pub fn routes() -> axum::Router<App> {
@@ -75,6 +76,9 @@ impl Related for crate::models::Bookmark {
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
     ];
 }
+impl Referenced for crate::models::Bookmark {
+    const REFERENCED_BY: &'static [Reference] = &[];
+}
 impl Related for crate::models::Message {
     const RELATIONS: &'static [Relation] = &[
         Relation::one::<crate::models::User>("author", "authorId", "\"id\"", "id"),
@@ -82,7 +86,24 @@ impl Related for crate::models::Message {
             crate::models::Bookmark,
             Self,
         >("bookmarks", "id", "\"message_id\"", "messageId"),
+        Relation::many::<
+            crate::models::Message,
+            Self,
+        >("replies", "id", "\"reply_to_id\"", "replyToId"),
+        Relation::one::<crate::models::Message>("replyTo", "replyToId", "\"id\"", "id"),
         Relation::one::<crate::models::Room>("room", "roomId", "\"id\"", "id"),
+    ];
+}
+impl Referenced for crate::models::Message {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Bookmark,
+            Self,
+        >("bookmarks", "messageId", "\"message_id\"", OnDelete::Cascade),
+        Reference::new::<
+            crate::models::Message,
+            Self,
+        >("replies", "replyToId", "\"reply_to_id\"", OnDelete::SetNull),
     ];
 }
 impl Related for crate::models::Room {
@@ -92,6 +113,14 @@ impl Related for crate::models::Room {
             Self,
         >("messages", "id", "\"room_id\"", "roomId"),
         Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
+    ];
+}
+impl Referenced for crate::models::Room {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Message,
+            Self,
+        >("messages", "roomId", "\"room_id\"", OnDelete::Cascade),
     ];
 }
 impl Related for crate::models::User {
@@ -108,5 +137,21 @@ impl Related for crate::models::User {
             crate::models::Room,
             Self,
         >("rooms", "id", "\"owner_id\"", "ownerId"),
+    ];
+}
+impl Referenced for crate::models::User {
+    const REFERENCED_BY: &'static [Reference] = &[
+        Reference::new::<
+            crate::models::Bookmark,
+            Self,
+        >("bookmarks", "ownerId", "\"owner_id\"", OnDelete::Restrict),
+        Reference::new::<
+            crate::models::Message,
+            Self,
+        >("messages", "authorId", "\"author_id\"", OnDelete::Restrict),
+        Reference::new::<
+            crate::models::Room,
+            Self,
+        >("rooms", "ownerId", "\"owner_id\"", OnDelete::Restrict),
     ];
 }
