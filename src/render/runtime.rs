@@ -71,6 +71,7 @@ pub const FILES: &[RuntimeFile] = runtime_files![
     "src/server/events.rs",
     "src/server/feed.rs",
     "src/server/group_commit.rs",
+    "src/server/group_commit_postgres.rs",
     "src/server/hub.rs",
     "src/server/logs.rs",
     "src/server/metrics.rs",

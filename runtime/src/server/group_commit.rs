@@ -21,6 +21,9 @@
 //! - **Fairness.** A leader commits the batch that holds its own write and then hands the queue to a task of its
 //!   own, which keeps committing batches (yielding to the scheduler between them) until the queue is empty: a
 //!   request is never held back to write other requests' batches.
+//!
+//! The queue, its bounds and its counts (`Queue`) are shared with PostgreSQL's group commit
+//! (`group_commit_postgres`); how a batch runs is each database's own.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -64,11 +67,7 @@ pub trait Announces {
 /// The single writer connection and the queue of writes waiting for it.
 pub struct Writer {
     conn: Arc<Mutex<Connection>>,
-    queue: Mutex<Queue>,
-    limits: Limits,
-    /// Transactions begun for batches, and the writes they held, since the start.
-    batches: AtomicU64,
-    writes: AtomicU64,
+    queue: Queue<Job>,
 }
 
 /// How the writes were grouped so far.
@@ -80,12 +79,106 @@ pub struct Stats {
     pub writes: u64,
 }
 
-#[derive(Default)]
-struct Queue {
-    jobs: VecDeque<Job>,
+/// The queue of writes waiting for a database's writer, its bounds, and how its writes were grouped: the part of the
+/// group commit that SQLite's writer (here) and PostgreSQL's (`group_commit_postgres`) share. `J` is a queued write.
+pub(crate) struct Queue<J> {
+    state: Mutex<Waiting<J>>,
+    limits: Limits,
+    /// Transactions begun for batches, and the writes they held, since the start.
+    batches: AtomicU64,
+    writes: AtomicU64,
+}
+
+struct Waiting<J> {
+    /// The writes and their estimated bytes, oldest first.
+    jobs: VecDeque<(usize, J)>,
     /// A leader (or the task it handed over to) is committing: a new write waits for it. False only when `jobs` is
     /// empty; both change under the same lock, so no write is left behind in the queue.
     busy: bool,
+}
+
+impl<J> Queue<J> {
+    pub(crate) fn new(limits: Limits) -> Queue<J> {
+        Queue {
+            state: Mutex::new(Waiting {
+                jobs: VecDeque::new(),
+                busy: false,
+            }),
+            limits: Limits {
+                batch_max: limits.batch_max.max(1),
+                ..limits
+            },
+            batches: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            batches: self.batches.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a transaction that held `writes` writes.
+    pub(crate) fn count(&self, writes: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes as u64, Ordering::Relaxed);
+    }
+
+    /// Queues `job` (of `weight` estimated bytes). Returns whether the caller leads: no one was committing, so it
+    /// must commit batches until the queue is empty. A full queue refuses the write with 503 `overloaded`.
+    pub(crate) fn push(&self, weight: usize, job: J) -> Result<bool, ApiError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.jobs.len() >= self.limits.queue_max {
+            return Err(overloaded());
+        }
+        state.jobs.push_back((weight, job));
+        Ok(!std::mem::replace(&mut state.busy, true))
+    }
+
+    /// The writes of the next batch, oldest first, within the bounds (at least one if any is queued); counted.
+    pub(crate) fn take(&self) -> Vec<J> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bytes = 0usize;
+        let mut batch = Vec::new();
+        while let Some((weight, _)) = state.jobs.front() {
+            let full = batch.len() >= self.limits.batch_max
+                || (!batch.is_empty() && bytes + weight > self.limits.batch_bytes);
+            if full {
+                break;
+            }
+            bytes += weight;
+            batch.extend(state.jobs.pop_front().map(|(_, job)| job));
+        }
+        drop(state);
+        if !batch.is_empty() {
+            self.count(batch.len());
+        }
+        batch
+    }
+
+    /// After a batch: whether more writes are waiting (the leader commits them next); when none are, the queue is
+    /// no longer busy.
+    pub(crate) fn more(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.busy = !state.jobs.is_empty();
+        state.busy
+    }
+
+    /// Writes waiting (tests wait for a queue to fill).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .jobs
+            .len()
+    }
 }
 
 /// Runs a queued write on the batch's connection, or, given the error that keeps its batch from running, fails it
@@ -98,8 +191,6 @@ type Answer = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 
 /// A queued write, its types erased: run it (inside the batch's transaction), and later answer its request.
 struct Job {
-    /// Estimated bytes of its input, for the batch bound.
-    weight: usize,
     run: Run,
 }
 
@@ -115,22 +206,13 @@ impl Writer {
     pub fn new(conn: Arc<Mutex<Connection>>, limits: Limits) -> Arc<Writer> {
         Arc::new(Writer {
             conn,
-            queue: Mutex::new(Queue::default()),
-            limits: Limits {
-                batch_max: limits.batch_max.max(1),
-                ..limits
-            },
-            batches: AtomicU64::new(0),
-            writes: AtomicU64::new(0),
+            queue: Queue::new(limits),
         })
     }
 
     /// How the writes were grouped so far.
     pub fn stats(&self) -> Stats {
-        Stats {
-            batches: self.batches.load(Ordering::Relaxed),
-            writes: self.writes.load(Ordering::Relaxed),
-        }
+        self.queue.stats()
     }
 
     /// Runs `write` in the next batch's transaction and returns its outcome once that transaction committed; the
@@ -147,7 +229,6 @@ impl Writer {
     {
         let (reply, answered) = tokio::sync::oneshot::channel();
         let job = Job {
-            weight,
             run: Box::new(move |conn| {
                 let outcome = match conn {
                     // A panic (a bug in a hook or a conversion) fails this write only; the panic hook logged it.
@@ -173,14 +254,7 @@ impl Writer {
                 }
             }),
         };
-        let lead = {
-            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if queue.jobs.len() >= self.limits.queue_max {
-                return Err(overloaded().into());
-            }
-            queue.jobs.push_back(job);
-            !std::mem::replace(&mut queue.busy, true)
-        };
+        let lead = self.queue.push(weight, job)?;
         if lead && self.commit_batch(bus) {
             // More arrived while this batch ran: a task of its own commits them, and this request is answered now.
             let writer = self.clone();
@@ -199,10 +273,8 @@ impl Writer {
     /// Takes the next batch from the queue and commits it. Returns whether more writes are waiting (the caller
     /// commits them next); when none are, the queue is no longer busy.
     fn commit_batch(&self, bus: &EventBus) -> bool {
-        let batch = self.take_batch();
+        let batch = self.queue.take();
         if !batch.is_empty() {
-            self.batches.fetch_add(1, Ordering::Relaxed);
-            self.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
             let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
             for ran in run_batch(&conn, batch) {
                 for event in &ran.events {
@@ -211,26 +283,7 @@ impl Writer {
                 (ran.answer)(None);
             }
         }
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        queue.busy = !queue.jobs.is_empty();
-        queue.busy
-    }
-
-    /// The writes of the next batch, oldest first, within the bounds (at least one if any is queued).
-    fn take_batch(&self) -> Vec<Job> {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let mut bytes = 0usize;
-        let mut batch = Vec::new();
-        while let Some(job) = queue.jobs.front() {
-            let full = batch.len() >= self.limits.batch_max
-                || (!batch.is_empty() && bytes + job.weight > self.limits.batch_bytes);
-            if full {
-                break;
-            }
-            bytes += job.weight;
-            batch.extend(queue.jobs.pop_front());
-        }
-        batch
+        self.queue.more()
     }
 }
 
@@ -429,7 +482,7 @@ mod tests {
     /// Waits until `n` writes are queued behind the one that holds the connection.
     async fn queued(writer: &Writer, n: usize) {
         for _ in 0..1000 {
-            if writer.queue.lock().unwrap().jobs.len() >= n {
+            if writer.queue.len() >= n {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;

@@ -55,10 +55,13 @@ impl EventBus {
 
 /// Writes an event to the outbox on SQLite and returns its sequence number; in the mutation's transaction.
 pub const INSERT_SQLITE: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING \"seq\"";
-/// Writes an event to the outbox on PostgreSQL and returns its sequence number; in the mutation's transaction.
-pub const INSERT_POSTGRES: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES ($1, $2, $3, $4, $5, $6) RETURNING \"seq\"";
+/// Writes an event to the outbox on PostgreSQL and returns its sequence number; in the mutation's transaction. It
+/// first takes the outbox lock (`$7`: [`POSTGRES_OUTBOX_LOCK`]), before its sequence number is drawn, in the same
+/// round trip: the materialized CTE runs once, before the row it feeds is built. In a group commit's batch the
+/// lock is taken by the first event and held to the commit; taking it again is free.
+pub const INSERT_POSTGRES: &str = "WITH \"lock\" AS MATERIALIZED (SELECT pg_advisory_xact_lock($7)) INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") SELECT $1, $2, $3, $4, $5, $6 FROM \"lock\" RETURNING \"seq\"";
 /// Held to commit, so that on PostgreSQL sequence numbers become visible in order: a reader of the outbox never
-/// sees seq 8 committed while seq 7 is still in flight.
+/// sees seq 8 committed while seq 7 is still in flight. Taken by [`INSERT_POSTGRES`].
 pub const POSTGRES_OUTBOX_LOCK: i64 = 0x55_07_6E_02;
 /// The PostgreSQL notification channel on which the outbox's insert trigger announces each new sequence number.
 pub const POSTGRES_NOTIFY_CHANNEL: &str = "ssot_events";

@@ -68,6 +68,10 @@ pub const MIGRATIONS_APPLIED: &str = "migrations_applied";
 pub const SQLITE_WRITE_BATCHES: &str = "sqlite_write_batches_total";
 /// Counter: writes those transactions held (divided by the batches: the writes per commit).
 pub const SQLITE_WRITES: &str = "sqlite_writes_total";
+/// Counter: transactions the PostgreSQL group commit ran (`group_commit_postgres`).
+pub const POSTGRES_WRITE_BATCHES: &str = "postgres_write_batches_total";
+/// Counter: writes those transactions held (divided by the batches: the writes per commit).
+pub const POSTGRES_WRITES: &str = "postgres_writes_total";
 
 /// What kind of series a metric is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +105,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (MIGRATIONS_APPLIED, Kind::Gauge, "Migrations the database has applied"),
     (SQLITE_WRITE_BATCHES, Kind::Counter, "Transactions the SQLite group commit ran (each commits one or more writes)"),
     (SQLITE_WRITES, Kind::Counter, "Writes of requests the SQLite group commit ran, committed or not"),
+    (POSTGRES_WRITE_BATCHES, Kind::Counter, "Transactions the PostgreSQL group commit ran (each commits one or more writes)"),
+    (POSTGRES_WRITES, Kind::Counter, "Writes of requests the PostgreSQL group commit ran, committed or not"),
 ];
 
 /// The route label of a request no route matched: raw paths are never labels (their number is unbounded).
@@ -297,6 +303,9 @@ async fn observe(app: &App) {
         counter!(SQLITE_WRITES).absolute(writes.writes);
     }
     if let Db::Postgres(db) = &app.db {
+        let writes = db.write_stats();
+        counter!(POSTGRES_WRITE_BATCHES).absolute(writes.batches);
+        counter!(POSTGRES_WRITES).absolute(writes.writes);
         let open = db.pool.size();
         let idle = u32::try_from(db.pool.num_idle()).unwrap_or(u32::MAX);
         gauge!(DB_POOL_CONNECTIONS).set(f64::from(open));

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod feed;
 pub mod group_commit;
+pub mod group_commit_postgres;
 pub mod hub;
 pub mod logs;
 pub mod metrics;
@@ -92,7 +93,8 @@ impl Db {
                 config.writes,
             )?)),
             Location::Postgres(url) => Ok(Db::Postgres(
-                postgres::Postgres::open(url, config.pg_max_connections, known).await?,
+                postgres::Postgres::open(url, config.pg_max_connections, known, config.writes)
+                    .await?,
             )),
         }
     }

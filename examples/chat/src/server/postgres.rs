@@ -6,7 +6,15 @@ use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{Postgres as Pg, Row, ValueRef};
 
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
 use super::db::Param;
+use super::error::WriteError;
+use super::events::EventBus;
+use super::group_commit::{self, Announces};
+use super::group_commit_postgres::Writer;
 use super::migrate::{self, Applied, Migration};
 
 /// Key of the advisory lock that serialises migrations across instances.
@@ -17,6 +25,8 @@ const MIGRATION_LOCK: i64 = 0x55_07_6E_01;
 pub struct Postgres {
     /// Connections, at most `PG_MAX_CONNECTIONS`.
     pub pool: sqlx::PgPool,
+    /// The requests' writes, committed in groups on a connection of `pool`.
+    writer: Arc<Writer>,
 }
 
 impl Postgres {
@@ -26,12 +36,39 @@ impl Postgres {
         url: &str,
         max_connections: u32,
         migrations: &[Migration],
+        limits: group_commit::Limits,
     ) -> Result<Postgres, String> {
         let pool = connect(url, max_connections).await?;
         for applied in apply(&pool, migrations).await? {
             tracing::info!(migration = applied.name, "applied");
         }
-        Ok(Postgres { pool })
+        Ok(Postgres {
+            writer: Writer::new(pool.clone(), limits),
+            pool,
+        })
+    }
+
+    /// Runs a write (a row and its event) in the next group commit (`group_commit_postgres`) and returns its outcome
+    /// once committed; the events it announces are published to `bus` in sequence order first. `weight` estimates
+    /// the bytes of its input, for the batch's bound.
+    pub async fn write<T, F>(
+        &self,
+        bus: &EventBus,
+        weight: usize,
+        write: F,
+    ) -> Result<T, WriteError>
+    where
+        T: Announces + Send + 'static,
+        F: for<'c> FnOnce(&'c mut sqlx::PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(bus, weight, write).await
+    }
+
+    /// How the requests' writes were grouped into transactions so far.
+    pub fn write_stats(&self) -> group_commit::Stats {
+        self.writer.stats()
     }
 
     /// The migrations the database has applied.

@@ -107,10 +107,7 @@ pub(super) async fn outbox_postgres<R: Resource>(
         return Ok(None);
     }
     let event = event_of(record, kind, 0)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(events::POSTGRES_OUTBOX_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    // Takes the outbox lock first (held to the commit), so that sequence numbers commit in order.
     let seq: i64 = sqlx::query_scalar(events::INSERT_POSTGRES)
         .bind(event.model)
         .bind(&event.id)
@@ -118,6 +115,7 @@ pub(super) async fn outbox_postgres<R: Resource>(
         .bind(&event.data)
         .bind(&event.owner)
         .bind(event.timestamp)
+        .bind(events::POSTGRES_OUTBOX_LOCK)
         .fetch_one(&mut *tx)
         .await?;
     Ok(Some(Event { seq, ..event }))
@@ -168,7 +166,7 @@ pub(super) async fn create<R: Hooks>(
     )?;
     let (sql, params) = insert_sql::<R>(app.db.dialect(), values);
     let (record, events) = match &app.db {
-        // Published by the group commit, in sequence order with the rest of its batch.
+        // Both published by the group commit, in sequence order with the rest of its batch.
         Db::Sqlite(db) => db
             .write(&app.events, weight(&sql, &params), move |tx| {
                 let record = tx
@@ -179,20 +177,18 @@ pub(super) async fn create<R: Hooks>(
             })
             .await
             .map_err(|e| e.into_api(false))?,
-        Db::Postgres(db) => Box::pin(async {
-            let mut tx = db.pool.begin().await?;
-            let query = crate::server::postgres::query(&sql, &params);
-            let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
-            let events =
-                Vec::from_iter(outbox_postgres(&mut tx, &record, EventKind::Created).await?);
-            tx.commit().await?;
-            for event in &events {
-                app.events.publish(event.clone());
-            }
-            Ok::<_, WriteError>((record, events))
-        })
-        .await
-        .map_err(|e| e.into_api(false))?,
+        Db::Postgres(db) => db
+            .write(&app.events, weight(&sql, &params), move |tx| {
+                Box::pin(async move {
+                    let query = crate::server::postgres::query(&sql, &params);
+                    let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
+                    let events =
+                        Vec::from_iter(outbox_postgres(tx, &record, EventKind::Created).await?);
+                    Ok((record, events))
+                })
+            })
+            .await
+            .map_err(|e| e.into_api(false))?,
     };
     if let Some(event) = events.last() {
         R::after_commit(event);
@@ -274,7 +270,7 @@ async fn change<R: Hooks>(
         .map_or(0, |(sql, params)| weight(sql, params))
         + weight(&select_sql, &select_params);
     let (record, events) = match &app.db {
-        // Published by the group commit, in sequence order with the rest of its batch.
+        // Both published by the group commit, in sequence order with the rest of its batch.
         Db::Sqlite(db) => db
             .write(&app.events, weight, move |tx| {
                 use rusqlite::OptionalExtension;
@@ -305,42 +301,40 @@ async fn change<R: Hooks>(
             })
             .await
             .map_err(|e| e.into_api(deleting))?,
-        Db::Postgres(db) => Box::pin(async {
-            let mut tx = db.pool.begin().await?;
-            let query = crate::server::postgres::query(&select_sql, &select_params);
-            let found = query
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| R::from_postgres(&row))
-                .transpose()?;
-            let found = found.ok_or(missing)?;
-            if !allows(&rule, &caller_for_tx, &found) {
-                return Err(ApiError::forbidden().into());
-            }
-            let mut cascade = Cascade::default();
-            let record = match (&statement, kind) {
-                (None, _) => found,
-                (Some((sql, params)), kind) => {
-                    let query = crate::server::postgres::query(sql, params);
-                    if kind == EventKind::Deleted {
-                        before_delete_postgres::<R>(&mut tx, &id_param, &mut cascade).await?;
-                        query.execute(&mut *tx).await?;
-                        found
-                    } else {
-                        R::from_postgres(&query.fetch_one(&mut *tx).await?)?
+        Db::Postgres(db) => db
+            .write(&app.events, weight, move |tx| {
+                Box::pin(async move {
+                    let query = crate::server::postgres::query(&select_sql, &select_params);
+                    let found = query
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|row| R::from_postgres(&row))
+                        .transpose()?;
+                    let found = found.ok_or(missing)?;
+                    if !allows(&rule, &caller_for_tx, &found) {
+                        return Err(ApiError::forbidden().into());
                     }
-                }
-            };
-            let mut events = cascade.events;
-            events.extend(outbox_postgres(&mut tx, &record, kind).await?);
-            tx.commit().await?;
-            for event in &events {
-                app.events.publish(event.clone());
-            }
-            Ok::<_, WriteError>((record, events))
-        })
-        .await
-        .map_err(|e| e.into_api(deleting))?,
+                    let mut cascade = Cascade::default();
+                    let record = match (&statement, kind) {
+                        (None, _) => found,
+                        (Some((sql, params)), kind) => {
+                            let query = crate::server::postgres::query(sql, params);
+                            if kind == EventKind::Deleted {
+                                before_delete_postgres::<R>(tx, &id_param, &mut cascade).await?;
+                                query.execute(&mut *tx).await?;
+                                found
+                            } else {
+                                R::from_postgres(&query.fetch_one(&mut *tx).await?)?
+                            }
+                        }
+                    };
+                    let mut events = cascade.events;
+                    events.extend(outbox_postgres(tx, &record, kind).await?);
+                    Ok((record, events))
+                })
+            })
+            .await
+            .map_err(|e| e.into_api(deleting))?,
     };
     // The request's own event is the last: a cascade's come before it. Its rows' models' hooks are not called:
     // they were not asked to change, and a hook that must see them can read the event feed.
