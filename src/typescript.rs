@@ -80,6 +80,21 @@ pub struct ModelView {
     pub decode_fields: Vec<DecodeField>,
     /// Some field of the record is converted when decoded (a bigint).
     pub decode_converts: bool,
+    /// The record with its included relations (`MessageWithRelations`).
+    pub with_relations: String,
+    /// The relations a read can include, as fields of `with_relations`.
+    pub included: Vec<Included>,
+}
+
+/// A relation as a field of `<Model>WithRelations`: its type, and how its rows are decoded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Included {
+    pub name: String,
+    /// `UserWithRelations | null` (to-one) or `BookmarkWithRelations[]` (to-many).
+    pub ty: String,
+    pub many: bool,
+    /// The related model's decoder of a row with relations (`userDecodeIncluded`).
+    pub decode: String,
 }
 
 /// One property of an interface.
@@ -256,13 +271,18 @@ fn member(field: &Field, graph: &Graph, presence: Presence, may_be_null: bool) -
     }
 }
 
+/// The prefix of a model's values in `models.ts` (`message` of `messageModel`, `messageDecode`).
+fn var_of(m: &Model) -> String {
+    m.types.record.trim_end_matches('_').to_lower_camel_case()
+}
+
 fn model(m: &Model, graph: &Graph) -> ModelView {
     let id = m
         .fields
         .iter()
         .find(|f| f.id)
         .expect("every model has an id");
-    let var = m.types.record.trim_end_matches('_').to_lower_camel_case();
+    let var = var_of(m);
     let orderable: Vec<&Field> = m.fields.iter().filter(|f| f.orderable).collect();
     ModelView {
         name: m.name.clone(),
@@ -360,6 +380,25 @@ fn model(m: &Model, graph: &Graph) -> ModelView {
             .map(|f| OrderField {
                 name: f.name.clone(),
                 value: value_type(f.scalar),
+            })
+            .collect(),
+        with_relations: m.types.with_relations.clone(),
+        included: m
+            .includes
+            .iter()
+            .filter_map(|i| {
+                let target = graph.models.iter().find(|t| t.name == i.target)?;
+                let ty = &target.types.with_relations;
+                Some(Included {
+                    name: i.name.clone(),
+                    ty: if i.many {
+                        format!("{ty}[]")
+                    } else {
+                        format!("{ty} | null")
+                    },
+                    many: i.many,
+                    decode: format!("{}DecodeIncluded", var_of(target)),
+                })
             })
             .collect(),
         decode_converts: m

@@ -79,6 +79,42 @@ test("typed CRUD, filters and typed errors", async () => {
   assert.equal((await anonymous.rooms.get(room)).id, room, "public reads need no token");
 });
 
+test("includes: related rows decoded as typed fields, under their own read rules", async () => {
+  const { user, token: userToken, room } = await userAndRoom("include");
+  const api = client({ url: server.base, token: userToken, realtime: false });
+  const first = await api.messages.create({ roomId: room, text: "first" });
+  const reply = await api.messages.create({ roomId: room, text: "a reply", replyToId: first.id });
+  const page = await api.messages.listIncluding(
+    { where: { roomId: { equals: room } }, orderBy: [{ text: "asc" }] },
+    "author,room,replyTo,replies",
+  );
+  assert.deepEqual(page.items.map((m) => m.text), ["a reply", "first"]);
+  const [withReply, withParent] = [page.items[1], page.items[0]];
+  assert.equal(withReply.author.name, "include");
+  assert.equal(withReply.author.passwordHash, undefined, "hidden fields never come");
+  assert.equal(withReply.room.id, room);
+  assert.equal(withReply.replyTo, null, "an included to-one with no row is null");
+  assert.deepEqual(withReply.replies.map((m) => m.id), [reply.id]);
+  assert.equal(withParent.replyTo.id, first.id);
+  assert.equal(page.items[0].bookmarks, undefined, "a relation not asked for is absent");
+  // The object form: a to-many's own take and order, nested.
+  const got = await api.rooms.getIncluding(room, { messages: { take: 1, orderBy: [{ text: "desc" }], include: { author: true } }, owner: true });
+  assert.deepEqual(got.messages.map((m) => m.text), ["first"]);
+  assert.equal(got.messages[0].author.id, user.id);
+  assert.equal(got.owner.id, user.id);
+  // Bookmarks are owner-only: another user's bookmark of the message is left out.
+  const other = await userAndRoom("include-other");
+  const theirs = client({ url: server.base, token: other.token, realtime: false });
+  const mark = await theirs.bookmarks.create({ messageId: first.id });
+  const marked = await api.messages.getIncluding(first.id, "bookmarks");
+  assert.deepEqual(marked.bookmarks, []);
+  assert.deepEqual((await theirs.messages.getIncluding(first.id, "bookmarks")).bookmarks.map((b) => b.id), [mark.id]);
+  await assert.rejects(
+    api.messages.listIncluding({}, "members"),
+    (error) => error instanceof HttpError && error.status === 400 && error.code === "bad_request",
+  );
+});
+
 test("a refused token stops the socket; a provider that refreshes gets in", async () => {
   const started = Date.now();
   const bad = client({ url: server.base, token: "not-a-token" });

@@ -73,6 +73,18 @@ export const badKey: MessageOrderBy = { authorId: "asc" };
 // @ts-expect-error: a direction is "asc" or "desc"
 export const badDirection: MessageOrderBy = { text: "up" };
 
+export async function included(roomId: number): Promise<string> {
+    const page = await api.messages.listIncluding({ where: { roomId: { equals: roomId } }, take: 20 }, "author,room,replies");
+    const first = page.items[0];
+    const names: string = `${first?.author?.name} ${first?.room?.title} ${first?.replies?.map((r) => r.text).join()}`;
+    // @ts-expect-error: a to-one relation may be null (not included, no such row, or not readable)
+    const title: string = first.room.title;
+    // @ts-expect-error: `members` is no relation of a Message
+    const members = first?.members;
+    const room = await api.rooms.getIncluding(roomId, { messages: { take: 5, orderBy: [{ createdAt: "desc" }], include: { author: true } } });
+    return `${names} ${title} ${members} ${room.messages?.[0]?.author?.email}`;
+}
+
 export function Messages({ roomId }: { roomId: number }): string {
     const { items, total, loading, error, connection } = useList(api.messages, {
         where: { roomId: { equals: roomId } },

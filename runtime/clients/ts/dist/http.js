@@ -17,7 +17,8 @@ export class HttpTransport {
         // Called unbound: some implementations refuse a `this` other than the global object.
         this.fetch = (input, init) => fetchFn(input, init);
     }
-    /** `GET <route>` with `where` and `orderBy` as JSON query parameters, `skip` and `take` as numbers. */
+    /** `GET <route>` with `where` and `orderBy` as JSON query parameters, `skip` and `take` as numbers, and
+     * `include` as it is. */
     async list(route, query) {
         const params = new URLSearchParams();
         if (query.where !== undefined) {
@@ -32,11 +33,16 @@ export class HttpTransport {
         if (query.take !== undefined) {
             params.set("take", String(query.take));
         }
+        if (query.include !== undefined) {
+            params.set("include", query.include);
+        }
         const search = params.toString();
         return (await this.send("GET", search ? `${route}?${search}` : route)).body;
     }
-    async get(route, id) {
-        return (await this.send("GET", `${route}/${encodeURIComponent(id)}`)).body;
+    /** `GET <route>/<id>`, with `include` when given. */
+    async get(route, id, include) {
+        const search = include === undefined ? "" : `?${new URLSearchParams({ include })}`;
+        return (await this.send("GET", `${route}/${encodeURIComponent(id)}${search}`)).body;
     }
     create(route, input) {
         return this.send("POST", route, input);

@@ -7,6 +7,13 @@ export function idString(model, record) {
 }
 /** A list answer, decoded; throws `ProtocolError` on another shape. */
 export function decodePage(model, raw) {
+    return decodeItems(model, raw, (item) => decodeRecord(model, item));
+}
+/** A list answer with included relations, decoded; throws `ProtocolError` on another shape. */
+export function decodeIncludedPage(model, raw) {
+    return decodeItems(model, raw, (item) => decodeIncludedRecord(model, item));
+}
+function decodeItems(model, raw, decode) {
     const page = raw;
     if (typeof page !== "object" ||
         page === null ||
@@ -16,15 +23,22 @@ export function decodePage(model, raw) {
         typeof page.take !== "number") {
         throw new ProtocolError(`unexpected list answer for ${model.name}`);
     }
-    return { items: page.items.map((item) => decodeRecord(model, item)), total: page.total, skip: page.skip, take: page.take };
+    return { items: page.items.map(decode), total: page.total, skip: page.skip, take: page.take };
 }
 /** A record, decoded; throws `ProtocolError` on another shape. */
 export function decodeRecord(model, raw) {
+    return decodeWith(model, raw, model.decode);
+}
+/** A record with included relations, decoded; throws `ProtocolError` on another shape. */
+export function decodeIncludedRecord(model, raw) {
+    return decodeWith(model, raw, model.decodeIncluded);
+}
+function decodeWith(model, raw, decode) {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new ProtocolError(`unexpected ${model.name} record: ${JSON.stringify(raw)}`);
     }
     try {
-        return model.decode(raw);
+        return decode(raw);
     }
     catch (error) {
         throw new ProtocolError(`unexpected ${model.name} record: ${error instanceof Error ? error.message : String(error)}`);

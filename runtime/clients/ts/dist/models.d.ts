@@ -31,6 +31,8 @@ export interface AuditEntryFilter {
 }
 /** One sort key of a `AuditEntry` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type AuditEntryOrderBy = q.OrderBy<"id" | "action">;
+/** A `AuditEntry` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export type AuditEntryWithRelations = AuditEntry;
 /** `AuditEntry` rows: `/api/audit-entries`. */
 export declare const auditEntryModel: m.ModelSpec<{
     record: AuditEntry;
@@ -40,6 +42,7 @@ export declare const auditEntryModel: m.ModelSpec<{
     filter: AuditEntryFilter;
     orderBy: AuditEntryOrderBy;
     id: bigint;
+    withRelations: AuditEntryWithRelations;
 }>;
 /** A `Note` as readers see it. */
 export interface Note {
@@ -98,6 +101,12 @@ export interface NoteFilter {
 }
 /** One sort key of a `Note` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type NoteOrderBy = q.OrderBy<"id" | "title" | "body" | "createdAt" | "parentId">;
+/** A `Note` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface NoteWithRelations extends Note {
+    children?: NoteWithRelations[];
+    owner?: UserWithRelations | null;
+    parent?: NoteWithRelations | null;
+}
 /** `Note` rows: `/api/notes`, channels `Note:list` and `Note:item:<id>`. */
 export declare const noteModel: m.ModelSpec<{
     record: Note;
@@ -107,6 +116,7 @@ export declare const noteModel: m.ModelSpec<{
     filter: NoteFilter;
     orderBy: NoteOrderBy;
     id: number;
+    withRelations: NoteWithRelations;
 }>;
 /** A `User` as readers see it. */
 export interface User {
@@ -142,6 +152,10 @@ export interface UserFilter {
 }
 /** One sort key of a `User` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type UserOrderBy = q.OrderBy<"email" | "createdAt">;
+/** A `User` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface UserWithRelations extends User {
+    notes?: NoteWithRelations[];
+}
 /** `User` rows: `/api/users`, channels `User:list` and `User:item:<id>`. */
 export declare const userModel: m.ModelSpec<{
     record: User;
@@ -151,6 +165,7 @@ export declare const userModel: m.ModelSpec<{
     filter: UserFilter;
     orderBy: UserOrderBy;
     id: string;
+    withRelations: UserWithRelations;
 }>;
 /** Every model's spec, by schema name. */
 export declare const models: {

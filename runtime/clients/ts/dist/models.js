@@ -25,6 +25,10 @@ function auditEntryDecode(raw) {
         action: r.action,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function auditEntryDecodeIncluded(raw) {
+    return auditEntryDecode(raw);
+}
 /** `AuditEntry` rows: `/api/audit-entries`. */
 export const auditEntryModel = {
     name: "AuditEntry",
@@ -33,6 +37,7 @@ export const auditEntryModel = {
     itemChannelPrefix: null,
     idField: "id",
     decode: auditEntryDecode,
+    decodeIncluded: auditEntryDecodeIncluded,
     truth: auditEntryTruth,
     relations: [],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, auditEntryOrder, "id", q.bigint),
@@ -76,6 +81,21 @@ function noteDecode(raw) {
         parentId: r.parentId,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function noteDecodeIncluded(raw) {
+    const r = raw;
+    const record = noteDecode(raw);
+    if (r.children !== undefined) {
+        record.children = r.children.map(noteDecodeIncluded);
+    }
+    if (r.owner !== undefined) {
+        record.owner = r.owner === null ? null : userDecodeIncluded(r.owner);
+    }
+    if (r.parent !== undefined) {
+        record.parent = r.parent === null ? null : noteDecodeIncluded(r.parent);
+    }
+    return record;
+}
 /** `Note` rows: `/api/notes`, channels `Note:list` and `Note:item:<id>`. */
 export const noteModel = {
     name: "Note",
@@ -84,6 +104,7 @@ export const noteModel = {
     itemChannelPrefix: "Note:item:",
     idField: "id",
     decode: noteDecode,
+    decodeIncluded: noteDecodeIncluded,
     truth: noteTruth,
     relations: ["children", "owner", "parent"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
@@ -113,6 +134,15 @@ function userDecode(raw) {
         createdAt: r.createdAt,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function userDecodeIncluded(raw) {
+    const r = raw;
+    const record = userDecode(raw);
+    if (r.notes !== undefined) {
+        record.notes = r.notes.map(noteDecodeIncluded);
+    }
+    return record;
+}
 /** `User` rows: `/api/users`, channels `User:list` and `User:item:<id>`. */
 export const userModel = {
     name: "User",
@@ -121,6 +151,7 @@ export const userModel = {
     itemChannelPrefix: "User:item:",
     idField: "id",
     decode: userDecode,
+    decodeIncluded: userDecodeIncluded,
     truth: userTruth,
     relations: ["notes"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),

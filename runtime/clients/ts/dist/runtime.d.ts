@@ -1,5 +1,5 @@
 export { type Backoff, DEFAULT_BACKOFF, backoffBound, backoffDelay } from "./backoff.js";
-export { Client, type ClientOptions, Resource, type ResourceOf } from "./client.js";
+export { Client, type ClientOptions, type Include, type IncludeObject, type IncludeOptions, Resource, type ResourceOf } from "./client.js";
 export { AuthError, ClientError, ClosedError, DisconnectedError, type ErrorBody, type ErrorDetail, type ErrorKind, HttpError, ProtocolError, RequestError, TimeoutError, TransportError, } from "./errors.js";
 export { HttpTransport, type TokenProvider } from "./http.js";
 export { LiveItem, type LiveItemSnapshot, LiveList, type LiveSnapshot } from "./live.js";

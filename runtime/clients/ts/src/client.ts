@@ -5,7 +5,15 @@ import { type Backoff } from "./backoff.js";
 import { ProtocolError } from "./errors.js";
 import { HttpTransport, type TokenProvider } from "./http.js";
 import { LiveItem, LiveList, type LiveHost, queryParams } from "./live.js";
-import { type ModelSpec, type ModelTypes, type Page, decodePage, decodeRecord } from "./model.js";
+import {
+    type ModelSpec,
+    type ModelTypes,
+    type Page,
+    decodeIncludedPage,
+    decodeIncludedRecord,
+    decodePage,
+    decodeRecord,
+} from "./model.js";
 import { type Query, followsRelations } from "./query.js";
 import { type ConnectionState, type WebSocketConstructor, WsTransport } from "./ws.js";
 import { encodeJson } from "./wire.js";
@@ -180,6 +188,22 @@ export class Resource<T extends ModelTypes> {
         return decodeRecord(this.model, await this.client.http.get(this.model.route, String(id)));
     }
 
+    /**
+     * A page of rows with the related rows `include` names (`"author,room"`, `"room.owner"`, or the object form
+     * with a to-many's own `where`, `orderBy` and `take`: docs/rest.md), as the typed fields of the model's
+     * `WithRelations` type. Always over HTTP: live lists hold records without relations.
+     */
+    async listIncluding(query: Query<T["filter"], T["orderBy"]>, include: Include): Promise<Page<T["withRelations"]>> {
+        const params = { ...queryParams(query), include: includeParam(include) };
+        return decodeIncludedPage(this.model, await this.client.http.list(this.model.route, params));
+    }
+
+    /** One row with the related rows `include` names, as in `listIncluding`. */
+    async getIncluding(id: T["id"], include: Include): Promise<T["withRelations"]> {
+        const raw = await this.client.http.get(this.model.route, String(id), includeParam(include));
+        return decodeIncludedRecord(this.model, raw);
+    }
+
     async create(input: T["create"]): Promise<T["record"]> {
         return this.written(await this.client.http.create(this.model.route, input));
     }
@@ -224,4 +248,27 @@ export class Resource<T extends ModelTypes> {
 
 function liveKey(model: string, query: Query<unknown, unknown>): string {
     return `${model} ${encodeJson(queryParams(query))}`;
+}
+
+/** What a read includes: relation names, comma-separated and dotted for nesting (`"author,room.owner"`), or the
+ * object form (docs/rest.md). */
+export type Include = string | IncludeObject;
+
+/** The object form of `Include`: relation name to `true`, or to its options. */
+export interface IncludeObject {
+    readonly [relation: string]: true | IncludeOptions;
+}
+
+/** A relation's options in the object form: a to-many's own `where`, `orderBy` and `take`, and what it includes
+ * in turn (the object form again). */
+export interface IncludeOptions {
+    where?: unknown;
+    orderBy?: unknown;
+    take?: number;
+    include?: IncludeObject;
+}
+
+/** `include` as the query parameter: the text as it is, the object form as JSON. */
+function includeParam(include: Include): string {
+    return typeof include === "string" ? include : encodeJson(include);
 }

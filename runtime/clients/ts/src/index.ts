@@ -8,7 +8,7 @@ import * as rt from "./runtime.js";
 import * as s from "./models.js";
 
 export * from "./runtime.js";
-export type { Priority, AuditEntry, AuditEntryCreate, AuditEntryUpdate, AuditEntryPatch, AuditEntryFilter, AuditEntryOrderBy, Note, NoteCreate, NoteUpdate, NotePatch, NoteFilter, NoteOrderBy, User, UserCreate, UserUpdate, UserPatch, UserFilter, UserOrderBy } from "./models.js";
+export type { Priority, AuditEntry, AuditEntryCreate, AuditEntryUpdate, AuditEntryPatch, AuditEntryFilter, AuditEntryOrderBy, AuditEntryWithRelations, Note, NoteCreate, NoteUpdate, NotePatch, NoteFilter, NoteOrderBy, NoteWithRelations, User, UserCreate, UserUpdate, UserPatch, UserFilter, UserOrderBy, UserWithRelations } from "./models.js";
 export { auditEntryModel, noteModel, userModel, models } from "./models.js";
 
 /** The typed client: one resource per model; `$client` is the hybrid client beneath (connection state, `close`). */

@@ -13,6 +13,8 @@ export interface ModelTypes {
     filter: object;
     orderBy: object;
     id: string | number | bigint;
+    /** The record with the relations a read's `include` can add, each optional (`<Model>WithRelations`). */
+    withRelations: object;
 }
 
 /** One model as the runtime sees it, generated from the model graph. */
@@ -29,6 +31,9 @@ export interface ModelSpec<T extends ModelTypes> {
     readonly idField: string;
     /** A record as the server sends it -> the record type (bigint fields become `bigint`). Throws on a bad shape. */
     readonly decode: (raw: unknown) => T["record"];
+    /** A record with included relations (`include`) -> `<Model>WithRelations`, each related row decoded by its own
+     * model. Throws on a bad shape. */
+    readonly decodeIncluded: (raw: unknown) => T["withRelations"];
     /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
     readonly truth: (filter: T["filter"], record: T["record"]) => Truth;
     /** The model's relations a filter can go through (docs/rest.md), which a live list cannot follow. */
@@ -53,6 +58,15 @@ export function idString<T extends ModelTypes>(model: ModelSpec<T>, record: T["r
 
 /** A list answer, decoded; throws `ProtocolError` on another shape. */
 export function decodePage<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): Page<T["record"]> {
+    return decodeItems(model, raw, (item) => decodeRecord(model, item));
+}
+
+/** A list answer with included relations, decoded; throws `ProtocolError` on another shape. */
+export function decodeIncludedPage<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): Page<T["withRelations"]> {
+    return decodeItems(model, raw, (item) => decodeIncludedRecord(model, item));
+}
+
+function decodeItems<T extends ModelTypes, R>(model: ModelSpec<T>, raw: unknown, decode: (item: unknown) => R): Page<R> {
     const page = raw as { items?: unknown; total?: unknown; skip?: unknown; take?: unknown } | null;
     if (
         typeof page !== "object" ||
@@ -64,16 +78,25 @@ export function decodePage<T extends ModelTypes>(model: ModelSpec<T>, raw: unkno
     ) {
         throw new ProtocolError(`unexpected list answer for ${model.name}`);
     }
-    return { items: page.items.map((item) => decodeRecord(model, item)), total: page.total, skip: page.skip, take: page.take };
+    return { items: page.items.map(decode), total: page.total, skip: page.skip, take: page.take };
 }
 
 /** A record, decoded; throws `ProtocolError` on another shape. */
 export function decodeRecord<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): T["record"] {
+    return decodeWith(model, raw, model.decode);
+}
+
+/** A record with included relations, decoded; throws `ProtocolError` on another shape. */
+export function decodeIncludedRecord<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): T["withRelations"] {
+    return decodeWith(model, raw, model.decodeIncluded);
+}
+
+function decodeWith<T extends ModelTypes, R>(model: ModelSpec<T>, raw: unknown, decode: (raw: unknown) => R): R {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw new ProtocolError(`unexpected ${model.name} record: ${JSON.stringify(raw)}`);
     }
     try {
-        return model.decode(raw);
+        return decode(raw);
     } catch (error) {
         throw new ProtocolError(`unexpected ${model.name} record: ${error instanceof Error ? error.message : String(error)}`);
     }

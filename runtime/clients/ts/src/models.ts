@@ -39,6 +39,8 @@ export interface AuditEntryFilter {
 }
 /** One sort key of a `AuditEntry` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type AuditEntryOrderBy = q.OrderBy<"id" | "action">;
+/** A `AuditEntry` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export type AuditEntryWithRelations = AuditEntry;
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function auditEntryTruth(filter: AuditEntryFilter, record: AuditEntry): q.Truth {
@@ -64,14 +66,20 @@ function auditEntryDecode(raw: unknown): AuditEntry {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function auditEntryDecodeIncluded(raw: unknown): AuditEntryWithRelations {
+    return auditEntryDecode(raw);
+}
+
 /** `AuditEntry` rows: `/api/audit-entries`. */
-export const auditEntryModel: m.ModelSpec<{ record: AuditEntry; create: AuditEntryCreate; update: AuditEntryUpdate; patch: AuditEntryPatch; filter: AuditEntryFilter; orderBy: AuditEntryOrderBy; id: bigint }> = {
+export const auditEntryModel: m.ModelSpec<{ record: AuditEntry; create: AuditEntryCreate; update: AuditEntryUpdate; patch: AuditEntryPatch; filter: AuditEntryFilter; orderBy: AuditEntryOrderBy; id: bigint; withRelations: AuditEntryWithRelations }> = {
     name: "AuditEntry",
     route: "/api/audit-entries",
     listChannel: null,
     itemChannelPrefix: null,
     idField: "id",
     decode: auditEntryDecode,
+    decodeIncluded: auditEntryDecodeIncluded,
     truth: auditEntryTruth,
     relations: [],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, auditEntryOrder, "id", q.bigint),
@@ -136,6 +144,12 @@ export interface NoteFilter {
 }
 /** One sort key of a `Note` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type NoteOrderBy = q.OrderBy<"id" | "title" | "body" | "createdAt" | "parentId">;
+/** A `Note` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface NoteWithRelations extends Note {
+    children?: NoteWithRelations[];
+    owner?: UserWithRelations | null;
+    parent?: NoteWithRelations | null;
+}
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function noteTruth(filter: NoteFilter, record: Note): q.Truth {
@@ -179,14 +193,31 @@ function noteDecode(raw: unknown): Note {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function noteDecodeIncluded(raw: unknown): NoteWithRelations {
+    const r = raw as { readonly [field: string]: unknown };
+    const record: NoteWithRelations = noteDecode(raw);
+    if (r.children !== undefined) {
+        record.children = (r.children as unknown[]).map(noteDecodeIncluded);
+    }
+    if (r.owner !== undefined) {
+        record.owner = r.owner === null ? null : userDecodeIncluded(r.owner);
+    }
+    if (r.parent !== undefined) {
+        record.parent = r.parent === null ? null : noteDecodeIncluded(r.parent);
+    }
+    return record;
+}
+
 /** `Note` rows: `/api/notes`, channels `Note:list` and `Note:item:<id>`. */
-export const noteModel: m.ModelSpec<{ record: Note; create: NoteCreate; update: NoteUpdate; patch: NotePatch; filter: NoteFilter; orderBy: NoteOrderBy; id: number }> = {
+export const noteModel: m.ModelSpec<{ record: Note; create: NoteCreate; update: NoteUpdate; patch: NotePatch; filter: NoteFilter; orderBy: NoteOrderBy; id: number; withRelations: NoteWithRelations }> = {
     name: "Note",
     route: "/api/notes",
     listChannel: "Note:list",
     itemChannelPrefix: "Note:item:",
     idField: "id",
     decode: noteDecode,
+    decodeIncluded: noteDecodeIncluded,
     truth: noteTruth,
     relations: ["children", "owner", "parent"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
@@ -228,6 +259,10 @@ export interface UserFilter {
 }
 /** One sort key of a `User` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type UserOrderBy = q.OrderBy<"email" | "createdAt">;
+/** A `User` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface UserWithRelations extends User {
+    notes?: NoteWithRelations[];
+}
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function userTruth(filter: UserFilter, record: User): q.Truth {
@@ -257,14 +292,25 @@ function userDecode(raw: unknown): User {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function userDecodeIncluded(raw: unknown): UserWithRelations {
+    const r = raw as { readonly [field: string]: unknown };
+    const record: UserWithRelations = userDecode(raw);
+    if (r.notes !== undefined) {
+        record.notes = (r.notes as unknown[]).map(noteDecodeIncluded);
+    }
+    return record;
+}
+
 /** `User` rows: `/api/users`, channels `User:list` and `User:item:<id>`. */
-export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: UserUpdate; patch: UserPatch; filter: UserFilter; orderBy: UserOrderBy; id: string }> = {
+export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: UserUpdate; patch: UserPatch; filter: UserFilter; orderBy: UserOrderBy; id: string; withRelations: UserWithRelations }> = {
     name: "User",
     route: "/api/users",
     listChannel: "User:list",
     itemChannelPrefix: "User:item:",
     idField: "id",
     decode: userDecode,
+    decodeIncluded: userDecodeIncluded,
     truth: userTruth,
     relations: ["notes"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),

@@ -3,7 +3,7 @@
 // runtime's one stays reachable here (`<package>/runtime`).
 
 export { type Backoff, DEFAULT_BACKOFF, backoffBound, backoffDelay } from "./backoff.js";
-export { Client, type ClientOptions, Resource, type ResourceOf } from "./client.js";
+export { Client, type ClientOptions, type Include, type IncludeObject, type IncludeOptions, Resource, type ResourceOf } from "./client.js";
 export {
     AuthError,
     ClientError,

@@ -70,6 +70,14 @@ export declare class Resource<T extends ModelTypes> {
     list(query?: Query<T["filter"], T["orderBy"]>): Promise<Page<T["record"]>>;
     /** One row; `HttpError` 404 (`not_found`) when it does not exist or the caller may not read it. */
     get(id: T["id"]): Promise<T["record"]>;
+    /**
+     * A page of rows with the related rows `include` names (`"author,room"`, `"room.owner"`, or the object form
+     * with a to-many's own `where`, `orderBy` and `take`: docs/rest.md), as the typed fields of the model's
+     * `WithRelations` type. Always over HTTP: live lists hold records without relations.
+     */
+    listIncluding(query: Query<T["filter"], T["orderBy"]>, include: Include): Promise<Page<T["withRelations"]>>;
+    /** One row with the related rows `include` names, as in `listIncluding`. */
+    getIncluding(id: T["id"], include: Include): Promise<T["withRelations"]>;
     create(input: T["create"]): Promise<T["record"]>;
     /** Replaces every writable field (`PUT`). */
     update(id: T["id"], input: T["update"]): Promise<T["record"]>;
@@ -84,4 +92,19 @@ export declare class Resource<T extends ModelTypes> {
     /** One row kept current through its item channel. */
     item(id: T["id"]): LiveItem<T>;
     private written;
+}
+/** What a read includes: relation names, comma-separated and dotted for nesting (`"author,room.owner"`), or the
+ * object form (docs/rest.md). */
+export type Include = string | IncludeObject;
+/** The object form of `Include`: relation name to `true`, or to its options. */
+export interface IncludeObject {
+    readonly [relation: string]: true | IncludeOptions;
+}
+/** A relation's options in the object form: a to-many's own `where`, `orderBy` and `take`, and what it includes
+ * in turn (the object form again). */
+export interface IncludeOptions {
+    where?: unknown;
+    orderBy?: unknown;
+    take?: number;
+    include?: IncludeObject;
 }

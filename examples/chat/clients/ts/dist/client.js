@@ -6,7 +6,7 @@ import {} from "./backoff.js";
 import { ProtocolError } from "./errors.js";
 import { HttpTransport } from "./http.js";
 import { LiveItem, LiveList, queryParams } from "./live.js";
-import { decodePage, decodeRecord } from "./model.js";
+import { decodeIncludedPage, decodeIncludedRecord, decodePage, decodeRecord, } from "./model.js";
 import { followsRelations } from "./query.js";
 import { WsTransport } from "./ws.js";
 import { encodeJson } from "./wire.js";
@@ -145,6 +145,20 @@ export class Resource {
     async get(id) {
         return decodeRecord(this.model, await this.client.http.get(this.model.route, String(id)));
     }
+    /**
+     * A page of rows with the related rows `include` names (`"author,room"`, `"room.owner"`, or the object form
+     * with a to-many's own `where`, `orderBy` and `take`: docs/rest.md), as the typed fields of the model's
+     * `WithRelations` type. Always over HTTP: live lists hold records without relations.
+     */
+    async listIncluding(query, include) {
+        const params = { ...queryParams(query), include: includeParam(include) };
+        return decodeIncludedPage(this.model, await this.client.http.list(this.model.route, params));
+    }
+    /** One row with the related rows `include` names, as in `listIncluding`. */
+    async getIncluding(id, include) {
+        const raw = await this.client.http.get(this.model.route, String(id), includeParam(include));
+        return decodeIncludedRecord(this.model, raw);
+    }
     async create(input) {
         return this.written(await this.client.http.create(this.model.route, input));
     }
@@ -182,4 +196,8 @@ export class Resource {
 }
 function liveKey(model, query) {
     return `${model} ${encodeJson(queryParams(query))}`;
+}
+/** `include` as the query parameter: the text as it is, the object form as JSON. */
+function includeParam(include) {
+    return typeof include === "string" ? include : encodeJson(include);
 }

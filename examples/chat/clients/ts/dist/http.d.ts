@@ -22,14 +22,17 @@ export declare class HttpTransport {
     private readonly base;
     private readonly fetch;
     constructor(options: HttpOptions);
-    /** `GET <route>` with `where` and `orderBy` as JSON query parameters, `skip` and `take` as numbers. */
+    /** `GET <route>` with `where` and `orderBy` as JSON query parameters, `skip` and `take` as numbers, and
+     * `include` as it is. */
     list(route: string, query: {
         where?: unknown;
         orderBy?: unknown;
         skip?: number;
         take?: number;
+        include?: string;
     }): Promise<unknown>;
-    get(route: string, id: string): Promise<unknown>;
+    /** `GET <route>/<id>`, with `include` when given. */
+    get(route: string, id: string, include?: string): Promise<unknown>;
     create(route: string, input: unknown): Promise<Written>;
     update(route: string, id: string, input: unknown): Promise<Written>;
     patch(route: string, id: string, input: unknown): Promise<Written>;

@@ -10,6 +10,8 @@ export interface ModelTypes {
     filter: object;
     orderBy: object;
     id: string | number | bigint;
+    /** The record with the relations a read's `include` can add, each optional (`<Model>WithRelations`). */
+    withRelations: object;
 }
 /** One model as the runtime sees it, generated from the model graph. */
 export interface ModelSpec<T extends ModelTypes> {
@@ -25,6 +27,9 @@ export interface ModelSpec<T extends ModelTypes> {
     readonly idField: string;
     /** A record as the server sends it -> the record type (bigint fields become `bigint`). Throws on a bad shape. */
     readonly decode: (raw: unknown) => T["record"];
+    /** A record with included relations (`include`) -> `<Model>WithRelations`, each related row decoded by its own
+     * model. Throws on a bad shape. */
+    readonly decodeIncluded: (raw: unknown) => T["withRelations"];
     /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
     readonly truth: (filter: T["filter"], record: T["record"]) => Truth;
     /** The model's relations a filter can go through (docs/rest.md), which a live list cannot follow. */
@@ -44,5 +49,9 @@ export interface Page<R> {
 export declare function idString<T extends ModelTypes>(model: ModelSpec<T>, record: T["record"]): string;
 /** A list answer, decoded; throws `ProtocolError` on another shape. */
 export declare function decodePage<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): Page<T["record"]>;
+/** A list answer with included relations, decoded; throws `ProtocolError` on another shape. */
+export declare function decodeIncludedPage<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): Page<T["withRelations"]>;
 /** A record, decoded; throws `ProtocolError` on another shape. */
 export declare function decodeRecord<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): T["record"];
+/** A record with included relations, decoded; throws `ProtocolError` on another shape. */
+export declare function decodeIncludedRecord<T extends ModelTypes>(model: ModelSpec<T>, raw: unknown): T["withRelations"];

@@ -56,6 +56,11 @@ export interface BookmarkFilter {
 }
 /** One sort key of a `Bookmark` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type BookmarkOrderBy = q.OrderBy<"id" | "note">;
+/** A `Bookmark` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface BookmarkWithRelations extends Bookmark {
+    message?: MessageWithRelations | null;
+    owner?: UserWithRelations | null;
+}
 /** `Bookmark` rows: `/api/bookmarks`, channels `Bookmark:list` and `Bookmark:item:<id>`. */
 export declare const bookmarkModel: m.ModelSpec<{
     record: Bookmark;
@@ -65,6 +70,7 @@ export declare const bookmarkModel: m.ModelSpec<{
     filter: BookmarkFilter;
     orderBy: BookmarkOrderBy;
     id: number;
+    withRelations: BookmarkWithRelations;
 }>;
 /** A `Message` as readers see it. */
 export interface Message {
@@ -122,6 +128,14 @@ export interface MessageFilter {
 }
 /** One sort key of a `Message` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type MessageOrderBy = q.OrderBy<"roomId" | "text" | "editedAt" | "createdAt">;
+/** A `Message` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface MessageWithRelations extends Message {
+    author?: UserWithRelations | null;
+    bookmarks?: BookmarkWithRelations[];
+    replies?: MessageWithRelations[];
+    replyTo?: MessageWithRelations | null;
+    room?: RoomWithRelations | null;
+}
 /** `Message` rows: `/api/messages`, channels `Message:list` and `Message:item:<id>`. */
 export declare const messageModel: m.ModelSpec<{
     record: Message;
@@ -131,6 +145,7 @@ export declare const messageModel: m.ModelSpec<{
     filter: MessageFilter;
     orderBy: MessageOrderBy;
     id: string;
+    withRelations: MessageWithRelations;
 }>;
 /** A `Room` as readers see it. */
 export interface Room {
@@ -165,6 +180,11 @@ export interface RoomFilter {
 }
 /** One sort key of a `Room` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type RoomOrderBy = q.OrderBy<"id" | "title">;
+/** A `Room` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface RoomWithRelations extends Room {
+    messages?: MessageWithRelations[];
+    owner?: UserWithRelations | null;
+}
 /** `Room` rows: `/api/rooms`, channels `Room:list` and `Room:item:<id>`. */
 export declare const roomModel: m.ModelSpec<{
     record: Room;
@@ -174,6 +194,7 @@ export declare const roomModel: m.ModelSpec<{
     filter: RoomFilter;
     orderBy: RoomOrderBy;
     id: number;
+    withRelations: RoomWithRelations;
 }>;
 /** A `User` as readers see it. */
 export interface User {
@@ -218,6 +239,12 @@ export interface UserFilter {
 }
 /** One sort key of a `User` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type UserOrderBy = q.OrderBy<"email" | "name" | "createdAt">;
+/** A `User` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface UserWithRelations extends User {
+    bookmarks?: BookmarkWithRelations[];
+    messages?: MessageWithRelations[];
+    rooms?: RoomWithRelations[];
+}
 /** `User` rows: `/api/users`, channels `User:list` and `User:item:<id>`. */
 export declare const userModel: m.ModelSpec<{
     record: User;
@@ -227,6 +254,7 @@ export declare const userModel: m.ModelSpec<{
     filter: UserFilter;
     orderBy: UserOrderBy;
     id: string;
+    withRelations: UserWithRelations;
 }>;
 /** Every model's spec, by schema name. */
 export declare const models: {

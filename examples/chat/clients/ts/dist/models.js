@@ -34,6 +34,18 @@ function bookmarkDecode(raw) {
         note: r.note,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function bookmarkDecodeIncluded(raw) {
+    const r = raw;
+    const record = bookmarkDecode(raw);
+    if (r.message !== undefined) {
+        record.message = r.message === null ? null : messageDecodeIncluded(r.message);
+    }
+    if (r.owner !== undefined) {
+        record.owner = r.owner === null ? null : userDecodeIncluded(r.owner);
+    }
+    return record;
+}
 /** `Bookmark` rows: `/api/bookmarks`, channels `Bookmark:list` and `Bookmark:item:<id>`. */
 export const bookmarkModel = {
     name: "Bookmark",
@@ -42,6 +54,7 @@ export const bookmarkModel = {
     itemChannelPrefix: "Bookmark:item:",
     idField: "id",
     decode: bookmarkDecode,
+    decodeIncluded: bookmarkDecodeIncluded,
     truth: bookmarkTruth,
     relations: ["message", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, bookmarkOrder, "id", q.int),
@@ -85,6 +98,27 @@ function messageDecode(raw) {
         createdAt: r.createdAt,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function messageDecodeIncluded(raw) {
+    const r = raw;
+    const record = messageDecode(raw);
+    if (r.author !== undefined) {
+        record.author = r.author === null ? null : userDecodeIncluded(r.author);
+    }
+    if (r.bookmarks !== undefined) {
+        record.bookmarks = r.bookmarks.map(bookmarkDecodeIncluded);
+    }
+    if (r.replies !== undefined) {
+        record.replies = r.replies.map(messageDecodeIncluded);
+    }
+    if (r.replyTo !== undefined) {
+        record.replyTo = r.replyTo === null ? null : messageDecodeIncluded(r.replyTo);
+    }
+    if (r.room !== undefined) {
+        record.room = r.room === null ? null : roomDecodeIncluded(r.room);
+    }
+    return record;
+}
 /** `Message` rows: `/api/messages`, channels `Message:list` and `Message:item:<id>`. */
 export const messageModel = {
     name: "Message",
@@ -93,6 +127,7 @@ export const messageModel = {
     itemChannelPrefix: "Message:item:",
     idField: "id",
     decode: messageDecode,
+    decodeIncluded: messageDecodeIncluded,
     truth: messageTruth,
     relations: ["author", "bookmarks", "replies", "replyTo", "room"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
@@ -122,6 +157,18 @@ function roomDecode(raw) {
         ownerId: r.ownerId,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function roomDecodeIncluded(raw) {
+    const r = raw;
+    const record = roomDecode(raw);
+    if (r.messages !== undefined) {
+        record.messages = r.messages.map(messageDecodeIncluded);
+    }
+    if (r.owner !== undefined) {
+        record.owner = r.owner === null ? null : userDecodeIncluded(r.owner);
+    }
+    return record;
+}
 /** `Room` rows: `/api/rooms`, channels `Room:list` and `Room:item:<id>`. */
 export const roomModel = {
     name: "Room",
@@ -130,6 +177,7 @@ export const roomModel = {
     itemChannelPrefix: "Room:item:",
     idField: "id",
     decode: roomDecode,
+    decodeIncluded: roomDecodeIncluded,
     truth: roomTruth,
     relations: ["messages", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, roomOrder, "id", q.int),
@@ -164,6 +212,21 @@ function userDecode(raw) {
         createdAt: r.createdAt,
     };
 }
+/** A record with the relations a read included, each related row decoded by its own model. */
+function userDecodeIncluded(raw) {
+    const r = raw;
+    const record = userDecode(raw);
+    if (r.bookmarks !== undefined) {
+        record.bookmarks = r.bookmarks.map(bookmarkDecodeIncluded);
+    }
+    if (r.messages !== undefined) {
+        record.messages = r.messages.map(messageDecodeIncluded);
+    }
+    if (r.rooms !== undefined) {
+        record.rooms = r.rooms.map(roomDecodeIncluded);
+    }
+    return record;
+}
 /** `User` rows: `/api/users`, channels `User:list` and `User:item:<id>`. */
 export const userModel = {
     name: "User",
@@ -172,6 +235,7 @@ export const userModel = {
     itemChannelPrefix: "User:item:",
     idField: "id",
     decode: userDecode,
+    decodeIncluded: userDecodeIncluded,
     truth: userTruth,
     relations: ["bookmarks", "messages", "rooms"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),

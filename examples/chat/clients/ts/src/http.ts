@@ -40,8 +40,9 @@ export class HttpTransport {
         this.fetch = (input, init) => fetchFn(input, init);
     }
 
-    /** `GET <route>` with `where` and `orderBy` as JSON query parameters, `skip` and `take` as numbers. */
-    async list(route: string, query: { where?: unknown; orderBy?: unknown; skip?: number; take?: number }): Promise<unknown> {
+    /** `GET <route>` with `where` and `orderBy` as JSON query parameters, `skip` and `take` as numbers, and
+     * `include` as it is. */
+    async list(route: string, query: { where?: unknown; orderBy?: unknown; skip?: number; take?: number; include?: string }): Promise<unknown> {
         const params = new URLSearchParams();
         if (query.where !== undefined) {
             params.set("where", encodeJson(query.where));
@@ -55,12 +56,17 @@ export class HttpTransport {
         if (query.take !== undefined) {
             params.set("take", String(query.take));
         }
+        if (query.include !== undefined) {
+            params.set("include", query.include);
+        }
         const search = params.toString();
         return (await this.send("GET", search ? `${route}?${search}` : route)).body;
     }
 
-    async get(route: string, id: string): Promise<unknown> {
-        return (await this.send("GET", `${route}/${encodeURIComponent(id)}`)).body;
+    /** `GET <route>/<id>`, with `include` when given. */
+    async get(route: string, id: string, include?: string): Promise<unknown> {
+        const search = include === undefined ? "" : `?${new URLSearchParams({ include })}`;
+        return (await this.send("GET", `${route}/${encodeURIComponent(id)}${search}`)).body;
     }
 
     create(route: string, input: unknown): Promise<Written> {

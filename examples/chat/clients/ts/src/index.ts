@@ -8,7 +8,7 @@ import * as rt from "./runtime.js";
 import * as s from "./models.js";
 
 export * from "./runtime.js";
-export type { Color, Bookmark, BookmarkCreate, BookmarkUpdate, BookmarkPatch, BookmarkFilter, BookmarkOrderBy, Message, MessageCreate, MessageUpdate, MessagePatch, MessageFilter, MessageOrderBy, Room, RoomCreate, RoomUpdate, RoomPatch, RoomFilter, RoomOrderBy, User, UserCreate, UserUpdate, UserPatch, UserFilter, UserOrderBy } from "./models.js";
+export type { Color, Bookmark, BookmarkCreate, BookmarkUpdate, BookmarkPatch, BookmarkFilter, BookmarkOrderBy, BookmarkWithRelations, Message, MessageCreate, MessageUpdate, MessagePatch, MessageFilter, MessageOrderBy, MessageWithRelations, Room, RoomCreate, RoomUpdate, RoomPatch, RoomFilter, RoomOrderBy, RoomWithRelations, User, UserCreate, UserUpdate, UserPatch, UserFilter, UserOrderBy, UserWithRelations } from "./models.js";
 export { bookmarkModel, messageModel, roomModel, userModel, models } from "./models.js";
 
 /** The typed client: one resource per model; `$client` is the hybrid client beneath (connection state, `close`). */

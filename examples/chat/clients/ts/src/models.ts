@@ -63,6 +63,11 @@ export interface BookmarkFilter {
 }
 /** One sort key of a `Bookmark` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type BookmarkOrderBy = q.OrderBy<"id" | "note">;
+/** A `Bookmark` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface BookmarkWithRelations extends Bookmark {
+    message?: MessageWithRelations | null;
+    owner?: UserWithRelations | null;
+}
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function bookmarkTruth(filter: BookmarkFilter, record: Bookmark): q.Truth {
@@ -98,14 +103,28 @@ function bookmarkDecode(raw: unknown): Bookmark {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function bookmarkDecodeIncluded(raw: unknown): BookmarkWithRelations {
+    const r = raw as { readonly [field: string]: unknown };
+    const record: BookmarkWithRelations = bookmarkDecode(raw);
+    if (r.message !== undefined) {
+        record.message = r.message === null ? null : messageDecodeIncluded(r.message);
+    }
+    if (r.owner !== undefined) {
+        record.owner = r.owner === null ? null : userDecodeIncluded(r.owner);
+    }
+    return record;
+}
+
 /** `Bookmark` rows: `/api/bookmarks`, channels `Bookmark:list` and `Bookmark:item:<id>`. */
-export const bookmarkModel: m.ModelSpec<{ record: Bookmark; create: BookmarkCreate; update: BookmarkUpdate; patch: BookmarkPatch; filter: BookmarkFilter; orderBy: BookmarkOrderBy; id: number }> = {
+export const bookmarkModel: m.ModelSpec<{ record: Bookmark; create: BookmarkCreate; update: BookmarkUpdate; patch: BookmarkPatch; filter: BookmarkFilter; orderBy: BookmarkOrderBy; id: number; withRelations: BookmarkWithRelations }> = {
     name: "Bookmark",
     route: "/api/bookmarks",
     listChannel: "Bookmark:list",
     itemChannelPrefix: "Bookmark:item:",
     idField: "id",
     decode: bookmarkDecode,
+    decodeIncluded: bookmarkDecodeIncluded,
     truth: bookmarkTruth,
     relations: ["message", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, bookmarkOrder, "id", q.int),
@@ -169,6 +188,14 @@ export interface MessageFilter {
 }
 /** One sort key of a `Message` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type MessageOrderBy = q.OrderBy<"roomId" | "text" | "editedAt" | "createdAt">;
+/** A `Message` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface MessageWithRelations extends Message {
+    author?: UserWithRelations | null;
+    bookmarks?: BookmarkWithRelations[];
+    replies?: MessageWithRelations[];
+    replyTo?: MessageWithRelations | null;
+    room?: RoomWithRelations | null;
+}
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function messageTruth(filter: MessageFilter, record: Message): q.Truth {
@@ -212,14 +239,37 @@ function messageDecode(raw: unknown): Message {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function messageDecodeIncluded(raw: unknown): MessageWithRelations {
+    const r = raw as { readonly [field: string]: unknown };
+    const record: MessageWithRelations = messageDecode(raw);
+    if (r.author !== undefined) {
+        record.author = r.author === null ? null : userDecodeIncluded(r.author);
+    }
+    if (r.bookmarks !== undefined) {
+        record.bookmarks = (r.bookmarks as unknown[]).map(bookmarkDecodeIncluded);
+    }
+    if (r.replies !== undefined) {
+        record.replies = (r.replies as unknown[]).map(messageDecodeIncluded);
+    }
+    if (r.replyTo !== undefined) {
+        record.replyTo = r.replyTo === null ? null : messageDecodeIncluded(r.replyTo);
+    }
+    if (r.room !== undefined) {
+        record.room = r.room === null ? null : roomDecodeIncluded(r.room);
+    }
+    return record;
+}
+
 /** `Message` rows: `/api/messages`, channels `Message:list` and `Message:item:<id>`. */
-export const messageModel: m.ModelSpec<{ record: Message; create: MessageCreate; update: MessageUpdate; patch: MessagePatch; filter: MessageFilter; orderBy: MessageOrderBy; id: string }> = {
+export const messageModel: m.ModelSpec<{ record: Message; create: MessageCreate; update: MessageUpdate; patch: MessagePatch; filter: MessageFilter; orderBy: MessageOrderBy; id: string; withRelations: MessageWithRelations }> = {
     name: "Message",
     route: "/api/messages",
     listChannel: "Message:list",
     itemChannelPrefix: "Message:item:",
     idField: "id",
     decode: messageDecode,
+    decodeIncluded: messageDecodeIncluded,
     truth: messageTruth,
     relations: ["author", "bookmarks", "replies", "replyTo", "room"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
@@ -260,6 +310,11 @@ export interface RoomFilter {
 }
 /** One sort key of a `Room` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type RoomOrderBy = q.OrderBy<"id" | "title">;
+/** A `Room` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface RoomWithRelations extends Room {
+    messages?: MessageWithRelations[];
+    owner?: UserWithRelations | null;
+}
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function roomTruth(filter: RoomFilter, record: Room): q.Truth {
@@ -289,14 +344,28 @@ function roomDecode(raw: unknown): Room {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function roomDecodeIncluded(raw: unknown): RoomWithRelations {
+    const r = raw as { readonly [field: string]: unknown };
+    const record: RoomWithRelations = roomDecode(raw);
+    if (r.messages !== undefined) {
+        record.messages = (r.messages as unknown[]).map(messageDecodeIncluded);
+    }
+    if (r.owner !== undefined) {
+        record.owner = r.owner === null ? null : userDecodeIncluded(r.owner);
+    }
+    return record;
+}
+
 /** `Room` rows: `/api/rooms`, channels `Room:list` and `Room:item:<id>`. */
-export const roomModel: m.ModelSpec<{ record: Room; create: RoomCreate; update: RoomUpdate; patch: RoomPatch; filter: RoomFilter; orderBy: RoomOrderBy; id: number }> = {
+export const roomModel: m.ModelSpec<{ record: Room; create: RoomCreate; update: RoomUpdate; patch: RoomPatch; filter: RoomFilter; orderBy: RoomOrderBy; id: number; withRelations: RoomWithRelations }> = {
     name: "Room",
     route: "/api/rooms",
     listChannel: "Room:list",
     itemChannelPrefix: "Room:item:",
     idField: "id",
     decode: roomDecode,
+    decodeIncluded: roomDecodeIncluded,
     truth: roomTruth,
     relations: ["messages", "owner"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, roomOrder, "id", q.int),
@@ -347,6 +416,12 @@ export interface UserFilter {
 }
 /** One sort key of a `User` list, `{ field: "asc" | "desc" }`; the id always breaks ties. */
 export type UserOrderBy = q.OrderBy<"email" | "name" | "createdAt">;
+/** A `User` with the relations a read's `include` asked for (`listIncluding`, `getIncluding`); a relation not asked for is absent. */
+export interface UserWithRelations extends User {
+    bookmarks?: BookmarkWithRelations[];
+    messages?: MessageWithRelations[];
+    rooms?: RoomWithRelations[];
+}
 
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
 function userTruth(filter: UserFilter, record: User): q.Truth {
@@ -381,14 +456,31 @@ function userDecode(raw: unknown): User {
     };
 }
 
+/** A record with the relations a read included, each related row decoded by its own model. */
+function userDecodeIncluded(raw: unknown): UserWithRelations {
+    const r = raw as { readonly [field: string]: unknown };
+    const record: UserWithRelations = userDecode(raw);
+    if (r.bookmarks !== undefined) {
+        record.bookmarks = (r.bookmarks as unknown[]).map(bookmarkDecodeIncluded);
+    }
+    if (r.messages !== undefined) {
+        record.messages = (r.messages as unknown[]).map(messageDecodeIncluded);
+    }
+    if (r.rooms !== undefined) {
+        record.rooms = (r.rooms as unknown[]).map(roomDecodeIncluded);
+    }
+    return record;
+}
+
 /** `User` rows: `/api/users`, channels `User:list` and `User:item:<id>`. */
-export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: UserUpdate; patch: UserPatch; filter: UserFilter; orderBy: UserOrderBy; id: string }> = {
+export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: UserUpdate; patch: UserPatch; filter: UserFilter; orderBy: UserOrderBy; id: string; withRelations: UserWithRelations }> = {
     name: "User",
     route: "/api/users",
     listChannel: "User:list",
     itemChannelPrefix: "User:item:",
     idField: "id",
     decode: userDecode,
+    decodeIncluded: userDecodeIncluded,
     truth: userTruth,
     relations: ["bookmarks", "messages", "rooms"],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
