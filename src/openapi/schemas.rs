@@ -511,14 +511,27 @@ fn relation_filter_schema(include: &Include, target_filter: &str) -> Value {
             ),
         ]
     };
+    // The operand is the related model's filter, which names this model's filter again through the reverse
+    // relation: a `$ref` there makes every filter schema recursive through every other, and a generator that
+    // inlines references (schemathesis) grows without bound on it (12 GB within minutes on the chat schema). So
+    // the operand is an object that names its schema; the server checks it as that filter (400 otherwise).
+    let filter = json!({
+        "type": "object",
+        "description": format!(
+            "A `{target_filter}` (#/components/schemas/{target_filter}), relation filters nested up to 3 levels."
+        ),
+    });
     let mut properties = Map::new();
     for (op, description) in operators {
         let mut operand = if include.many {
-            schema_ref(target_filter)
+            filter.clone()
         } else {
-            json!({ "oneOf": [schema_ref(target_filter), { "type": "null" }] })
+            json!({ "oneOf": [filter.clone(), { "type": "null" }] })
         };
-        operand["description"] = json!(description);
+        operand["description"] = json!(format!(
+            "{description} {}",
+            filter["description"].as_str().unwrap_or_default()
+        ));
         properties.insert((*op).into(), operand);
     }
     json!({
