@@ -1529,9 +1529,9 @@ fn bad_requests(s: &Server) {
         .json(json!({ "title": "ghost" }))
         .send()
         .expect_error(422, "reference_not_found");
-    // The room is still referenced by its messages.
-    s.delete(&format!("/api/rooms/{room}"))
-        .auth(&a.token)
+    // The user is still referenced by the room it owns (`Room.ownerId`: onDelete restrict).
+    s.delete(&format!("/api/users/{}", a.id))
+        .auth(&s.admin_token())
         .send()
         .expect_error(409, "conflict");
     assert_eq!(s.get(&format!("/api/rooms/{room}")).send().status, 200);
@@ -1883,8 +1883,9 @@ fn failed_mutations_write_no_event(s: &Server) {
             .json(json!({ "roomId": 999_999_999, "text": "x" }))
             .send()
             .expect_error(422, "reference_not_found"),
-        s.delete(&format!("/api/rooms/{room}"))
-            .auth(&a.token)
+        // Restricted: the user still owns rows (`onDelete: restrict`).
+        s.delete(&format!("/api/users/{}", a.id))
+            .auth(&s.admin_token())
             .send()
             .expect_error(409, "conflict"),
         s.post("/api/messages")
