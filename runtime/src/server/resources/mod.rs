@@ -11,7 +11,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::hub::Visibility;
 use super::rest;
-use super::rest::{OnDelete, Reference, Referenced, Related, Relation};
+use super::rest::{Reference, Referenced, Related, Relation};
 use super::App;
 /// The REST routes of every model.
 pub fn routes() -> axum::Router<App> {
@@ -100,7 +100,7 @@ impl Referenced for crate::models::Note {
         Reference::new::<
             crate::models::Note,
             Self,
-        >("children", "parentId", "\"parent_id\"", OnDelete::Cascade),
+        >("children", "parentId", "\"parent_id\"", super::rest::OnDelete::Cascade),
     ];
 }
 impl Related for crate::models::User {
@@ -128,6 +128,6 @@ impl Referenced for crate::models::User {
         Reference::new::<
             crate::models::Note,
             Self,
-        >("notes", "ownerId", "\"owner_id\"", OnDelete::Restrict),
+        >("notes", "ownerId", "\"owner_id\"", super::rest::OnDelete::Restrict),
     ];
 }

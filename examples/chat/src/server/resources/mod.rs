@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::hub::Visibility;
 use super::rest;
-use super::rest::{OnDelete, Reference, Referenced, Related, Relation};
+use super::rest::{Reference, Referenced, Related, Relation};
 use super::App;
 /// The REST routes of every model.
 pub fn routes() -> axum::Router<App> {
@@ -148,11 +148,11 @@ impl Referenced for crate::models::Message {
         Reference::new::<
             crate::models::Bookmark,
             Self,
-        >("bookmarks", "messageId", "\"message_id\"", OnDelete::Cascade),
+        >("bookmarks", "messageId", "\"message_id\"", super::rest::OnDelete::Cascade),
         Reference::new::<
             crate::models::Message,
             Self,
-        >("replies", "replyToId", "\"reply_to_id\"", OnDelete::SetNull),
+        >("replies", "replyToId", "\"reply_to_id\"", super::rest::OnDelete::SetNull),
     ];
 }
 impl Related for crate::models::Room {
@@ -184,7 +184,7 @@ impl Referenced for crate::models::Room {
         Reference::new::<
             crate::models::Message,
             Self,
-        >("messages", "roomId", "\"room_id\"", OnDelete::Cascade),
+        >("messages", "roomId", "\"room_id\"", super::rest::OnDelete::Cascade),
     ];
 }
 impl Related for crate::models::User {
@@ -232,14 +232,14 @@ impl Referenced for crate::models::User {
         Reference::new::<
             crate::models::Bookmark,
             Self,
-        >("bookmarks", "ownerId", "\"owner_id\"", OnDelete::Restrict),
+        >("bookmarks", "ownerId", "\"owner_id\"", super::rest::OnDelete::Restrict),
         Reference::new::<
             crate::models::Message,
             Self,
-        >("messages", "authorId", "\"author_id\"", OnDelete::Restrict),
+        >("messages", "authorId", "\"author_id\"", super::rest::OnDelete::Restrict),
         Reference::new::<
             crate::models::Room,
             Self,
-        >("rooms", "ownerId", "\"owner_id\"", OnDelete::Restrict),
+        >("rooms", "ownerId", "\"owner_id\"", super::rest::OnDelete::Restrict),
     ];
 }
