@@ -387,12 +387,12 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::server::events::EventKind;
 
-    /// A write's outcome in these tests: the row's id and its event.
-    struct Written(i64, Vec<Event>);
+    /// A write's outcome in these tests (and the PostgreSQL writer's): the row's id and its event.
+    pub(crate) struct Written(pub(crate) i64, pub(crate) Vec<Event>);
 
     impl Announces for Written {
         fn events(&self) -> &[Event] {
@@ -418,7 +418,7 @@ mod tests {
 
     /// What write `i` of `insert` does.
     #[derive(Debug, Clone, Copy, PartialEq)]
-    enum Kind {
+    pub(crate) enum Kind {
         Fine,
         /// Its name is taken (by the first of its kind to commit).
         Duplicate,
@@ -429,7 +429,7 @@ mod tests {
         Panics,
     }
 
-    fn kind(i: usize) -> Kind {
+    pub(crate) fn kind(i: usize) -> Kind {
         match i % 10 {
             3 => Kind::Refused,
             4 | 8 => Kind::Duplicate,
@@ -437,6 +437,31 @@ mod tests {
             9 if i % 20 == 9 => Kind::Panics,
             _ => Kind::Fine,
         }
+    }
+
+    /// Checks that write `i` got the answer its `kind` calls for (exactly one duplicate takes the name); returns
+    /// the committed ones' ids and seqs.
+    pub(crate) fn committed_of(outcomes: Vec<Result<Written, WriteError>>) -> Vec<(i64, i64)> {
+        let mut committed = Vec::new();
+        let mut duplicates_committed = 0;
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            match (kind(i), outcome) {
+                (Kind::Fine, Ok(Written(id, events))) => committed.push((id, events[0].seq)),
+                (Kind::Duplicate, Ok(Written(id, events))) => {
+                    duplicates_committed += 1;
+                    committed.push((id, events[0].seq));
+                }
+                (Kind::Duplicate, Err(e)) => assert_eq!(e.into_api(false).code, "conflict"),
+                (Kind::MissingReference, Err(e)) => {
+                    assert_eq!(e.into_api(false).code, "reference_not_found")
+                }
+                (Kind::Refused, Err(e)) => assert_eq!(e.into_api(false).code, "forbidden"),
+                (Kind::Panics, Err(e)) => assert_eq!(e.into_api(false).code, "internal"),
+                (kind, outcome) => panic!("write {i} ({kind:?}): {:?}", outcome.err()),
+            }
+        }
+        assert_eq!(duplicates_committed, 1, "one write takes the name");
+        committed
     }
 
     /// Inserts a row (and a reference when asked) and its outbox event, failing as `kind` says.
@@ -512,26 +537,11 @@ mod tests {
             .collect();
         queued(&writer, 150).await;
         drop(held);
-        let mut committed = Vec::new();
-        let mut duplicates_committed = 0;
-        for (i, task) in tasks.into_iter().enumerate() {
-            let outcome = task.await.unwrap();
-            match (kind(i), outcome) {
-                (Kind::Fine, Ok(Written(id, events))) => committed.push((id, events[0].seq)),
-                (Kind::Duplicate, Ok(Written(id, events))) => {
-                    duplicates_committed += 1;
-                    committed.push((id, events[0].seq));
-                }
-                (Kind::Duplicate, Err(e)) => assert_eq!(e.into_api(false).code, "conflict"),
-                (Kind::MissingReference, Err(e)) => {
-                    assert_eq!(e.into_api(false).code, "reference_not_found")
-                }
-                (Kind::Refused, Err(e)) => assert_eq!(e.into_api(false).code, "forbidden"),
-                (Kind::Panics, Err(e)) => assert_eq!(e.into_api(false).code, "internal"),
-                (kind, outcome) => panic!("write {i} ({kind:?}): {:?}", outcome.err()),
-            }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
         }
-        assert_eq!(duplicates_committed, 1, "one write takes the name");
+        let committed = committed_of(outcomes);
         // Exactly the committed writes have rows and events, and nothing of the failed ones is left.
         assert_eq!(
             count(&conn, "SELECT count(*) FROM rows"),

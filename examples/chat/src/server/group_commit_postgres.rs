@@ -280,6 +280,7 @@ async fn run(conn: &mut PgConnection, jobs: &mut std::vec::IntoIter<Job>) -> Ran
 mod tests {
     use super::*;
     use crate::server::events::{self, EventKind};
+    use crate::server::group_commit::tests::{committed_of, kind, Kind, Written};
 
     /// A database of its own on the local PostgreSQL, dropped with this (as tests/common/pg.rs does it).
     struct Database {
@@ -356,38 +357,6 @@ mod tests {
             if let Err(e) = psql("test", &drop) {
                 eprintln!("could not drop database {}: {e}", self.name);
             }
-        }
-    }
-
-    /// A write's outcome in these tests: the row's id and its event.
-    struct Written(i64, Vec<Event>);
-
-    impl Announces for Written {
-        fn events(&self) -> &[Event] {
-            &self.1
-        }
-    }
-
-    /// What write `i` does.
-    #[derive(Debug, Clone, Copy, PartialEq)]
-    enum Kind {
-        Fine,
-        /// Its name is taken (by the first of its kind to commit).
-        Duplicate,
-        /// It references a row that does not exist.
-        MissingReference,
-        /// Refused before it touches the database (as an access rule would).
-        Refused,
-        Panics,
-    }
-
-    fn kind(i: usize) -> Kind {
-        match i % 10 {
-            3 => Kind::Refused,
-            4 | 8 => Kind::Duplicate,
-            6 => Kind::MissingReference,
-            9 if i % 20 == 9 => Kind::Panics,
-            _ => Kind::Fine,
         }
     }
 
@@ -492,26 +461,11 @@ mod tests {
         // The outbox insert takes the lock: nothing has committed while another session holds it.
         assert_eq!(db.count("rows"), 0);
         release_outbox_lock(holder).await;
-        let mut committed = Vec::new();
-        let mut duplicates_committed = 0;
-        for (i, task) in tasks.into_iter().enumerate() {
-            let outcome = task.await.unwrap();
-            match (kind(i), outcome) {
-                (Kind::Fine, Ok(Written(id, events))) => committed.push((id, events[0].seq)),
-                (Kind::Duplicate, Ok(Written(id, events))) => {
-                    duplicates_committed += 1;
-                    committed.push((id, events[0].seq));
-                }
-                (Kind::Duplicate, Err(e)) => assert_eq!(e.into_api(false).code, "conflict"),
-                (Kind::MissingReference, Err(e)) => {
-                    assert_eq!(e.into_api(false).code, "reference_not_found")
-                }
-                (Kind::Refused, Err(e)) => assert_eq!(e.into_api(false).code, "forbidden"),
-                (Kind::Panics, Err(e)) => assert_eq!(e.into_api(false).code, "internal"),
-                (kind, outcome) => panic!("write {i} ({kind:?}): {:?}", outcome.err()),
-            }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
         }
-        assert_eq!(duplicates_committed, 1, "one write takes the name");
+        let committed = committed_of(outcomes);
         // Exactly the committed writes have rows and events, and nothing of the failed ones is left.
         assert_eq!(db.count("rows"), committed.len() as i64);
         assert_eq!(db.count("refs"), 0);
