@@ -1,6 +1,7 @@
 //! The generated server across a schema change, as a deployment meets it, on SQLite and on PostgreSQL. Two builds
-//! of the chat example: v1, from the schema before its second migration (`Bookmark.note` absent, `0001_init` only),
-//! and v2, the committed example (`0002_add_bookmark_note` too).
+//! of the chat example: v1, from the schema before its second migration (`Bookmark.note` and `Message.replyToId`
+//! absent, `0001_init` only), and v2, the committed example (`0002_add_bookmark_note` and
+//! `0003_add_message_reply_to_id` too).
 //!
 //! - v2 started on v1's database migrates it and serves every row, with the new field;
 //! - a subscriber resuming with a `since` from before the migration is told to fetch again (`resumed: false`) for
@@ -33,18 +34,24 @@ use ws::Ws;
 const NOTE: &str =
     "      note:      { type: string?, max: 500, doc: A private note on the saved message. }\n";
 
+/// The field the third migration adds.
+const REPLY_TO: &str =
+    "      replyToId: { type: uuid?, references: Message, inverse: replies, onDelete: setNull }\n";
+
 /// The chat server before `0002_add_bookmark_note`.
 fn v1_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let text = example_text("chat");
-        assert!(
-            text.contains(NOTE),
-            "the chat schema no longer has {NOTE:?}"
-        );
+        for field in [NOTE, REPLY_TO] {
+            assert!(
+                text.contains(field),
+                "the chat schema no longer has {field:?}"
+            );
+        }
         let v1 = ssot_gen::generate_from_str(
             "chat.yaml",
-            &text.replace(NOTE, ""),
+            &text.replace(NOTE, "").replace(REPLY_TO, ""),
             &ssot_gen::Options::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -167,11 +174,13 @@ fn upgrade(db: &Database) {
     stop(v1);
 
     let v2 = Server::start_binary(server_binary(), db.backend());
-    assert!(
-        v2.log().contains("0002_add_bookmark_note"),
-        "v2 says what it applied: {}",
-        v2.log()
-    );
+    for migration in ["0002_add_bookmark_note", "0003_add_message_reply_to_id"] {
+        assert!(
+            v2.log().contains(migration),
+            "v2 says it applied {migration}: {}",
+            v2.log()
+        );
+    }
     let path = format!("/api/bookmarks/{}", bookmark["id"]);
     let kept = v2.get(&path).auth(&alice.token).send().expect_json(200);
     assert_eq!(kept["color"], "red", "{kept}");
@@ -187,9 +196,11 @@ fn upgrade(db: &Database) {
     assert_eq!(rooms["items"][0]["title"], "general", "{rooms}");
 
     let mut socket = Ws::connect(&v2, &alice.token);
-    let changed = socket.subscribe("Bookmark:list", Some(since));
-    assert_eq!(changed["resumed"], false, "Bookmark changed: {changed}");
-    for channel in ["Room:list", "Message:list"] {
+    for channel in ["Bookmark:list", "Message:list"] {
+        let changed = socket.subscribe(channel, Some(since));
+        assert_eq!(changed["resumed"], false, "{channel} changed: {changed}");
+    }
+    for channel in ["Room:list", "User:list"] {
         let same = socket.subscribe(channel, Some(since));
         assert_eq!(same["resumed"], true, "{channel} did not change: {same}");
     }
@@ -242,8 +253,18 @@ fn migrate_command(db: &Database, before_checksums: &str) {
         let dry = run(server_binary(), db, &["migrate", "--dry-run"]);
         let out = text(&dry);
         assert!(dry.status.success(), "{out}");
-        assert!(out.contains("0001_init               applied"), "{out}");
-        assert!(out.contains("0002_add_bookmark_note  pending"), "{out}");
+        assert!(
+            out.contains("0001_init                     applied"),
+            "{out}"
+        );
+        assert!(
+            out.contains("0002_add_bookmark_note        pending"),
+            "{out}"
+        );
+        assert!(
+            out.contains("0003_add_message_reply_to_id  pending"),
+            "{out}"
+        );
         assert!(
             out.contains("-- 0002_add_bookmark_note (not applied: --dry-run)"),
             "{out}"
@@ -257,13 +278,13 @@ fn migrate_command(db: &Database, before_checksums: &str) {
     assert!(applied.status.success(), "{}", text(&applied));
     assert!(
         text(&applied)
-            .contains("applied 0002_add_bookmark_note; up to date: 2 migration(s) applied"),
+            .contains("applied 0002_add_bookmark_note, 0003_add_message_reply_to_id; up to date: 3 migration(s) applied"),
         "{}",
         text(&applied)
     );
     let again = run(server_binary(), db, &["migrate"]);
     assert!(
-        text(&again).contains("up to date: 2 migration(s) applied"),
+        text(&again).contains("up to date: 3 migration(s) applied"),
         "{}",
         text(&again)
     );
