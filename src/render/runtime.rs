@@ -58,6 +58,7 @@ pub const FILES: &[RuntimeFile] = runtime_files![
     "clients/ts/tsconfig.json",
     "src/client/error.rs",
     "src/client/http.rs",
+    "src/client/follow.rs",
     "src/client/live.rs",
     "src/client/mod.rs",
     "src/client/ws.rs",

@@ -5,6 +5,7 @@
 //! `Message`); they are generated in `models.rs`, and the crate's documentation starts with an example.
 
 mod error;
+mod follow;
 mod http;
 mod live;
 /// Each model's record with its included relations (`<Model>WithRelations`), and how the client reads it.
@@ -12,7 +13,7 @@ pub mod models;
 mod ws;
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -22,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use error::Error;
+pub use follow::Relation;
 pub use http::{HttpTransport, Written};
 pub use live::{LiveList, LiveSnapshot};
 pub use ws::{Backoff, ChannelEvent, ConnectionState, TokenProvider, WsTransport};
@@ -47,12 +49,15 @@ pub trait Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// One sort key of a list; also compared on records by live lists.
     type OrderBy: Serialize + Clone + std::fmt::Debug + Send + Sync + 'static;
     /// The record with the relations a read's `include` adds, as typed fields ([`Resource::list_including`]).
-    type WithRelations: DeserializeOwned + Send + 'static;
+    type WithRelations: DeserializeOwned + Clone + Send + Sync + 'static;
+    /// The relations `include` and relation filters follow from this model, sorted by name.
+    const RELATIONS: &'static [Relation];
     /// The id as it prints (as events and channels carry it).
     fn id_string(&self) -> String;
     /// Whether the server's list with this filter includes the record.
     fn matches(filter: &Self::Filter, record: &Self) -> bool;
-    /// Whether the filter goes through a relation (which a live list cannot evaluate on a changed record).
+    /// Whether the filter goes through a relation (which a live list cannot evaluate on a changed record, so it
+    /// reads its page again on changes instead).
     fn follows_relations(filter: &Self::Filter) -> bool;
     /// The server's order for these sort keys.
     fn compare(keys: &[Self::OrderBy], a: &Self, b: &Self) -> std::cmp::Ordering;
@@ -381,26 +386,17 @@ impl<M: Model> Resource<M> {
     }
 
     /// A live page of `query` (needs `realtime`). Reads of the same query through [`Resource::list`] are then
-    /// served from it.
+    /// served from it. A query that filters through a relation is read again after each change of its model or of
+    /// the models it filters through, rather than changed in memory (docs/client.md).
     pub async fn live(&self, query: Query<M::Filter, M::OrderBy>) -> Result<LiveList<M>, Error> {
-        let ws = self
-            .client
-            .inner
-            .ws
-            .clone()
-            .ok_or_else(|| Error::Protocol("live lists need `realtime(true)`".to_owned()))?;
-        // A change to a related row arrives on another channel, and a changed record alone cannot tell whether it
-        // still matches: such a list could not stay right, so it is refused rather than left to drift.
-        if query.filter.as_ref().is_some_and(M::follows_relations) {
-            return Err(Error::Protocol(
-                "a live list cannot filter through a relation (`is`, `isNot`, `some`, `every`, `none`); \
-                 list it with `list` instead"
-                    .to_owned(),
-            ));
-        }
-        ws.wait_connected(self.client.inner.timeout).await?;
+        let ws = self.live_socket().await?;
         let key = Self::key(&query);
-        let live = LiveList::<M>::start(ws, query).await?;
+        let live = if query.filter.as_ref().is_some_and(M::follows_relations) {
+            let (params, related) = Self::following(&query, None)?;
+            LiveList::start_following::<M>(ws, params, related).await?
+        } else {
+            LiveList::<M>::start(ws, query).await?
+        };
         let shared: Arc<dyn Any + Send + Sync> = Arc::new(live.clone());
         let mut lives = self
             .client
@@ -412,6 +408,48 @@ impl<M: Model> Resource<M> {
         lives.insert(key, Arc::downgrade(&shared));
         // The registry holds a weak handle: the entry lives as long as the returned list.
         Ok(LiveList::with_keepalive(live, shared))
+    }
+
+    /// A live page of `query` with the related rows `include` names (as in [`Resource::list_including`]), kept up
+    /// to date: the page is read again after each committed change of its model or of a model it includes or
+    /// filters through (one read per batch of changes), so an author's rename shows in every message that includes
+    /// them. Every included model must be realtime.
+    pub async fn live_including(
+        &self,
+        query: Query<M::Filter, M::OrderBy>,
+        include: &str,
+    ) -> Result<LiveList<M::WithRelations>, Error> {
+        let ws = self.live_socket().await?;
+        let (params, related) = Self::following(&query, Some(include))?;
+        LiveList::start_following::<M>(ws, params, related).await
+    }
+
+    /// The socket live lists use, once connected.
+    async fn live_socket(&self) -> Result<WsTransport, Error> {
+        let ws = self
+            .client
+            .inner
+            .ws
+            .clone()
+            .ok_or_else(|| Error::Protocol("live lists need `realtime(true)`".to_owned()))?;
+        ws.wait_connected(self.client.inner.timeout).await?;
+        Ok(ws)
+    }
+
+    /// The `request` parameters of a query that reads through relations, and the channels of the models it reads.
+    fn following(
+        query: &Query<M::Filter, M::OrderBy>,
+        include: Option<&str>,
+    ) -> Result<(serde_json::Value, BTreeMap<&'static str, &'static str>), Error> {
+        let mut params = serde_json::to_value(query).map_err(|e| Error::Protocol(e.to_string()))?;
+        let related = follow::followed_channels(M::RELATIONS, params.get("where"), include)?;
+        if let (Some(include), Some(fields)) = (include, params.as_object_mut()) {
+            fields.insert(
+                "include".to_owned(),
+                serde_json::Value::String(include.to_owned()),
+            );
+        }
+        Ok((params, related))
     }
 
     fn key(query: &Query<M::Filter, M::OrderBy>) -> LiveKey {

@@ -12,6 +12,7 @@ impl super::Model for crate::models::AuditEntry {
     type Filter = crate::models::AuditEntryFilter;
     type OrderBy = crate::models::AuditEntryOrderBy;
     type WithRelations = AuditEntryWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }
@@ -38,6 +39,11 @@ impl super::Model for crate::models::Note {
     type Filter = crate::models::NoteFilter;
     type OrderBy = crate::models::NoteOrderBy;
     type WithRelations = NoteWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[
+        super::Relation::to::<crate::models::Note>("children"),
+        super::Relation::to::<crate::models::User>("owner"),
+        super::Relation::to::<crate::models::Note>("parent"),
+    ];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }
@@ -64,6 +70,9 @@ impl super::Model for crate::models::User {
     type Filter = crate::models::UserFilter;
     type OrderBy = crate::models::UserOrderBy;
     type WithRelations = UserWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[
+        super::Relation::to::<crate::models::Note>("notes"),
+    ];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }

@@ -211,13 +211,22 @@ impl WsTransport {
     /// per channel, shared by every listener). The listener ends when the receiver is dropped.
     pub fn listen(&self, channel: &str) -> Result<mpsc::UnboundedReceiver<ChannelEvent>, Error> {
         let (listener, events) = mpsc::unbounded_channel();
+        self.listen_into(channel, listener)?;
+        Ok(events)
+    }
+
+    /// As [`WsTransport::listen`], into a queue of the caller's (which may gather several channels).
+    pub fn listen_into(
+        &self,
+        channel: &str,
+        listener: mpsc::UnboundedSender<ChannelEvent>,
+    ) -> Result<(), Error> {
         self.commands
             .send(Command::Listen {
                 channel: channel.to_owned(),
                 listener,
             })
-            .map_err(|_| Error::Closed)?;
-        Ok(events)
+            .map_err(|_| Error::Closed)
     }
 
     /// Closes the socket for good: no reconnect; pending requests fail with `Closed`.

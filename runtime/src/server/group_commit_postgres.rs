@@ -429,6 +429,24 @@ mod tests {
             .unwrap();
     }
 
+    /// Waits until a transaction waits for the outbox lock (which the test holds).
+    async fn waiting_for_outbox_lock(db: &Database) {
+        for _ in 0..1000 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("no write waited for the outbox lock");
+    }
+
     /// Waits until `n` writes are queued.
     async fn queued(writer: &Writer, n: usize) {
         for _ in 0..1000 {
@@ -528,17 +546,19 @@ mod tests {
         let bus = EventBus::new(64);
         let mut events = bus.subscribe();
         let holder = hold_outbox_lock(&db).await;
-        let tasks: Vec<_> = (0..5)
-            .map(|i| {
-                let (writer, bus) = (writer.clone(), bus.clone());
-                let kind = if i == 3 {
-                    Kind::MissingReference
-                } else {
-                    Kind::Fine
-                };
-                tokio::spawn(async move { writer.write(&bus, 10, insert(i, kind)).await })
-            })
-            .collect();
+        let spawn = |i: usize| {
+            let (writer, bus) = (writer.clone(), bus.clone());
+            let kind = if i == 3 {
+                Kind::MissingReference
+            } else {
+                Kind::Fine
+            };
+            tokio::spawn(async move { writer.write(&bus, 10, insert(i, kind)).await })
+        };
+        // A fine write leads, alone, and waits for the outbox lock; the other four queue behind it.
+        let mut tasks = vec![spawn(0)];
+        waiting_for_outbox_lock(&db).await;
+        tasks.extend((1..5).map(spawn));
         queued(&writer, 4).await;
         release_outbox_lock(holder).await;
         let mut failed = 0;

@@ -2,10 +2,17 @@
 
 //! A live list: one page of a query, kept equal to what the server would answer by applying the model's committed
 //! changes as they arrive, and refetching the page when a change may have shifted it. This is what a UI binds to.
+//!
+//! A query that reads through relations (an `include`, or a relation filter in its `where`) is followed another
+//! way: a changed row of the list's model or of a model it reads through cannot be applied to the page in memory
+//! (the event carries the row, not its relations or the rows that point to it), so the list listens to every one of
+//! those models' channels and reads its page again after any change, one read per batch of changes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
 use super::error::Error;
@@ -32,10 +39,11 @@ pub struct LiveSnapshot<M> {
     pub error: Option<Error>,
 }
 
-/// A live page of `M`. Cheap to clone; the updates stop when the last clone is dropped.
+/// A live page of `T` (a model's records, or its records with relations). Cheap to clone; the updates stop when
+/// the last clone is dropped.
 #[derive(Clone)]
-pub struct LiveList<M: Model> {
-    receiver: watch::Receiver<LiveSnapshot<M>>,
+pub struct LiveList<T> {
+    receiver: watch::Receiver<LiveSnapshot<T>>,
     _task: Arc<Task>,
     /// Keeps the client's registry entry of this list alive as long as the list.
     _registered: Option<Arc<dyn std::any::Any + Send + Sync>>,
@@ -50,25 +58,30 @@ impl Drop for Task {
     }
 }
 
+fn channel_of<M: Model>() -> Result<&'static str, Error> {
+    M::CHANNEL.ok_or_else(|| {
+        Error::Protocol(format!("{} is not a live model (realtime: false)", M::NAME))
+    })
+}
+
 impl<M: Model> LiveList<M> {
-    /// Subscribes to the model's list channel, reads the page over the socket, and keeps it up to date.
+    /// Subscribes to the model's list channel, reads the page over the socket, and keeps it up to date by
+    /// applying each change.
     pub(crate) async fn start(
         ws: WsTransport,
         query: Query<M::Filter, M::OrderBy>,
     ) -> Result<LiveList<M>, Error> {
-        let channel = M::CHANNEL.ok_or_else(|| {
-            Error::Protocol(format!("{} is not a live model (realtime: false)", M::NAME))
-        })?;
+        let channel = channel_of::<M>()?;
         // Listen first: every event after the page's sequence number is then in `events`.
         let events = ws.listen(channel)?;
         let params = serde_json::to_value(&query).map_err(|e| Error::Protocol(e.to_string()))?;
-        let mut state = State::<M> {
+        let page = read_page(&ws, M::NAME, &params).await?;
+        let state = State::<M> {
             query,
             params,
-            page: empty(),
+            page,
             needs_refetch: false,
         };
-        state.refetch(&ws).await?;
         let (sender, receiver) = watch::channel(state.page.clone());
         let task = tokio::spawn(run(ws, state, events, sender));
         Ok(LiveList {
@@ -77,11 +90,46 @@ impl<M: Model> LiveList<M> {
             _registered: None,
         })
     }
+}
 
+impl<T: DeserializeOwned + Clone + Send + Sync + 'static> LiveList<T> {
+    /// A live page of the model `M` whose query reads through relations: `params` (the query, with its `include`
+    /// if any) is read again after every change on `M`'s channel or on one of `related`'s (model name to channel).
+    pub(crate) async fn start_following<M: Model>(
+        ws: WsTransport,
+        params: serde_json::Value,
+        related: BTreeMap<&'static str, &'static str>,
+    ) -> Result<LiveList<T>, Error> {
+        let channel = channel_of::<M>()?;
+        let own = ws.listen(channel)?;
+        // The related channels share one queue: any change there means the same thing, read the page again.
+        let (sender, others) = mpsc::unbounded_channel();
+        for other in related.values().filter(|c| **c != channel) {
+            ws.listen_into(other, sender.clone())?;
+        }
+        drop(sender);
+        let page = read_page(&ws, M::NAME, &params).await?;
+        let state = Following {
+            model: M::NAME,
+            params,
+            page,
+            needs_refetch: false,
+        };
+        let (sender, receiver) = watch::channel(state.page.clone());
+        let task = tokio::spawn(follow(ws, state, own, others, sender));
+        Ok(LiveList {
+            receiver,
+            _task: Arc::new(Task(task)),
+            _registered: None,
+        })
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> LiveList<T> {
     pub(crate) fn with_keepalive(
-        live: LiveList<M>,
+        live: LiveList<T>,
         registered: Arc<dyn std::any::Any + Send + Sync>,
-    ) -> LiveList<M> {
+    ) -> LiveList<T> {
         LiveList {
             _registered: Some(registered),
             ..live
@@ -89,18 +137,18 @@ impl<M: Model> LiveList<M> {
     }
 
     /// The current snapshot.
-    pub fn snapshot(&self) -> LiveSnapshot<M> {
+    pub fn snapshot(&self) -> LiveSnapshot<T> {
         self.receiver.borrow().clone()
     }
 
     /// Waits for the next change of the snapshot.
-    pub async fn changed(&mut self) -> Result<LiveSnapshot<M>, Error> {
+    pub async fn changed(&mut self) -> Result<LiveSnapshot<T>, Error> {
         self.receiver.changed().await.map_err(|_| Error::Closed)?;
         Ok(self.receiver.borrow_and_update().clone())
     }
 
     /// Waits until the snapshot reflects the event `seq` (for example a write's `Event-Seq`) and is fresh.
-    pub async fn reflecting(&self, seq: i64, wait: Duration) -> Result<LiveSnapshot<M>, Error> {
+    pub async fn reflecting(&self, seq: i64, wait: Duration) -> Result<LiveSnapshot<T>, Error> {
         let mut receiver = self.receiver.clone();
         let outcome =
             tokio::time::timeout(wait, receiver.wait_for(|s| s.fresh && s.seq >= seq)).await;
@@ -112,7 +160,7 @@ impl<M: Model> LiveList<M> {
     }
 
     /// The snapshots as a stream: the current one first, then each change.
-    pub fn stream(&self) -> impl futures_util::Stream<Item = LiveSnapshot<M>> + Send + 'static {
+    pub fn stream(&self) -> impl futures_util::Stream<Item = LiveSnapshot<T>> + Send + 'static {
         let receiver = self.receiver.clone();
         futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
             if !first && receiver.changed().await.is_err() {
@@ -124,16 +172,24 @@ impl<M: Model> LiveList<M> {
     }
 }
 
-fn empty<M>() -> LiveSnapshot<M> {
-    LiveSnapshot {
-        items: Vec::new(),
-        total: 0,
-        skip: 0,
-        take: 0,
-        seq: 0,
-        fresh: false,
+/// Reads the page of `model` for `params` over the socket: fresh, as of the answer's sequence number.
+async fn read_page<T: DeserializeOwned>(
+    ws: &WsTransport,
+    model: &str,
+    params: &serde_json::Value,
+) -> Result<LiveSnapshot<T>, Error> {
+    let (data, seq) = ws.request(model, Action::List, params.clone()).await?;
+    let page: Page<T> = serde_json::from_value(data)
+        .map_err(|e| Error::Protocol(format!("unexpected list answer: {e}")))?;
+    Ok(LiveSnapshot {
+        items: page.items,
+        total: page.total,
+        skip: page.skip,
+        take: page.take,
+        seq,
+        fresh: true,
         error: None,
-    }
+    })
 }
 
 struct State<M: Model> {
@@ -146,20 +202,7 @@ struct State<M: Model> {
 
 impl<M: Model> State<M> {
     async fn refetch(&mut self, ws: &WsTransport) -> Result<(), Error> {
-        let (data, seq) = ws
-            .request(M::NAME, Action::List, self.params.clone())
-            .await?;
-        let page: Page<M> = serde_json::from_value(data)
-            .map_err(|e| Error::Protocol(format!("unexpected list answer: {e}")))?;
-        self.page = LiveSnapshot {
-            items: page.items,
-            total: page.total,
-            skip: page.skip,
-            take: page.take,
-            seq,
-            fresh: true,
-            error: None,
-        };
+        self.page = read_page(ws, M::NAME, &self.params).await?;
         self.needs_refetch = false;
         Ok(())
     }
@@ -285,6 +328,80 @@ async fn run<M: Model>(
     }
 }
 
+/// A page that is read again, not changed in memory: see the module's documentation.
+struct Following<T> {
+    model: &'static str,
+    params: serde_json::Value,
+    page: LiveSnapshot<T>,
+    needs_refetch: bool,
+}
+
+impl<T: DeserializeOwned> Following<T> {
+    /// What one event on the list's own channel (`own`) or a related one means for the page.
+    fn note(&mut self, own: bool, event: ChannelEvent) -> Result<(), Error> {
+        match event {
+            // Already in the page when the page was read after it.
+            ChannelEvent::Update { seq, .. } => self.needs_refetch |= seq > self.page.seq,
+            ChannelEvent::Disconnected => self.page.fresh = false,
+            // Back after a drop: whatever was replayed or missed, one read brings the page up to date. A first
+            // subscription starts before the page's read (same socket, in order), so it changes nothing.
+            ChannelEvent::Subscribed { seq, resumed } => {
+                self.needs_refetch |= !self.page.fresh || (!resumed && seq > self.page.seq);
+            }
+            // A related model the caller may not read never shows in the page (its rows are `null` or left out,
+            // and filters do not see them): nothing to follow there.
+            ChannelEvent::Refused(error) if own => return Err(Error::Request(error)),
+            ChannelEvent::Refused(_) => {}
+        }
+        Ok(())
+    }
+}
+
+async fn follow<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+    ws: WsTransport,
+    mut state: Following<T>,
+    mut own: mpsc::UnboundedReceiver<ChannelEvent>,
+    mut related: mpsc::UnboundedReceiver<ChannelEvent>,
+    sender: watch::Sender<LiveSnapshot<T>>,
+) {
+    loop {
+        let first = tokio::select! {
+            event = own.recv() => match event {
+                Some(event) => (true, event),
+                None => return,
+            },
+            Some(event) = related.recv() => (false, event),
+        };
+        let mut next = Some(first);
+        // Everything already queued in one go: one read at most per batch.
+        while let Some((is_own, event)) = next
+            .take()
+            .or_else(|| own.try_recv().ok().map(|e| (true, e)))
+            .or_else(|| related.try_recv().ok().map(|e| (false, e)))
+        {
+            if let Err(error) = state.note(is_own, event) {
+                state.page.error = Some(error);
+                state.page.fresh = false;
+                let _ = sender.send(state.page.clone());
+                return;
+            }
+        }
+        if state.needs_refetch {
+            match read_page(&ws, state.model, &state.params).await {
+                Ok(page) => {
+                    state.page = page;
+                    state.needs_refetch = false;
+                }
+                // The socket is down: its resubscriptions bring us back here.
+                Err(_) => state.page.fresh = false,
+            }
+        }
+        if sender.send(state.page.clone()).is_err() {
+            return;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +431,7 @@ mod tests {
         type Filter = AtLeast;
         type OrderBy = ByRank;
         type WithRelations = Row;
+        const RELATIONS: &'static [crate::client::Relation] = &[];
 
         fn id_string(&self) -> String {
             self.id.to_string()

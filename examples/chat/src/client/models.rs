@@ -14,6 +14,10 @@ impl super::Model for crate::models::Bookmark {
     type Filter = crate::models::BookmarkFilter;
     type OrderBy = crate::models::BookmarkOrderBy;
     type WithRelations = BookmarkWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[
+        super::Relation::to::<crate::models::Message>("message"),
+        super::Relation::to::<crate::models::User>("owner"),
+    ];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }
@@ -40,6 +44,13 @@ impl super::Model for crate::models::Message {
     type Filter = crate::models::MessageFilter;
     type OrderBy = crate::models::MessageOrderBy;
     type WithRelations = MessageWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[
+        super::Relation::to::<crate::models::User>("author"),
+        super::Relation::to::<crate::models::Bookmark>("bookmarks"),
+        super::Relation::to::<crate::models::Message>("replies"),
+        super::Relation::to::<crate::models::Message>("replyTo"),
+        super::Relation::to::<crate::models::Room>("room"),
+    ];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }
@@ -66,6 +77,10 @@ impl super::Model for crate::models::Room {
     type Filter = crate::models::RoomFilter;
     type OrderBy = crate::models::RoomOrderBy;
     type WithRelations = RoomWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[
+        super::Relation::to::<crate::models::Message>("messages"),
+        super::Relation::to::<crate::models::User>("owner"),
+    ];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }
@@ -92,6 +107,11 @@ impl super::Model for crate::models::User {
     type Filter = crate::models::UserFilter;
     type OrderBy = crate::models::UserOrderBy;
     type WithRelations = UserWithRelations;
+    const RELATIONS: &'static [super::Relation] = &[
+        super::Relation::to::<crate::models::Bookmark>("bookmarks"),
+        super::Relation::to::<crate::models::Message>("messages"),
+        super::Relation::to::<crate::models::Room>("rooms"),
+    ];
     fn id_string(&self) -> ::std::string::String {
         self.id.to_string()
     }
