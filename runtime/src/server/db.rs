@@ -59,6 +59,60 @@ pub enum Param {
     Date(Option<chrono::NaiveDate>),
     /// A [`Kind::Json`] value.
     Json(Option<serde_json::Value>),
+    /// Keys of one kind as one array parameter: PostgreSQL's `column = ANY($1)`, whose statement text (and so its
+    /// prepared statement) stays the same however many keys there are. SQLite takes it as a JSON array's text.
+    Keys(Keys),
+}
+
+/// Non-null keys of one kind (ids and references are text, integers or uuids).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Keys {
+    /// Text keys.
+    Text(Vec<String>),
+    /// 32-bit integer keys.
+    I32(Vec<i32>),
+    /// 64-bit integer keys.
+    I64(Vec<i64>),
+    /// Uuid keys.
+    Uuid(Vec<uuid::Uuid>),
+}
+
+impl Keys {
+    /// The keys as one array, if they are all non-null and of one key kind.
+    pub fn gather(params: &[Param]) -> Option<Keys> {
+        fn all<T>(params: &[Param], pick: impl Fn(&Param) -> Option<T>) -> Option<Vec<T>> {
+            params.iter().map(pick).collect()
+        }
+        Some(match params.first()? {
+            Param::Text(_) => Keys::Text(all(params, |p| match p {
+                Param::Text(Some(v)) => Some(v.clone()),
+                _ => None,
+            })?),
+            Param::I32(_) => Keys::I32(all(params, |p| match p {
+                Param::I32(v) => *v,
+                _ => None,
+            })?),
+            Param::I64(_) => Keys::I64(all(params, |p| match p {
+                Param::I64(v) => *v,
+                _ => None,
+            })?),
+            Param::Uuid(_) => Keys::Uuid(all(params, |p| match p {
+                Param::Uuid(v) => *v,
+                _ => None,
+            })?),
+            _ => return None,
+        })
+    }
+
+    /// The keys as a JSON array.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Keys::Text(v) => serde_json::json!(v),
+            Keys::I32(v) => serde_json::json!(v),
+            Keys::I64(v) => serde_json::json!(v),
+            Keys::Uuid(v) => serde_json::json!(v),
+        }
+    }
 }
 
 impl Param {
@@ -503,5 +557,35 @@ impl FieldFilter for NullFilter {
                 ..Ops::default()
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_gather_only_non_null_keys_of_one_kind() {
+        let id = uuid::Uuid::from_u128(7);
+        assert_eq!(
+            Keys::gather(&[Param::Uuid(Some(id)), Param::Uuid(Some(id))]),
+            Some(Keys::Uuid(vec![id, id]))
+        );
+        assert_eq!(
+            Keys::gather(&[Param::I32(Some(1)), Param::I32(Some(2))]),
+            Some(Keys::I32(vec![1, 2]))
+        );
+        assert_eq!(
+            Keys::gather(&[Param::Text(Some("a".into()))]).map(|k| k.to_json()),
+            Some(serde_json::json!(["a"]))
+        );
+        for mixed in [
+            vec![Param::I32(Some(1)), Param::I64(Some(2))],
+            vec![Param::I64(Some(1)), Param::I64(None)],
+            vec![Param::Bool(Some(true))],
+            vec![],
+        ] {
+            assert_eq!(Keys::gather(&mixed), None, "{mixed:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::db::Param;
+use super::db::{Keys, Param};
 use super::error::WriteError;
 use super::events::EventBus;
 use super::group_commit::{self, Announces};
@@ -243,6 +243,10 @@ fn bind<'q>(query: Query<'q, Pg, PgArguments>, param: &'q Param) -> Query<'q, Pg
         Param::DateTime(v) => query.bind(*v),
         Param::Date(v) => query.bind(*v),
         Param::Json(v) => query.bind(v.as_ref()),
+        Param::Keys(Keys::Text(v)) => query.bind(v),
+        Param::Keys(Keys::I32(v)) => query.bind(v),
+        Param::Keys(Keys::I64(v)) => query.bind(v),
+        Param::Keys(Keys::Uuid(v)) => query.bind(v),
     }
 }
 

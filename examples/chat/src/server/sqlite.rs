@@ -404,6 +404,8 @@ impl ToSql for Param {
             Param::DateTime(v) => v.as_ref().map(|t| SqlValue::Text(sqlite_time(t))),
             Param::Date(v) => v.map(|d| SqlValue::Text(d.format("%Y-%m-%d").to_string())),
             Param::Json(v) => v.as_ref().map(|j| SqlValue::Text(j.to_string())),
+            // For `IN (SELECT value FROM json_each(?))`.
+            Param::Keys(keys) => Some(SqlValue::Text(keys.to_json().to_string())),
         };
         Ok(ToSqlOutput::Owned(value.unwrap_or(SqlValue::Null)))
     }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::server::auth::Caller;
-use crate::server::db::{Param, SqlWriter};
+use crate::server::db::{Dialect, Keys, Param, SqlWriter};
 use crate::server::error::ApiError;
 use crate::server::{App, Db};
 
@@ -402,12 +402,23 @@ async fn fetch<T: Resource>(
     };
     let relation = step.relation;
     let mut w = SqlWriter::new(app.db.dialect());
-    let placeholders: Vec<String> = keys.into_iter().map(|k| w.bind(k)).collect();
-    let mut condition = format!(
-        "{} IN ({})",
-        relation.remote_column,
-        placeholders.join(", ")
-    );
+    let mut condition = match (app.db.dialect(), Keys::gather(&keys)) {
+        // One array parameter: the same statement text for any number of keys, so PostgreSQL's prepared statement
+        // is reused (an `IN` list of n placeholders is a new statement, parsed and planned, for each n).
+        (Dialect::Postgres, Some(array)) => format!(
+            "{} = ANY({})",
+            relation.remote_column,
+            w.bind(Param::Keys(array))
+        ),
+        _ => {
+            let placeholders: Vec<String> = keys.into_iter().map(|k| w.bind(k)).collect();
+            format!(
+                "{} IN ({})",
+                relation.remote_column,
+                placeholders.join(", ")
+            )
+        }
+    };
     let sql = if relation.many {
         if let Some(filter) = &step.filter {
             let filter = T::Filter::deserialize(filter).map_err(|e| bad_include(e.to_string()))?;
