@@ -163,16 +163,16 @@ test("pending requests fail at once when the socket drops; close() closes for go
   }
 });
 
-const ids = (items) => items.map((m) => `${m.id.slice(0, 4)}:${m.text}`);
+const ids = (items) => items.map((m) => `${String(m.id).slice(0, 4)}:${m.text ?? m.title}`);
 
 /** Waits until the live list is fresh and equals what the server answers over HTTP. */
-async function converged(live, http, query) {
+async function converged(live, http, query, read = () => http.messages.list(query)) {
   return until(
     `the live list of ${JSON.stringify(query)}`,
     async () => {
       const snapshot = live.snapshot();
       if (!snapshot.fresh) return { fresh: false, items: ids(snapshot.items) };
-      const truth = await http.messages.list(query);
+      const truth = await read();
       const same = JSON.stringify(truth.items) === JSON.stringify(snapshot.items) && truth.total === snapshot.total;
       const differing = snapshot.items.findIndex((item, i) => JSON.stringify(item) !== JSON.stringify(truth.items[i]));
       return same || {
@@ -250,6 +250,76 @@ test("three live lists converge under two writers while the socket is cut and th
       }
     }
     lives.forEach((live) => live.close());
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("live lists through relations follow a rename, a filter through a to-many, a cascade and a drop", async () => {
+  const proxy = await Proxy.start(server.port);
+  try {
+    const { user, token: userToken, room } = await userAndRoom("through");
+    const reader = client({ url: proxy.base, token: userToken, backoff: { baseMs: 20, capMs: 300 } });
+    const http = client({ url: server.base, token: userToken, realtime: false });
+    await reader.$client.ws.waitConnected(10_000);
+    const first = await http.messages.create({ roomId: room, text: "first" });
+    await http.messages.create({ roomId: room, text: "second", replyToId: first.id });
+
+    // Messages with their author (and the replied-to message's author): a rename changes no message, yet shows.
+    const inRoom = { where: { roomId: { equals: room } }, orderBy: [{ text: "asc" }] };
+    const include = "author,replyTo.author";
+    const withAuthors = reader.messages.liveIncluding(inRoom, include);
+    const readWithAuthors = () => http.messages.listIncluding(inRoom, include);
+    await withAuthors.loaded(10_000);
+    assert.deepEqual(withAuthors.snapshot().items.map((m) => [m.text, m.author.name, m.replyTo?.author.name ?? null]), [
+      ["first", "through", null],
+      ["second", "through", "through"],
+    ]);
+    await http.users.patch(user.id, { name: "renamed" });
+    await until("the rename", () => withAuthors.snapshot().items.every((m) => m.author.name === "renamed" && m.replyTo?.author.name !== "through"));
+    await converged(withAuthors, http, inRoom, readWithAuthors);
+
+    // Rooms (of this user) with some message mentioning a word: a message's create and delete move its room.
+    const needle = `needle${randomUUID().slice(0, 8)}`;
+    const mentioning = { where: { ownerId: { equals: user.id }, messages: { some: { text: { contains: needle } } } }, orderBy: [{ id: "asc" }] };
+    const rooms = reader.rooms.live(mentioning);
+    const readRooms = () => http.rooms.list(mentioning);
+    await rooms.loaded(10_000);
+    assert.deepEqual(rooms.snapshot().items, []);
+    const mention = await http.messages.create({ roomId: room, text: `a ${needle} here` });
+    await until("the mention", () => rooms.snapshot().items.map((r) => r.id).join() === String(room));
+    await converged(rooms, http, mentioning, readRooms);
+    // Served from the live list, which first catches up with this client's own writes.
+    assert.deepEqual((await reader.rooms.list(mentioning)).items.map((r) => r.id), [room]);
+    await http.messages.delete(mention.id);
+    await until("the mention's delete", () => rooms.snapshot().items.length === 0 && rooms.snapshot().total === 0);
+
+    // The object form, filtered through a relation too: a room deleted with its messages (cascade) empties it.
+    const doomed = (await http.rooms.create({ title: "doomed" })).id;
+    for (const text of ["one", "two", `three ${needle}`]) {
+      await http.messages.create({ roomId: doomed, text });
+    }
+    const inDoomed = { where: { roomId: { equals: doomed }, room: { is: { title: { equals: "doomed" } } } }, orderBy: [{ text: "asc" }] };
+    const doomedMessages = reader.messages.liveIncluding(inDoomed, { room: true, author: true });
+    await doomedMessages.loaded(10_000);
+    assert.deepEqual(doomedMessages.snapshot().items.map((m) => [m.text, m.room.title, m.author.name]), [
+      ["one", "doomed", "renamed"],
+      [`three ${needle}`, "doomed", "renamed"],
+      ["two", "doomed", "renamed"],
+    ]);
+    await until("the mention in the doomed room", () => rooms.snapshot().items.map((r) => r.id).join() === String(doomed));
+    // Renamed while the reader's socket is cut: the resubscription reads the pages again.
+    proxy.cut();
+    await http.rooms.patch(doomed, { title: "renamed room" });
+    await until("the doomed room's rename", () => doomedMessages.snapshot().fresh && doomedMessages.snapshot().items.length === 0);
+    await http.rooms.patch(doomed, { title: "doomed" });
+    await until("the doomed room's name back", () => doomedMessages.snapshot().items.length === 3);
+    await http.rooms.delete(doomed);
+    await until("the cascade", () => doomedMessages.snapshot().fresh && doomedMessages.snapshot().items.length === 0);
+    assert.equal(doomedMessages.snapshot().total, 0);
+    await until("the cascade in the rooms", () => rooms.snapshot().fresh && rooms.snapshot().items.length === 0);
+    await converged(withAuthors, http, inRoom, readWithAuthors);
+    [withAuthors, rooms, doomedMessages].forEach((live) => live.close());
   } finally {
     await proxy.close();
   }
