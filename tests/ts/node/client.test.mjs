@@ -325,6 +325,66 @@ test("live lists through relations follow a rename, a filter through a to-many, 
   }
 });
 
+test("live lists through relations converge under two writers who post, reply, edit, delete and rename themselves", async () => {
+  const proxy = await Proxy.start(server.port);
+  try {
+    const owner = await userAndRoom("owner");
+    const writers = [await userAndRoom("writer-a"), await userAndRoom("writer-b")];
+    const reader = client({ url: proxy.base, token: owner.token, backoff: { baseMs: 20, capMs: 300 } });
+    const http = client({ url: server.base, token: owner.token, realtime: false });
+    await reader.$client.ws.waitConnected(10_000);
+    const word = `word${randomUUID().slice(0, 8)}`;
+    const inRoom = { where: { roomId: { equals: owner.room } }, orderBy: [{ createdAt: "asc" }], take: 10 };
+    const byName = { where: { roomId: { equals: owner.room }, author: { is: { name: { contains: "a" } } } }, orderBy: [{ text: "asc" }] };
+    const rooms = { where: { messages: { some: { text: { contains: word } } } }, orderBy: [{ id: "asc" }] };
+    const include = "author,room,replyTo.author";
+    const lists = [
+      [reader.messages.liveIncluding(inRoom, include), () => http.messages.listIncluding(inRoom, include), inRoom],
+      [reader.messages.live(byName), () => http.messages.list(byName), byName],
+      [reader.rooms.live(rooms), () => http.rooms.list(rooms), rooms],
+    ];
+    await Promise.all(lists.map(([live]) => live.loaded(10_000)));
+    for (const seed of [1, 2]) {
+      const random = seeded(seed);
+      const writing = writers.map(async (writer, w) => {
+        const rnd = seeded(seed * 100 + w);
+        const api = client({ url: server.base, token: writer.token, realtime: false });
+        const names = ["ada", "bob", "cyd", "dee"];
+        const mine = [];
+        for (let i = 0; i < 20; i++) {
+          const text = `${rnd() < 0.3 ? word : "plain"} ${Math.floor(rnd() * 1000)}`;
+          const roll = Math.floor(rnd() * 10);
+          const roomId = rnd() < 0.7 ? owner.room : writer.room;
+          if (roll <= 3 || mine.length === 0) {
+            const replyToId = mine.length > 0 && rnd() < 0.5 ? mine[Math.floor(rnd() * mine.length)] : null;
+            mine.push((await api.messages.create({ roomId, text, replyToId })).id);
+          } else if (roll <= 5) {
+            await api.messages.patch(mine[Math.floor(rnd() * mine.length)], { text, editedAt: new Date().toISOString() });
+          } else if (roll <= 7) {
+            await api.users.patch(writer.user.id, { name: names[Math.floor(rnd() * names.length)] });
+          } else {
+            await api.messages.delete(mine.splice(Math.floor(rnd() * mine.length), 1)[0]);
+          }
+          await sleep(Math.floor(rnd() * 15));
+        }
+      });
+      for (let i = 0; i < 2; i++) {
+        await sleep(20 + Math.floor(random() * 150));
+        proxy.cut();
+      }
+      await Promise.all(writing);
+      for (const [i, [live, read, query]] of lists.entries()) {
+        await converged(live, http, query, read).catch((error) => {
+          throw new Error(`seed ${seed}, list ${i}: ${error.message}`);
+        });
+      }
+    }
+    lists.forEach(([live]) => live.close());
+  } finally {
+    await proxy.close();
+  }
+});
+
 test("reads after one's own writes are never stale", async () => {
   const { token: userToken, room } = await userAndRoom("ryw");
   const api = client({ url: server.base, token: userToken });
