@@ -500,13 +500,25 @@ mod tests {
         let relations: Vec<_> = message
             .relations
             .iter()
-            .map(|r| (r.name.as_str(), r.model.as_str(), r.channel.as_deref(), r.spec.as_str()))
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.model.as_str(),
+                    r.channel.as_deref(),
+                    r.spec.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             relations,
             [
                 ("author", "User", Some("User:list"), "userModel"),
-                ("bookmarks", "Bookmark", Some("Bookmark:list"), "bookmarkModel"),
+                (
+                    "bookmarks",
+                    "Bookmark",
+                    Some("Bookmark:list"),
+                    "bookmarkModel"
+                ),
                 ("replies", "Message", Some("Message:list"), "messageModel"),
                 ("replyTo", "Message", Some("Message:list"), "messageModel"),
                 ("room", "Room", Some("Room:list"), "roomModel"),
