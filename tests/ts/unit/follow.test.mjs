@@ -1,11 +1,12 @@
-// Unit tests of the relation walk of live lists that read through relations (runtime/clients/ts/dist/follow.js):
-// which models' channels a query's `include` and `where` make a live list follow. The same cases as the Rust
-// client's (runtime/src/client/follow.rs).
+// Unit tests of live lists that read through relations: the relation walk (runtime/clients/ts/dist/follow.js), which
+// models' channels a query's `include` and `where` make a live list follow (the Rust client's cases,
+// runtime/src/client/follow.rs), and such a list on a scripted socket (dist/live.js).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { followedChannels } from "../../../runtime/clients/ts/dist/follow.js";
+import { LiveList } from "../../../runtime/clients/ts/dist/live.js";
 import { ProtocolError } from "../../../runtime/clients/ts/dist/errors.js";
 
 // A small graph: messages have an author, a room and a secret (not realtime); rooms have messages and an owner.
@@ -78,4 +79,85 @@ test("a relation to a model that is not realtime is an error naming it", () => {
   // A relation of a related model is checked too.
   const roomWithSecret = [relation("latest", "Message", "Message:list", () => message)];
   assert.throws(() => followedChannels(roomWithSecret, undefined, "latest.secret"), /`secret`/);
+});
+
+// A live list that reads through relations, on a scripted socket: which channels it listens to, one read per batch
+// of events newer than its page, related refusals ignored, a drop and a resubscription read again.
+class FakeWs {
+  constructor() {
+    this.listeners = new Map();
+    this.requests = [];
+    this.seq = 10;
+  }
+  listen(channel, listener) {
+    this.listeners.set(channel, listener);
+    return () => this.listeners.delete(channel);
+  }
+  request(model, action, params) {
+    this.requests.push({ model, action, params });
+    const items = [{ id: 1, text: `read ${this.requests.length}`, author: { id: 7, name: "ada" } }];
+    return Promise.resolve({ data: { items, total: 1, skip: 0, take: 20 }, seq: this.seq });
+  }
+  emit(channel, event) {
+    this.listeners.get(channel)(event);
+  }
+}
+
+const messageSpec = {
+  name: "Message",
+  route: "/api/messages",
+  listChannel: "Message:list",
+  itemChannelPrefix: "Message:item:",
+  idField: "id",
+  decode: (raw) => ({ id: raw.id, text: raw.text }),
+  decodeIncluded: (raw) => ({ id: raw.id, text: raw.text, author: raw.author }),
+  truth: () => true,
+  relations: message,
+  compare: () => 0,
+};
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+test("a live list through relations reads again once per batch, ignores related refusals, reads after a drop", async () => {
+  const ws = new FakeWs();
+  const host = { ws, http: null, onWrite: () => () => undefined };
+  const related = followedChannels(message, undefined, "author,room");
+  const live = new LiveList(host, messageSpec, { take: 20 }, { include: "author,room", related });
+  assert.deepEqual([...ws.listeners.keys()].sort(), ["Message:list", "Room:list", "User:list"]);
+  await live.loaded(1000);
+  assert.deepEqual(ws.requests, [{ model: "Message", action: "list", params: { take: 20, include: "author,room" } }]);
+  assert.equal(live.snapshot().items[0].author.name, "ada", "decoded with its relations");
+  assert.ok(live.snapshot().fresh);
+
+  // Events at or below the page's sequence number are in it already.
+  ws.emit("User:list", { type: "update", seq: 10, kind: "updated", id: "7", data: {} });
+  await settle();
+  assert.equal(ws.requests.length, 1);
+  // Three newer events, on three channels, queued together: one read.
+  ws.seq = 13;
+  ws.emit("User:list", { type: "update", seq: 11, kind: "updated", id: "7", data: {} });
+  ws.emit("Room:list", { type: "update", seq: 12, kind: "deleted", id: "3", data: {} });
+  ws.emit("Message:list", { type: "update", seq: 13, kind: "created", id: "2", data: {} });
+  await live.when((s) => s.seq === 13, 1000);
+  assert.equal(ws.requests.length, 2);
+  assert.equal(live.snapshot().items[0].text, "read 2");
+
+  // A related channel the caller may not read is ignored; the list stays live.
+  ws.emit("Room:list", { type: "refused", error: { code: "forbidden", message: "no" } });
+  await settle();
+  assert.equal(live.snapshot().error, null);
+  assert.ok(live.snapshot().fresh);
+
+  // A drop: not fresh; the resubscription (resumed or not) reads again.
+  ws.emit("Message:list", { type: "disconnected" });
+  await settle();
+  assert.equal(live.snapshot().fresh, false);
+  ws.emit("User:list", { type: "subscribed", seq: 13, resumed: true, since: 11 });
+  await live.when((s) => s.fresh, 1000);
+  assert.equal(ws.requests.length, 3);
+
+  // Refused on its own channel: the list's error, as for any live list.
+  ws.emit("Message:list", { type: "refused", error: { code: "forbidden", message: "no" } });
+  await live.when((s) => s.error !== null, 1000);
+  assert.equal(live.snapshot().error.code, "forbidden");
+  live.close();
 });
