@@ -84,6 +84,22 @@ pub struct ModelView {
     pub with_relations: String,
     /// The relations a read can include, as fields of `with_relations`.
     pub included: Vec<Included>,
+    /// The spec's relation table (`m.Relation`): what `include` and relation filters go through, and so what a
+    /// live list that reads through them follows.
+    pub relations: Vec<RelationSpec>,
+}
+
+/// One relation as the runtime's `Relation`: the related model, its list channel, and its spec (for its own
+/// relations).
+#[derive(Debug, Clone, Serialize)]
+pub struct RelationSpec {
+    pub name: String,
+    /// The related model's schema name.
+    pub model: String,
+    /// The related model's list channel; none when it is not realtime.
+    pub channel: Option<String>,
+    /// The related model's spec (`userModel`).
+    pub spec: String,
 }
 
 /// A relation as a field of `<Model>WithRelations`: its type, and how its rows are decoded.
@@ -401,6 +417,19 @@ fn model(m: &Model, graph: &Graph) -> ModelView {
                 })
             })
             .collect(),
+        relations: m
+            .includes
+            .iter()
+            .filter_map(|i| {
+                let target = graph.models.iter().find(|t| t.name == i.target)?;
+                Some(RelationSpec {
+                    name: i.name.clone(),
+                    model: target.name.clone(),
+                    channel: target.realtime.then(|| target.channels.list.clone()),
+                    spec: format!("{}Model", var_of(target)),
+                })
+            })
+            .collect(),
         decode_converts: m
             .fields
             .iter()
@@ -467,6 +496,34 @@ mod tests {
         assert!(user.record_fields.iter().all(|f| f.name != "passwordHash"));
         assert!(user.filter_fields.iter().all(|f| f.name != "passwordHash"));
         assert!(user.create_fields.iter().any(|f| f.name == "passwordHash"));
+        // The relation table a live list walks: each relation's model, its channel and its spec.
+        let relations: Vec<_> = message
+            .relations
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.model.as_str(),
+                    r.channel.as_deref(),
+                    r.spec.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            relations,
+            [
+                ("author", "User", Some("User:list"), "userModel"),
+                (
+                    "bookmarks",
+                    "Bookmark",
+                    Some("Bookmark:list"),
+                    "bookmarkModel"
+                ),
+                ("replies", "Message", Some("Message:list"), "messageModel"),
+                ("replyTo", "Message", Some("Message:list"), "messageModel"),
+                ("room", "Room", Some("Room:list"), "roomModel"),
+            ]
+        );
     }
 
     #[test]

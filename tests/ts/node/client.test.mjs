@@ -163,16 +163,16 @@ test("pending requests fail at once when the socket drops; close() closes for go
   }
 });
 
-const ids = (items) => items.map((m) => `${m.id.slice(0, 4)}:${m.text}`);
+const ids = (items) => items.map((m) => `${String(m.id).slice(0, 4)}:${m.text ?? m.title}`);
 
 /** Waits until the live list is fresh and equals what the server answers over HTTP. */
-async function converged(live, http, query) {
+async function converged(live, http, query, read = () => http.messages.list(query)) {
   return until(
     `the live list of ${JSON.stringify(query)}`,
     async () => {
       const snapshot = live.snapshot();
       if (!snapshot.fresh) return { fresh: false, items: ids(snapshot.items) };
-      const truth = await http.messages.list(query);
+      const truth = await read();
       const same = JSON.stringify(truth.items) === JSON.stringify(snapshot.items) && truth.total === snapshot.total;
       const differing = snapshot.items.findIndex((item, i) => JSON.stringify(item) !== JSON.stringify(truth.items[i]));
       return same || {
@@ -250,6 +250,136 @@ test("three live lists converge under two writers while the socket is cut and th
       }
     }
     lives.forEach((live) => live.close());
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("live lists through relations follow a rename, a filter through a to-many, a cascade and a drop", async () => {
+  const proxy = await Proxy.start(server.port);
+  try {
+    const { user, token: userToken, room } = await userAndRoom("through");
+    const reader = client({ url: proxy.base, token: userToken, backoff: { baseMs: 20, capMs: 300 } });
+    const http = client({ url: server.base, token: userToken, realtime: false });
+    await reader.$client.ws.waitConnected(10_000);
+    const first = await http.messages.create({ roomId: room, text: "first" });
+    await http.messages.create({ roomId: room, text: "second", replyToId: first.id });
+
+    // Messages with their author (and the replied-to message's author): a rename changes no message, yet shows.
+    const inRoom = { where: { roomId: { equals: room } }, orderBy: [{ text: "asc" }] };
+    const include = "author,replyTo.author";
+    const withAuthors = reader.messages.liveIncluding(inRoom, include);
+    const readWithAuthors = () => http.messages.listIncluding(inRoom, include);
+    await withAuthors.loaded(10_000);
+    assert.deepEqual(withAuthors.snapshot().items.map((m) => [m.text, m.author.name, m.replyTo?.author.name ?? null]), [
+      ["first", "through", null],
+      ["second", "through", "through"],
+    ]);
+    await http.users.patch(user.id, { name: "renamed" });
+    await until("the rename", () => withAuthors.snapshot().items.every((m) => m.author.name === "renamed" && m.replyTo?.author.name !== "through"));
+    await converged(withAuthors, http, inRoom, readWithAuthors);
+
+    // Rooms (of this user) with some message mentioning a word: a message's create and delete move its room.
+    const needle = `needle${randomUUID().slice(0, 8)}`;
+    const mentioning = { where: { ownerId: { equals: user.id }, messages: { some: { text: { contains: needle } } } }, orderBy: [{ id: "asc" }] };
+    const rooms = reader.rooms.live(mentioning);
+    const readRooms = () => http.rooms.list(mentioning);
+    await rooms.loaded(10_000);
+    assert.deepEqual(rooms.snapshot().items, []);
+    const mention = await http.messages.create({ roomId: room, text: `a ${needle} here` });
+    await until("the mention", () => rooms.snapshot().items.map((r) => r.id).join() === String(room));
+    await converged(rooms, http, mentioning, readRooms);
+    // Served from the live list, which first catches up with this client's own writes.
+    assert.deepEqual((await reader.rooms.list(mentioning)).items.map((r) => r.id), [room]);
+    await http.messages.delete(mention.id);
+    await until("the mention's delete", () => rooms.snapshot().items.length === 0 && rooms.snapshot().total === 0);
+
+    // The object form, filtered through a relation too: a room deleted with its messages (cascade) empties it.
+    const doomed = (await http.rooms.create({ title: "doomed" })).id;
+    for (const text of ["one", "two", `three ${needle}`]) {
+      await http.messages.create({ roomId: doomed, text });
+    }
+    const inDoomed = { where: { roomId: { equals: doomed }, room: { is: { title: { equals: "doomed" } } } }, orderBy: [{ text: "asc" }] };
+    const doomedMessages = reader.messages.liveIncluding(inDoomed, { room: true, author: true });
+    await doomedMessages.loaded(10_000);
+    assert.deepEqual(doomedMessages.snapshot().items.map((m) => [m.text, m.room.title, m.author.name]), [
+      ["one", "doomed", "renamed"],
+      [`three ${needle}`, "doomed", "renamed"],
+      ["two", "doomed", "renamed"],
+    ]);
+    await until("the mention in the doomed room", () => rooms.snapshot().items.map((r) => r.id).join() === String(doomed));
+    // Renamed while the reader's socket is cut: the resubscription reads the pages again.
+    proxy.cut();
+    await http.rooms.patch(doomed, { title: "renamed room" });
+    await until("the doomed room's rename", () => doomedMessages.snapshot().fresh && doomedMessages.snapshot().items.length === 0);
+    await http.rooms.patch(doomed, { title: "doomed" });
+    await until("the doomed room's name back", () => doomedMessages.snapshot().items.length === 3);
+    await http.rooms.delete(doomed);
+    await until("the cascade", () => doomedMessages.snapshot().fresh && doomedMessages.snapshot().items.length === 0);
+    assert.equal(doomedMessages.snapshot().total, 0);
+    await until("the cascade in the rooms", () => rooms.snapshot().fresh && rooms.snapshot().items.length === 0);
+    await converged(withAuthors, http, inRoom, readWithAuthors);
+    [withAuthors, rooms, doomedMessages].forEach((live) => live.close());
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("live lists through relations converge under two writers who post, reply, edit, delete and rename themselves", async () => {
+  const proxy = await Proxy.start(server.port);
+  try {
+    const owner = await userAndRoom("owner");
+    const writers = [await userAndRoom("writer-a"), await userAndRoom("writer-b")];
+    const reader = client({ url: proxy.base, token: owner.token, backoff: { baseMs: 20, capMs: 300 } });
+    const http = client({ url: server.base, token: owner.token, realtime: false });
+    await reader.$client.ws.waitConnected(10_000);
+    const word = `word${randomUUID().slice(0, 8)}`;
+    const inRoom = { where: { roomId: { equals: owner.room } }, orderBy: [{ createdAt: "asc" }], take: 10 };
+    const byName = { where: { roomId: { equals: owner.room }, author: { is: { name: { contains: "a" } } } }, orderBy: [{ text: "asc" }] };
+    const rooms = { where: { messages: { some: { text: { contains: word } } } }, orderBy: [{ id: "asc" }] };
+    const include = "author,room,replyTo.author";
+    const lists = [
+      [reader.messages.liveIncluding(inRoom, include), () => http.messages.listIncluding(inRoom, include), inRoom],
+      [reader.messages.live(byName), () => http.messages.list(byName), byName],
+      [reader.rooms.live(rooms), () => http.rooms.list(rooms), rooms],
+    ];
+    await Promise.all(lists.map(([live]) => live.loaded(10_000)));
+    for (const seed of [1, 2]) {
+      const random = seeded(seed);
+      const writing = writers.map(async (writer, w) => {
+        const rnd = seeded(seed * 100 + w);
+        const api = client({ url: server.base, token: writer.token, realtime: false });
+        const names = ["ada", "bob", "cyd", "dee"];
+        const mine = [];
+        for (let i = 0; i < 20; i++) {
+          const text = `${rnd() < 0.3 ? word : "plain"} ${Math.floor(rnd() * 1000)}`;
+          const roll = Math.floor(rnd() * 10);
+          const roomId = rnd() < 0.7 ? owner.room : writer.room;
+          if (roll <= 3 || mine.length === 0) {
+            const replyToId = mine.length > 0 && rnd() < 0.5 ? mine[Math.floor(rnd() * mine.length)] : null;
+            mine.push((await api.messages.create({ roomId, text, replyToId })).id);
+          } else if (roll <= 5) {
+            await api.messages.patch(mine[Math.floor(rnd() * mine.length)], { text, editedAt: new Date().toISOString() });
+          } else if (roll <= 7) {
+            await api.users.patch(writer.user.id, { name: names[Math.floor(rnd() * names.length)] });
+          } else {
+            await api.messages.delete(mine.splice(Math.floor(rnd() * mine.length), 1)[0]);
+          }
+          await sleep(Math.floor(rnd() * 15));
+        }
+      });
+      for (let i = 0; i < 2; i++) {
+        await sleep(20 + Math.floor(random() * 150));
+        proxy.cut();
+      }
+      await Promise.all(writing);
+      for (const [i, [live, read, query]] of lists.entries()) {
+        await converged(live, http, query, read).catch((error) => {
+          throw new Error(`seed ${seed}, list ${i}: ${error.message}`);
+        });
+      }
+    }
+    lists.forEach(([live]) => live.close());
   } finally {
     await proxy.close();
   }

@@ -3,8 +3,17 @@
 // error, or tsc fails with "Unused '@ts-expect-error' directive": wrong field names, operators, value types and
 // sort keys do not compile.
 
-import { createClient, HttpError, type Message, type MessageFilter, type MessageOrderBy, type Room } from "chat-api-client";
-import { useItem, useList } from "chat-api-client/react";
+import {
+    createClient,
+    HttpError,
+    type LiveSnapshot,
+    type Message,
+    type MessageFilter,
+    type MessageOrderBy,
+    type MessageWithRelations,
+    type Room,
+} from "chat-api-client";
+import { useItem, useList, useListIncluding } from "chat-api-client/react";
 
 const api = createClient({ url: "http://127.0.0.1:8080", token: () => "jwt" });
 
@@ -85,6 +94,22 @@ export async function included(roomId: number): Promise<string> {
     return `${names} ${title} ${members} ${room.messages?.[0]?.author?.email}`;
 }
 
+export function liveThroughRelations(roomId: number): string {
+    const live = api.messages.liveIncluding({ where: { roomId: { equals: roomId }, author: { is: { name: { equals: "Ada" } } } } }, "author,room");
+    const snapshot: LiveSnapshot<MessageWithRelations> = live.snapshot();
+    const names = snapshot.items.map((m) => m.author?.name).join();
+    // @ts-expect-error: a to-one relation may be null (not included, no such row, or not readable)
+    const title: string = snapshot.items[0].room.title;
+    const objectForm = api.rooms.liveIncluding({}, { messages: { where: { text: { contains: "x" } }, include: { author: true } } });
+    const authors = objectForm.snapshot().items.map((r) => r.messages?.map((m) => m.author?.email));
+    const rooms = api.rooms.live({ where: { messages: { some: { text: { contains: "x" } } } } });
+    // @ts-expect-error: a plain live list holds records, without relations
+    const messages = rooms.snapshot().items[0]?.messages;
+    // @ts-expect-error: the query is typed by the resource
+    api.messages.liveIncluding({ where: { title: { equals: "x" } } }, "author");
+    return `${names} ${title} ${authors} ${messages}`;
+}
+
 export function Messages({ roomId }: { roomId: number }): string {
     const { items, total, loading, error, connection } = useList(api.messages, {
         where: { roomId: { equals: roomId } },
@@ -93,7 +118,9 @@ export function Messages({ roomId }: { roomId: number }): string {
     });
     const { item } = useItem(api.rooms, roomId);
     const title: string | undefined = item?.title;
+    const withAuthors = useListIncluding(api.messages, { where: { roomId: { equals: roomId } } }, "author");
+    const authors: (string | undefined)[] = withAuthors.items.map((m) => m.author?.name);
     // @ts-expect-error: the hook's query is typed by the resource
     useList(api.rooms, { where: { text: { contains: "x" } } });
-    return `${title} ${items.map((m) => m.text).join()} ${total} ${loading} ${error?.message} ${connection.status}`;
+    return `${title} ${authors} ${items.map((m) => m.text).join()} ${total} ${loading} ${error?.message} ${connection.status}`;
 }

@@ -49,14 +49,23 @@ export declare class Client implements LiveHost {
     onWrite(model: string, listener: () => void): () => void;
     /** Records a write's sequence number and tells the model's non-live lists. */
     wrote(model: string, seq: number | null): void;
-    /** A live list of `query`, registered so that `list` of the same query can be served from it. */
+    /**
+     * A live list of `query`, registered so that `list` of the same query can be served from it. A query that
+     * filters through a relation is read again after each change of its model or of a model it filters through.
+     */
     live<T extends ModelTypes>(model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>): LiveList<T>;
+    /**
+     * A live list of `query` with the related rows `include` names: read again after each change of its model or
+     * of a model it includes or filters through. Throws `ProtocolError` for a relation to a model without realtime.
+     */
+    liveIncluding<T extends ModelTypes>(model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>, include: Include): LiveList<T, T["withRelations"]>;
     /** A page from a live list of this exact query, once it reflects this client's writes; `null` if none can. */
     cached<T extends ModelTypes>(model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>): Promise<Page<T["record"]> | null>;
 }
 /** The resource of a model spec: `ResourceOf<typeof messageModel>`. */
 export type ResourceOf<S> = S extends ModelSpec<infer T> ? Resource<T> : never;
-/** The typed operations of one model: `list`, `get`, `create`, `update` (PUT), `patch`, `delete`, `live`, `item`. */
+/** The typed operations of one model: `list`, `get`, `create`, `update` (PUT), `patch`, `delete`, `live`,
+ * `liveIncluding`, `item`. */
 export declare class Resource<T extends ModelTypes> {
     readonly client: Client;
     readonly model: ModelSpec<T>;
@@ -71,7 +80,7 @@ export declare class Resource<T extends ModelTypes> {
     /**
      * A page of rows with the related rows `include` names (`"author,room"`, `"room.owner"`, or the object form
      * with a to-many's own `where`, `orderBy` and `take`: docs/rest.md), as the typed fields of the model's
-     * `WithRelations` type. Always over HTTP: live lists hold records without relations.
+     * `WithRelations` type. Always over HTTP; `liveIncluding` keeps such a page live.
      */
     listIncluding(query: Query<T["filter"], T["orderBy"]>, include: Include): Promise<Page<T["withRelations"]>>;
     /** One row with the related rows `include` names, as in `listIncluding`. */
@@ -85,8 +94,17 @@ export declare class Resource<T extends ModelTypes> {
     /**
      * A live page of `query`: kept equal to the server's answer while the socket is up (see `LiveList`). Without
      * realtime (or for a model with `realtime: false`) it is read over HTTP, and again after this client's writes.
+     * A filter through a relation (`{ author: { is: { name: { equals: "ada" } } } }`) makes it read its page again
+     * after each change of its model or of a model it filters through, as `liveIncluding` does.
      */
     live(query?: Query<T["filter"], T["orderBy"]>): LiveList<T>;
+    /**
+     * A live page of `query` with the related rows `include` names, as in `listIncluding`: read again over the
+     * socket after each committed change of its model or of a model it includes or filters through (one read per
+     * batch of changes), so a rename of a user shows in every message that includes them. Every model it reads
+     * through must be realtime (else `ProtocolError`, naming the relation).
+     */
+    liveIncluding(query: Query<T["filter"], T["orderBy"]>, include: Include): LiveList<T, T["withRelations"]>;
     /** One row kept current through its item channel. */
     item(id: T["id"]): LiveItem<T>;
     private written;

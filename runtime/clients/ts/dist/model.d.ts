@@ -30,10 +30,22 @@ export interface ModelSpec<T extends ModelTypes> {
     readonly decodeIncluded: (raw: unknown) => T["withRelations"];
     /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
     readonly truth: (filter: T["filter"], record: T["record"]) => Truth;
-    /** The model's relations a filter can go through (docs/rest.md), which a live list cannot follow. */
-    readonly relations: readonly string[];
+    /** The model's relations, by name: what `include` and relation filters (docs/rest.md) go through, and the
+     * related models whose channels a live list that reads through them follows. */
+    readonly relations: readonly Relation[];
     /** Orders two records as the server orders a list with these keys (the id breaks ties). */
     readonly compare: (keys: readonly T["orderBy"][], a: T["record"], b: T["record"]) => number;
+}
+/** One relation of a model as the client sees it, generated from the model graph. */
+export interface Relation {
+    /** The name `include` and filters use (`author`, `messages`). */
+    readonly name: string;
+    /** The related model's schema name. */
+    readonly model: string;
+    /** The related model's list channel; `null` when it is not realtime. */
+    readonly channel: string | null;
+    /** The related model's own relations (a function, so that a model can refer to itself or to a later one). */
+    readonly relations: () => readonly Relation[];
 }
 /** One page of a list: the one list shape of the API. */
 export interface Page<R> {

@@ -106,7 +106,11 @@ export const noteModel = {
     decode: noteDecode,
     decodeIncluded: noteDecodeIncluded,
     truth: noteTruth,
-    relations: ["children", "owner", "parent"],
+    relations: [
+        { name: "children", model: "Note", channel: "Note:list", relations: () => noteModel.relations },
+        { name: "owner", model: "User", channel: "User:list", relations: () => userModel.relations },
+        { name: "parent", model: "Note", channel: "Note:list", relations: () => noteModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -153,7 +157,9 @@ export const userModel = {
     decode: userDecode,
     decodeIncluded: userDecodeIncluded,
     truth: userTruth,
-    relations: ["notes"],
+    relations: [
+        { name: "notes", model: "Note", channel: "Note:list", relations: () => noteModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 /** Every model's spec, by schema name. */

@@ -1,4 +1,4 @@
-import type { Resource } from "./client.js";
+import type { Include, Resource } from "./client.js";
 import type { ClientError } from "./errors.js";
 import type { ModelTypes } from "./model.js";
 import type { Query } from "./query.js";
@@ -29,8 +29,15 @@ export interface ItemState<R> {
 }
 /**
  * A live page of `query`: `useList(api.messages, { where: { roomId: { equals: 1 } }, orderBy: [{ createdAt: "desc" }], take: 20 })`.
- * The query is compared by value, so an object literal written in the render is fine.
+ * The query is compared by value, so an object literal written in the render is fine. A filter through a relation
+ * works too (`resource.live` reads such a page again on changes).
  */
 export declare function useList<T extends ModelTypes>(resource: Resource<T>, query?: Query<T["filter"], T["orderBy"]>): ListState<T["record"]>;
+/**
+ * A live page of `query` with the related rows `include` names, as `resource.liveIncluding` keeps it:
+ * `useListIncluding(api.messages, { where: { roomId: { equals: 1 } } }, "author")`. Query and include are compared
+ * by value.
+ */
+export declare function useListIncluding<T extends ModelTypes>(resource: Resource<T>, query: Query<T["filter"], T["orderBy"]>, include: Include): ListState<T["withRelations"]>;
 /** One row kept current: `useItem(api.messages, id)`; `id` `null` or `undefined` reads nothing. */
 export declare function useItem<T extends ModelTypes>(resource: Resource<T>, id: T["id"] | null | undefined): ItemState<T["record"]>;

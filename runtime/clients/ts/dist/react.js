@@ -5,13 +5,26 @@ import { queryParams } from "./live.js";
 import { encodeJson } from "./wire.js";
 /**
  * A live page of `query`: `useList(api.messages, { where: { roomId: { equals: 1 } }, orderBy: [{ createdAt: "desc" }], take: 20 })`.
- * The query is compared by value, so an object literal written in the render is fine.
+ * The query is compared by value, so an object literal written in the render is fine. A filter through a relation
+ * works too (`resource.live` reads such a page again on changes).
  */
 export function useList(resource, query = {}) {
-    const key = encodeJson(queryParams(query));
+    return useLiveList(resource, encodeJson(queryParams(query)), () => resource.live(query));
+}
+/**
+ * A live page of `query` with the related rows `include` names, as `resource.liveIncluding` keeps it:
+ * `useListIncluding(api.messages, { where: { roomId: { equals: 1 } } }, "author")`. Query and include are compared
+ * by value.
+ */
+export function useListIncluding(resource, query, include) {
+    const key = `${encodeJson(queryParams(query))} ${encodeJson(include)}`;
+    return useLiveList(resource, key, () => resource.liveIncluding(query, include));
+}
+/** A live list as component state, opened anew when `key` (what `open` reads, by value) changes. */
+function useLiveList(resource, key, open) {
     const [state, setState] = useState(() => listState(emptyList(), resource.client.connection));
     useEffect(() => {
-        const live = resource.live(query);
+        const live = open();
         const update = () => setState(listState(live.snapshot(), resource.client.connection));
         const stopList = live.subscribe(update);
         const stopConnection = resource.client.onConnection(update);
@@ -21,7 +34,7 @@ export function useList(resource, query = {}) {
             stopConnection();
             live.close();
         };
-        // The query is a dependency by value: `key` is its JSON.
+        // The query is a dependency by value: `key` is its JSON (`open` reads nothing else).
         // eslint-disable-next-line react-hooks/exhaustive-deps
     }, [resource, key]);
     return state;

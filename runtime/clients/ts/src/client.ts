@@ -3,6 +3,7 @@
 
 import { type Backoff } from "./backoff.js";
 import { ProtocolError } from "./errors.js";
+import { followedChannels } from "./follow.js";
 import { HttpTransport, type TokenProvider } from "./http.js";
 import { LiveItem, LiveList, type LiveHost, queryParams } from "./live.js";
 import {
@@ -114,16 +115,17 @@ export class Client implements LiveHost {
         }
     }
 
-    /** A live list of `query`, registered so that `list` of the same query can be served from it. */
+    /**
+     * A live list of `query`, registered so that `list` of the same query can be served from it. A query that
+     * filters through a relation is read again after each change of its model or of a model it filters through.
+     */
     live<T extends ModelTypes>(model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>): LiveList<T> {
         // A change to a related row arrives on another channel, and a changed record alone cannot tell whether it
-        // still matches: such a list could not stay right, so it is refused rather than left to drift.
-        if (followsRelations(query.where, model.relations)) {
-            throw new ProtocolError(
-                "a live list cannot filter through a relation (`is`, `isNot`, `some`, `every`, `none`); use `list`",
-            );
-        }
-        const live = new LiveList(this, model, query);
+        // still matches: such a list follows those channels too, and reads its page again on changes.
+        const following = followsRelations(query.where, model.relations)
+            ? { include: null, related: followedChannels(model.relations, query.where, null) }
+            : null;
+        const live = new LiveList(this, model, query, following);
         if (live.live) {
             const key = liveKey(model.name, query);
             let set = this.lives.get(key);
@@ -142,6 +144,19 @@ export class Client implements LiveHost {
             });
         }
         return live;
+    }
+
+    /**
+     * A live list of `query` with the related rows `include` names: read again after each change of its model or
+     * of a model it includes or filters through. Throws `ProtocolError` for a relation to a model without realtime.
+     */
+    liveIncluding<T extends ModelTypes>(
+        model: ModelSpec<T>,
+        query: Query<T["filter"], T["orderBy"]>,
+        include: Include,
+    ): LiveList<T, T["withRelations"]> {
+        const related = followedChannels(model.relations, query.where, include);
+        return new LiveList<T, T["withRelations"]>(this, model, query, { include: includeParam(include), related });
     }
 
     /** A page from a live list of this exact query, once it reflects this client's writes; `null` if none can. */
@@ -167,7 +182,8 @@ export class Client implements LiveHost {
 /** The resource of a model spec: `ResourceOf<typeof messageModel>`. */
 export type ResourceOf<S> = S extends ModelSpec<infer T> ? Resource<T> : never;
 
-/** The typed operations of one model: `list`, `get`, `create`, `update` (PUT), `patch`, `delete`, `live`, `item`. */
+/** The typed operations of one model: `list`, `get`, `create`, `update` (PUT), `patch`, `delete`, `live`,
+ * `liveIncluding`, `item`. */
 export class Resource<T extends ModelTypes> {
     constructor(readonly client: Client, readonly model: ModelSpec<T>) {}
 
@@ -191,7 +207,7 @@ export class Resource<T extends ModelTypes> {
     /**
      * A page of rows with the related rows `include` names (`"author,room"`, `"room.owner"`, or the object form
      * with a to-many's own `where`, `orderBy` and `take`: docs/rest.md), as the typed fields of the model's
-     * `WithRelations` type. Always over HTTP: live lists hold records without relations.
+     * `WithRelations` type. Always over HTTP; `liveIncluding` keeps such a page live.
      */
     async listIncluding(query: Query<T["filter"], T["orderBy"]>, include: Include): Promise<Page<T["withRelations"]>> {
         const params = { ...queryParams(query), include: includeParam(include) };
@@ -226,9 +242,21 @@ export class Resource<T extends ModelTypes> {
     /**
      * A live page of `query`: kept equal to the server's answer while the socket is up (see `LiveList`). Without
      * realtime (or for a model with `realtime: false`) it is read over HTTP, and again after this client's writes.
+     * A filter through a relation (`{ author: { is: { name: { equals: "ada" } } } }`) makes it read its page again
+     * after each change of its model or of a model it filters through, as `liveIncluding` does.
      */
     live(query: Query<T["filter"], T["orderBy"]> = {}): LiveList<T> {
         return this.client.live(this.model, query);
+    }
+
+    /**
+     * A live page of `query` with the related rows `include` names, as in `listIncluding`: read again over the
+     * socket after each committed change of its model or of a model it includes or filters through (one read per
+     * batch of changes), so a rename of a user shows in every message that includes them. Every model it reads
+     * through must be realtime (else `ProtocolError`, naming the relation).
+     */
+    liveIncluding(query: Query<T["filter"], T["orderBy"]>, include: Include): LiveList<T, T["withRelations"]> {
+        return this.client.liveIncluding(this.model, query, include);
     }
 
     /** One row kept current through its item channel. */

@@ -219,7 +219,11 @@ export const noteModel: m.ModelSpec<{ record: Note; create: NoteCreate; update: 
     decode: noteDecode,
     decodeIncluded: noteDecodeIncluded,
     truth: noteTruth,
-    relations: ["children", "owner", "parent"],
+    relations: [
+        { name: "children", model: "Note", channel: "Note:list", relations: () => noteModel.relations },
+        { name: "owner", model: "User", channel: "User:list", relations: () => userModel.relations },
+        { name: "parent", model: "Note", channel: "Note:list", relations: () => noteModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, noteOrder, "id", q.int),
 };
 
@@ -312,7 +316,9 @@ export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: 
     decode: userDecode,
     decodeIncluded: userDecodeIncluded,
     truth: userTruth,
-    relations: ["notes"],
+    relations: [
+        { name: "notes", model: "Note", channel: "Note:list", relations: () => noteModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 

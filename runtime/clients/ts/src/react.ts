@@ -3,9 +3,9 @@
 
 import { useEffect, useState } from "react";
 
-import type { Resource } from "./client.js";
+import type { Include, Resource } from "./client.js";
 import type { ClientError } from "./errors.js";
-import { type LiveItemSnapshot, type LiveSnapshot, queryParams } from "./live.js";
+import { type LiveItemSnapshot, type LiveList, type LiveSnapshot, queryParams } from "./live.js";
 import type { ModelTypes } from "./model.js";
 import type { Query } from "./query.js";
 import { encodeJson } from "./wire.js";
@@ -39,13 +39,32 @@ export interface ItemState<R> {
 
 /**
  * A live page of `query`: `useList(api.messages, { where: { roomId: { equals: 1 } }, orderBy: [{ createdAt: "desc" }], take: 20 })`.
- * The query is compared by value, so an object literal written in the render is fine.
+ * The query is compared by value, so an object literal written in the render is fine. A filter through a relation
+ * works too (`resource.live` reads such a page again on changes).
  */
 export function useList<T extends ModelTypes>(resource: Resource<T>, query: Query<T["filter"], T["orderBy"]> = {}): ListState<T["record"]> {
-    const key = encodeJson(queryParams(query));
-    const [state, setState] = useState<ListState<T["record"]>>(() => listState(emptyList(), resource.client.connection));
+    return useLiveList(resource, encodeJson(queryParams(query)), () => resource.live(query));
+}
+
+/**
+ * A live page of `query` with the related rows `include` names, as `resource.liveIncluding` keeps it:
+ * `useListIncluding(api.messages, { where: { roomId: { equals: 1 } } }, "author")`. Query and include are compared
+ * by value.
+ */
+export function useListIncluding<T extends ModelTypes>(
+    resource: Resource<T>,
+    query: Query<T["filter"], T["orderBy"]>,
+    include: Include,
+): ListState<T["withRelations"]> {
+    const key = `${encodeJson(queryParams(query))} ${encodeJson(include)}`;
+    return useLiveList(resource, key, () => resource.liveIncluding(query, include));
+}
+
+/** A live list as component state, opened anew when `key` (what `open` reads, by value) changes. */
+function useLiveList<T extends ModelTypes, R>(resource: Resource<T>, key: string, open: () => LiveList<T, R>): ListState<R> {
+    const [state, setState] = useState<ListState<R>>(() => listState(emptyList(), resource.client.connection));
     useEffect(() => {
-        const live = resource.live(query);
+        const live = open();
         const update = (): void => setState(listState(live.snapshot(), resource.client.connection));
         const stopList = live.subscribe(update);
         const stopConnection = resource.client.onConnection(update);
@@ -55,7 +74,7 @@ export function useList<T extends ModelTypes>(resource: Resource<T>, query: Quer
             stopConnection();
             live.close();
         };
-        // The query is a dependency by value: `key` is its JSON.
+        // The query is a dependency by value: `key` is its JSON (`open` reads nothing else).
         // eslint-disable-next-line react-hooks/exhaustive-deps
     }, [resource, key]);
     return state;

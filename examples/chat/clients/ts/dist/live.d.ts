@@ -70,11 +70,16 @@ declare abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> 
     /** Stopped for good: the subscription was refused, or the query cannot be read. */
     private halted;
     private closed;
+    /** Events, each with whether it came on the own channel (not a related one). */
     private readonly queue;
     private running;
     private retryTimer;
     private readonly stops;
-    protected constructor(host: LiveHost, model: ModelSpec<T>, channel: string | null, initial: S);
+    /**
+     * `channel` is what is held's own channel; `related` (model name to list channel) the other models it reads
+     * through, whose events only mean "read again".
+     */
+    protected constructor(host: LiveHost, model: ModelSpec<T>, channel: string | null, initial: S, related?: ReadonlyMap<string, string>);
     /** Whether events keep this current (the model is realtime and the client has a socket). */
     readonly live: boolean;
     /** Waits for the first read (or the error that prevented it). */
@@ -91,6 +96,8 @@ declare abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> 
     protected abstract snapshotNow(fresh: boolean): S;
     /** A read was refused for good (`not_found`, say): what is held is forgotten. */
     protected abstract forget(): void;
+    /** A channel is (again) subscribed from `seq`: `resumed` false when events were missed. */
+    protected subscribed(_seq: number, resumed: boolean): void;
     private receive;
     private markStale;
     private schedule;
@@ -100,22 +107,37 @@ declare abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> 
     private refetch;
     private halt;
 }
-/** A live page of a model's query. Call `close()` when done with it. */
-export declare class LiveList<T extends ModelTypes> extends LiveQuery<T, LiveSnapshot<T["record"]>> {
+/** How a live list whose query reads through relations is kept: read again after any change it may reflect. */
+export interface Following {
+    /** The `include` it reads with (the REST parameter's text), or `null`: then it holds plain records. */
+    readonly include: string | null;
+    /** The models it reads through, by name, and their list channels (`follow.ts`). */
+    readonly related: ReadonlyMap<string, string>;
+}
+/**
+ * A live page of a model's query: its records (`R` = the record type), or, for `liveIncluding`, its records with
+ * the related rows the include names (`R` = `<Model>WithRelations`). Call `close()` when done with it.
+ */
+export declare class LiveList<T extends ModelTypes, R = T["record"]> extends LiveQuery<T, LiveSnapshot<R>> {
     private readonly query;
+    private readonly following;
     private items;
     private total;
     private skip;
     private take;
     private readonly params;
-    constructor(host: LiveHost, model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>);
+    /** `following`: the query reads through relations, and the page is read again on changes instead of changed. */
+    constructor(host: LiveHost, model: ModelSpec<T>, query: Query<T["filter"], T["orderBy"]>, following?: Following | null);
     /** Waits until the list reflects the event `seq` (for example a write's `Event-Seq`) and is fresh. */
-    reflecting(seq: number, waitMs: number): Promise<LiveSnapshot<T["record"]>>;
-    protected snapshotNow(fresh: boolean): LiveSnapshot<T["record"]>;
+    reflecting(seq: number, waitMs: number): Promise<LiveSnapshot<R>>;
+    protected snapshotNow(fresh: boolean): LiveSnapshot<R>;
     protected forget(): void;
     protected read(): Promise<void>;
     private matches;
+    /** The page's records, where they are plain records (the list does not follow relations). */
+    private get records();
     private sort;
+    protected subscribed(seq: number, resumed: boolean): void;
     protected apply(seq: number, kind: ChangeKind, id: string, data: unknown): void;
 }
 /** One row kept current through its item channel. Call `close()` when done with it. */

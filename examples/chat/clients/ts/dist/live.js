@@ -10,8 +10,12 @@
 //   full page, anything on a page after the first) marks the page for a refetch: one `request` after the events
 //   already queued are applied, stitched by its sequence number;
 // - a gap (a resume the server could not serve) refetches too; while the socket is down the snapshot is not fresh.
+// A query that reads through relations (an `include`, or a relation filter in its `where`) is followed another way:
+// a changed row of the list's model or of a model it reads through cannot be applied in memory (an event carries the
+// row, not its relations or the rows that point to it), so the list listens to every one of those models' channels
+// (`follow.ts`) and reads its page again after any event newer than the page, one read per batch of events.
 import { ClientError, ProtocolError, RequestError, TimeoutError } from "./errors.js";
-import { decodePage, decodeRecord, idString } from "./model.js";
+import { decodeIncludedPage, decodePage, decodeRecord, idString } from "./model.js";
 /** Something that changes and says so: what `useSyncExternalStore` and UIs subscribe to. */
 class Observable {
     current;
@@ -71,22 +75,36 @@ class LiveQuery extends Observable {
     /** Stopped for good: the subscription was refused, or the query cannot be read. */
     halted = false;
     closed = false;
+    /** Events, each with whether it came on the own channel (not a related one). */
     queue = [];
     running = false;
     retryTimer = null;
     stops = [];
-    constructor(host, model, channel, initial) {
+    /**
+     * `channel` is what is held's own channel; `related` (model name to list channel) the other models it reads
+     * through, whose events only mean "read again".
+     */
+    constructor(host, model, channel, initial, related = new Map()) {
         super(initial);
         this.host = host;
         this.model = model;
         this.live = host.ws !== null && channel !== null;
         if (host.ws !== null && channel !== null) {
             // Listen first: every event after the read's sequence number is then in the queue.
-            this.stops.push(host.ws.listen(channel, (event) => this.receive(event)));
+            const ws = host.ws;
+            this.stops.push(ws.listen(channel, (event) => this.receive(event, true)));
+            for (const other of new Set(related.values())) {
+                if (other !== channel) {
+                    this.stops.push(ws.listen(other, (event) => this.receive(event, false)));
+                }
+            }
         }
         else {
-            // Not live: read over HTTP, and again after each of this client's own writes to the model.
-            this.stops.push(host.onWrite(model.name, () => this.markStale()));
+            // Not live: read over HTTP, and again after each of this client's own writes to the model (or to a
+            // model it reads through).
+            for (const name of new Set([model.name, ...related.keys()])) {
+                this.stops.push(host.onWrite(name, () => this.markStale()));
+            }
         }
         this.schedule();
     }
@@ -119,8 +137,17 @@ class LiveQuery extends Observable {
             this.stops.push(stop);
         }
     }
-    receive(event) {
-        this.queue.push(event);
+    /** A channel is (again) subscribed from `seq`: `resumed` false when events were missed. */
+    subscribed(_seq, resumed) {
+        if (!resumed) {
+            this.needsRefetch = true;
+        }
+        else if (!this.needsRefetch) {
+            this.fresh = true;
+        }
+    }
+    receive(event, own) {
+        this.queue.push([event, own]);
         this.schedule();
     }
     markStale() {
@@ -137,7 +164,8 @@ class LiveQuery extends Observable {
         try {
             for (;;) {
                 while (this.queue.length > 0 && !this.closed && !this.halted) {
-                    this.handle(this.queue.shift());
+                    const [event, own] = this.queue.shift();
+                    this.handle(event, own);
                 }
                 if (this.closed || this.halted || !this.needsRefetch) {
                     break;
@@ -160,7 +188,7 @@ class LiveQuery extends Observable {
             }
         }
     }
-    handle(event) {
+    handle(event, own) {
         switch (event.type) {
             case "update":
                 if (event.seq > this.seq) {
@@ -171,14 +199,14 @@ class LiveQuery extends Observable {
                 this.fresh = false;
                 break;
             case "subscribed":
-                if (!event.resumed) {
-                    this.needsRefetch = true;
-                }
-                else if (!this.needsRefetch) {
-                    this.fresh = true;
-                }
+                this.subscribed(event.seq, event.resumed);
                 break;
             case "refused":
+                if (!own) {
+                    // A related model the caller may not read never shows in the page (its rows are `null` or left
+                    // out, and filters do not see them): nothing to follow there.
+                    break;
+                }
                 this.forget();
                 this.error = new RequestError(event.error);
                 this.halt();
@@ -226,18 +254,27 @@ class LiveQuery extends Observable {
         this.queue.length = 0;
     }
 }
-/** A live page of a model's query. Call `close()` when done with it. */
+/**
+ * A live page of a model's query: its records (`R` = the record type), or, for `liveIncluding`, its records with
+ * the related rows the include names (`R` = `<Model>WithRelations`). Call `close()` when done with it.
+ */
 export class LiveList extends LiveQuery {
     query;
+    following;
     items = [];
     total = 0;
     skip = 0;
     take = 0;
     params;
-    constructor(host, model, query) {
-        super(host, model, model.listChannel, { items: [], total: 0, skip: 0, take: 0, seq: 0, fresh: false, loading: true, error: null });
+    /** `following`: the query reads through relations, and the page is read again on changes instead of changed. */
+    constructor(host, model, query, following = null) {
+        super(host, model, model.listChannel, { items: [], total: 0, skip: 0, take: 0, seq: 0, fresh: false, loading: true, error: null }, following?.related);
         this.query = query;
+        this.following = following;
         this.params = queryParams(query);
+        if (following !== null && following.include !== null) {
+            this.params.include = following.include;
+        }
     }
     /** Waits until the list reflects the event `seq` (for example a write's `Event-Seq`) and is fresh. */
     reflecting(seq, waitMs) {
@@ -260,17 +297,18 @@ export class LiveList extends LiveQuery {
         this.total = 0;
     }
     async read() {
-        let page;
+        let raw;
         let seq = this.seq;
         const ws = this.host.ws;
         if (this.live && ws !== null) {
             const answer = await ws.request(this.model.name, "list", this.params);
-            page = decodePage(this.model, answer.data);
+            raw = answer.data;
             seq = answer.seq;
         }
         else {
-            page = decodePage(this.model, await this.host.http.list(this.model.route, this.params));
+            raw = await this.host.http.list(this.model.route, this.params);
         }
+        const page = (this.following?.include ? decodeIncludedPage(this.model, raw) : decodePage(this.model, raw));
         this.items = page.items;
         this.total = page.total;
         this.skip = page.skip;
@@ -281,12 +319,33 @@ export class LiveList extends LiveQuery {
         const filter = this.query.where;
         return filter === undefined || filter === null || this.model.truth(filter, record) === true;
     }
+    /** The page's records, where they are plain records (the list does not follow relations). */
+    get records() {
+        return this.items;
+    }
     sort() {
         const keys = this.query.orderBy ?? [];
-        this.items.sort((a, b) => this.model.compare(keys, a, b));
+        this.records.sort((a, b) => this.model.compare(keys, a, b));
+    }
+    subscribed(seq, resumed) {
+        if (this.following === null) {
+            super.subscribed(seq, resumed);
+        }
+        else if (!this.fresh || (!resumed && seq > this.seq)) {
+            // Back after a drop: whatever was replayed or missed on any of its channels, one read brings the page
+            // up to date. A first subscription starts before the first read (same socket, in order): no change.
+            this.needsRefetch = true;
+        }
     }
     apply(seq, kind, id, data) {
+        if (this.following !== null) {
+            // A change newer than the page, here or in a model it reads through: read the page again (once for all
+            // the events queued). The page's sequence number is the read's.
+            this.needsRefetch = true;
+            return;
+        }
         this.seq = seq;
+        const records = this.records;
         let record;
         try {
             record = decodeRecord(this.model, data);
@@ -295,23 +354,23 @@ export class LiveList extends LiveQuery {
             this.needsRefetch = true;
             return;
         }
-        const position = this.items.findIndex((r) => idString(this.model, r) === id);
+        const position = records.findIndex((r) => idString(this.model, r) === id);
         // The page holds every matching row: a row outside it did not match.
-        const complete = this.skip === 0 && this.total === this.items.length;
-        const full = this.items.length >= this.take;
+        const complete = this.skip === 0 && this.total === records.length;
+        const full = records.length >= this.take;
         const matches = kind !== "deleted" && this.matches(record);
         if (position >= 0 && matches) {
-            this.items[position] = record;
+            records[position] = record;
             this.sort();
-            const at = Math.max(0, this.items.findIndex((r) => idString(this.model, r) === id));
+            const at = Math.max(0, records.findIndex((r) => idString(this.model, r) === id));
             // Moved to an edge of the page: a row of a neighbouring page may belong before or after it.
-            const last = Math.max(0, this.items.length - 1);
+            const last = Math.max(0, records.length - 1);
             if (!complete && ((this.skip > 0 && at === 0) || (full && at === last))) {
                 this.needsRefetch = true;
             }
         }
         else if (position >= 0) {
-            this.items.splice(position, 1);
+            records.splice(position, 1);
             this.total -= 1;
             if (!complete) {
                 this.needsRefetch = true; // a row of the next page moves up
@@ -324,9 +383,9 @@ export class LiveList extends LiveQuery {
                 this.needsRefetch = true;
             }
             else {
-                this.items.push(record);
+                records.push(record);
                 this.sort();
-                this.items.length = Math.min(this.items.length, Math.max(0, this.take));
+                records.length = Math.min(records.length, Math.max(0, this.take));
             }
         }
         else if (matches) {

@@ -56,7 +56,10 @@ export const bookmarkModel = {
     decode: bookmarkDecode,
     decodeIncluded: bookmarkDecodeIncluded,
     truth: bookmarkTruth,
-    relations: ["message", "owner"],
+    relations: [
+        { name: "message", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "owner", model: "User", channel: "User:list", relations: () => userModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, bookmarkOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -129,7 +132,13 @@ export const messageModel = {
     decode: messageDecode,
     decodeIncluded: messageDecodeIncluded,
     truth: messageTruth,
-    relations: ["author", "bookmarks", "replies", "replyTo", "room"],
+    relations: [
+        { name: "author", model: "User", channel: "User:list", relations: () => userModel.relations },
+        { name: "bookmarks", model: "Bookmark", channel: "Bookmark:list", relations: () => bookmarkModel.relations },
+        { name: "replies", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "replyTo", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "room", model: "Room", channel: "Room:list", relations: () => roomModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -179,7 +188,10 @@ export const roomModel = {
     decode: roomDecode,
     decodeIncluded: roomDecodeIncluded,
     truth: roomTruth,
-    relations: ["messages", "owner"],
+    relations: [
+        { name: "messages", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "owner", model: "User", channel: "User:list", relations: () => userModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, roomOrder, "id", q.int),
 };
 /** The filter's three-valued truth for a record, as the server's SQL evaluates it. */
@@ -237,7 +249,11 @@ export const userModel = {
     decode: userDecode,
     decodeIncluded: userDecodeIncluded,
     truth: userTruth,
-    relations: ["bookmarks", "messages", "rooms"],
+    relations: [
+        { name: "bookmarks", model: "Bookmark", channel: "Bookmark:list", relations: () => bookmarkModel.relations },
+        { name: "messages", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "rooms", model: "Room", channel: "Room:list", relations: () => roomModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 /** Every model's spec, by schema name. */

@@ -136,11 +136,14 @@ export interface ToManyFilter<F> {
 }
 /**
  * A relation filter's part of a record's truth: the related rows are not in the record, so a set relation filter is
- * unknown (`false` and unknown is still `false`). A live list cannot follow such a filter (`Client.live` refuses it).
+ * unknown (`false` and unknown is still `false`). A live list with such a filter reads its page again on changes
+ * instead of applying them (`follow.ts`).
  */
 export declare function related(truth: Truth, filter: object | null | undefined): Truth;
 /** Whether `filter` goes through one of the model's `relations` anywhere (its `AND`, `OR` and `NOT` included). */
-export declare function followsRelations(filter: object | null | undefined, relations: readonly string[]): boolean;
+export declare function followsRelations(filter: object | null | undefined, relations: readonly {
+    readonly name: string;
+}[]): boolean;
 /**
  * One field's operators applied to a record's value (`null`: the field is null), ANDed into `truth`, as the server's
  * SQL evaluates them: a comparison with NULL is unknown, `in []` is false and `notIn []` true. An operator that is

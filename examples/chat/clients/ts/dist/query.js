@@ -106,7 +106,8 @@ export const enumeration = { compare: compareText };
 export const json = { compare: () => Number.NaN };
 /**
  * A relation filter's part of a record's truth: the related rows are not in the record, so a set relation filter is
- * unknown (`false` and unknown is still `false`). A live list cannot follow such a filter (`Client.live` refuses it).
+ * unknown (`false` and unknown is still `false`). A live list with such a filter reads its page again on changes
+ * instead of applying them (`follow.ts`).
  */
 export function related(truth, filter) {
     return filter === undefined || filter === null ? truth : and(truth, null);
@@ -118,7 +119,7 @@ export function followsRelations(filter, relations) {
     }
     return Object.entries(filter).some(([key, value]) => key === "AND" || key === "OR" || key === "NOT"
         ? Array.isArray(value) && value.some((f) => followsRelations(f, relations))
-        : relations.includes(key) && value !== undefined && value !== null);
+        : relations.some((r) => r.name === key) && value !== undefined && value !== null);
 }
 /**
  * One field's operators applied to a record's value (`null`: the field is null), ANDed into `truth`, as the server's

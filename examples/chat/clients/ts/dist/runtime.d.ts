@@ -5,7 +5,7 @@ export { Client, type ClientOptions, type Include, type IncludeObject, type Incl
 export { AuthError, ClientError, ClosedError, DisconnectedError, type ErrorBody, type ErrorDetail, type ErrorKind, HttpError, ProtocolError, RequestError, TimeoutError, TransportError, } from "./errors.js";
 export { HttpTransport, type TokenProvider } from "./http.js";
 export { LiveItem, type LiveItemSnapshot, LiveList, type LiveSnapshot } from "./live.js";
-export type { ModelSpec, ModelTypes, Page } from "./model.js";
+export type { ModelSpec, ModelTypes, Page, Relation } from "./model.js";
 export type { BoolFilter, EqualityFilter, NullFilter, NullableBoolFilter, NullableEqualityFilter, NullableOrderedFilter, NullableStringFilter, OrderBy, OrderedFilter, Query, SortOrder, StringFilter, Truth, } from "./query.js";
 export { type ChangeKind, type ChannelEvent, type ConnectionState, type WebSocketConstructor, type WebSocketLike, WsTransport } from "./ws.js";
 export { type Json, encodeJson } from "./wire.js";

@@ -10,10 +10,14 @@
 //   full page, anything on a page after the first) marks the page for a refetch: one `request` after the events
 //   already queued are applied, stitched by its sequence number;
 // - a gap (a resume the server could not serve) refetches too; while the socket is down the snapshot is not fresh.
+// A query that reads through relations (an `include`, or a relation filter in its `where`) is followed another way:
+// a changed row of the list's model or of a model it reads through cannot be applied in memory (an event carries the
+// row, not its relations or the rows that point to it), so the list listens to every one of those models' channels
+// (`follow.ts`) and reads its page again after any event newer than the page, one read per batch of events.
 
 import { ClientError, ProtocolError, RequestError, TimeoutError } from "./errors.js";
 import type { HttpTransport } from "./http.js";
-import { type ModelSpec, type ModelTypes, type Page, decodePage, decodeRecord, idString } from "./model.js";
+import { type ModelSpec, type ModelTypes, type Page, decodeIncludedPage, decodePage, decodeRecord, idString } from "./model.js";
 import type { Query } from "./query.js";
 import type { ChannelEvent, ChangeKind, WsTransport } from "./ws.js";
 
@@ -115,25 +119,40 @@ abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> {
     /** Stopped for good: the subscription was refused, or the query cannot be read. */
     private halted = false;
     private closed = false;
-    private readonly queue: ChannelEvent[] = [];
+    /** Events, each with whether it came on the own channel (not a related one). */
+    private readonly queue: [ChannelEvent, boolean][] = [];
     private running = false;
     private retryTimer: ReturnType<typeof setTimeout> | null = null;
     private readonly stops: (() => void)[] = [];
 
+    /**
+     * `channel` is what is held's own channel; `related` (model name to list channel) the other models it reads
+     * through, whose events only mean "read again".
+     */
     protected constructor(
         protected readonly host: LiveHost,
         protected readonly model: ModelSpec<T>,
         channel: string | null,
         initial: S,
+        related: ReadonlyMap<string, string> = new Map(),
     ) {
         super(initial);
         this.live = host.ws !== null && channel !== null;
         if (host.ws !== null && channel !== null) {
             // Listen first: every event after the read's sequence number is then in the queue.
-            this.stops.push(host.ws.listen(channel, (event) => this.receive(event)));
+            const ws = host.ws;
+            this.stops.push(ws.listen(channel, (event) => this.receive(event, true)));
+            for (const other of new Set(related.values())) {
+                if (other !== channel) {
+                    this.stops.push(ws.listen(other, (event) => this.receive(event, false)));
+                }
+            }
         } else {
-            // Not live: read over HTTP, and again after each of this client's own writes to the model.
-            this.stops.push(host.onWrite(model.name, () => this.markStale()));
+            // Not live: read over HTTP, and again after each of this client's own writes to the model (or to a
+            // model it reads through).
+            for (const name of new Set([model.name, ...related.keys()])) {
+                this.stops.push(host.onWrite(name, () => this.markStale()));
+            }
         }
         this.schedule();
     }
@@ -179,8 +198,17 @@ abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> {
     /** A read was refused for good (`not_found`, say): what is held is forgotten. */
     protected abstract forget(): void;
 
-    private receive(event: ChannelEvent): void {
-        this.queue.push(event);
+    /** A channel is (again) subscribed from `seq`: `resumed` false when events were missed. */
+    protected subscribed(_seq: number, resumed: boolean): void {
+        if (!resumed) {
+            this.needsRefetch = true;
+        } else if (!this.needsRefetch) {
+            this.fresh = true;
+        }
+    }
+
+    private receive(event: ChannelEvent, own: boolean): void {
+        this.queue.push([event, own]);
         this.schedule();
     }
 
@@ -200,7 +228,8 @@ abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> {
         try {
             for (;;) {
                 while (this.queue.length > 0 && !this.closed && !this.halted) {
-                    this.handle(this.queue.shift() as ChannelEvent);
+                    const [event, own] = this.queue.shift() as [ChannelEvent, boolean];
+                    this.handle(event, own);
                 }
                 if (this.closed || this.halted || !this.needsRefetch) {
                     break;
@@ -223,7 +252,7 @@ abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> {
         }
     }
 
-    private handle(event: ChannelEvent): void {
+    private handle(event: ChannelEvent, own: boolean): void {
         switch (event.type) {
             case "update":
                 if (event.seq > this.seq) {
@@ -234,13 +263,14 @@ abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> {
                 this.fresh = false;
                 break;
             case "subscribed":
-                if (!event.resumed) {
-                    this.needsRefetch = true;
-                } else if (!this.needsRefetch) {
-                    this.fresh = true;
-                }
+                this.subscribed(event.seq, event.resumed);
                 break;
             case "refused":
+                if (!own) {
+                    // A related model the caller may not read never shows in the page (its rows are `null` or left
+                    // out, and filters do not see them): nothing to follow there.
+                    break;
+                }
                 this.forget();
                 this.error = new RequestError(event.error);
                 this.halt();
@@ -288,25 +318,51 @@ abstract class LiveQuery<T extends ModelTypes, S> extends Observable<S> {
     }
 }
 
-/** A live page of a model's query. Call `close()` when done with it. */
-export class LiveList<T extends ModelTypes> extends LiveQuery<T, LiveSnapshot<T["record"]>> {
-    private items: T["record"][] = [];
+/** How a live list whose query reads through relations is kept: read again after any change it may reflect. */
+export interface Following {
+    /** The `include` it reads with (the REST parameter's text), or `null`: then it holds plain records. */
+    readonly include: string | null;
+    /** The models it reads through, by name, and their list channels (`follow.ts`). */
+    readonly related: ReadonlyMap<string, string>;
+}
+
+/**
+ * A live page of a model's query: its records (`R` = the record type), or, for `liveIncluding`, its records with
+ * the related rows the include names (`R` = `<Model>WithRelations`). Call `close()` when done with it.
+ */
+export class LiveList<T extends ModelTypes, R = T["record"]> extends LiveQuery<T, LiveSnapshot<R>> {
+    private items: R[] = [];
     private total = 0;
     private skip = 0;
     private take = 0;
     private readonly params: { [key: string]: unknown };
 
-    constructor(host: LiveHost, model: ModelSpec<T>, private readonly query: Query<T["filter"], T["orderBy"]>) {
-        super(host, model, model.listChannel, { items: [], total: 0, skip: 0, take: 0, seq: 0, fresh: false, loading: true, error: null });
+    /** `following`: the query reads through relations, and the page is read again on changes instead of changed. */
+    constructor(
+        host: LiveHost,
+        model: ModelSpec<T>,
+        private readonly query: Query<T["filter"], T["orderBy"]>,
+        private readonly following: Following | null = null,
+    ) {
+        super(
+            host,
+            model,
+            model.listChannel,
+            { items: [], total: 0, skip: 0, take: 0, seq: 0, fresh: false, loading: true, error: null },
+            following?.related,
+        );
         this.params = queryParams(query);
+        if (following !== null && following.include !== null) {
+            this.params.include = following.include;
+        }
     }
 
     /** Waits until the list reflects the event `seq` (for example a write's `Event-Seq`) and is fresh. */
-    reflecting(seq: number, waitMs: number): Promise<LiveSnapshot<T["record"]>> {
+    reflecting(seq: number, waitMs: number): Promise<LiveSnapshot<R>> {
         return this.when((s) => s.fresh && s.seq >= seq, waitMs);
     }
 
-    protected snapshotNow(fresh: boolean): LiveSnapshot<T["record"]> {
+    protected snapshotNow(fresh: boolean): LiveSnapshot<R> {
         return {
             items: this.items.slice(),
             total: this.total,
@@ -325,16 +381,17 @@ export class LiveList<T extends ModelTypes> extends LiveQuery<T, LiveSnapshot<T[
     }
 
     protected async read(): Promise<void> {
-        let page: Page<T["record"]>;
+        let raw: unknown;
         let seq = this.seq;
         const ws = this.host.ws;
         if (this.live && ws !== null) {
             const answer = await ws.request(this.model.name, "list", this.params);
-            page = decodePage(this.model, answer.data);
+            raw = answer.data;
             seq = answer.seq;
         } else {
-            page = decodePage(this.model, await this.host.http.list(this.model.route, this.params));
+            raw = await this.host.http.list(this.model.route, this.params);
         }
+        const page = (this.following?.include ? decodeIncludedPage(this.model, raw) : decodePage(this.model, raw)) as Page<R>;
         this.items = page.items;
         this.total = page.total;
         this.skip = page.skip;
@@ -347,13 +404,35 @@ export class LiveList<T extends ModelTypes> extends LiveQuery<T, LiveSnapshot<T[
         return filter === undefined || filter === null || this.model.truth(filter, record) === true;
     }
 
+    /** The page's records, where they are plain records (the list does not follow relations). */
+    private get records(): T["record"][] {
+        return this.items as unknown[] as T["record"][];
+    }
+
     private sort(): void {
         const keys = this.query.orderBy ?? [];
-        this.items.sort((a, b) => this.model.compare(keys, a, b));
+        this.records.sort((a, b) => this.model.compare(keys, a, b));
+    }
+
+    protected override subscribed(seq: number, resumed: boolean): void {
+        if (this.following === null) {
+            super.subscribed(seq, resumed);
+        } else if (!this.fresh || (!resumed && seq > this.seq)) {
+            // Back after a drop: whatever was replayed or missed on any of its channels, one read brings the page
+            // up to date. A first subscription starts before the first read (same socket, in order): no change.
+            this.needsRefetch = true;
+        }
     }
 
     protected apply(seq: number, kind: ChangeKind, id: string, data: unknown): void {
+        if (this.following !== null) {
+            // A change newer than the page, here or in a model it reads through: read the page again (once for all
+            // the events queued). The page's sequence number is the read's.
+            this.needsRefetch = true;
+            return;
+        }
         this.seq = seq;
+        const records = this.records;
         let record: T["record"];
         try {
             record = decodeRecord(this.model, data);
@@ -361,22 +440,22 @@ export class LiveList<T extends ModelTypes> extends LiveQuery<T, LiveSnapshot<T[
             this.needsRefetch = true;
             return;
         }
-        const position = this.items.findIndex((r) => idString(this.model, r) === id);
+        const position = records.findIndex((r) => idString(this.model, r) === id);
         // The page holds every matching row: a row outside it did not match.
-        const complete = this.skip === 0 && this.total === this.items.length;
-        const full = this.items.length >= this.take;
+        const complete = this.skip === 0 && this.total === records.length;
+        const full = records.length >= this.take;
         const matches = kind !== "deleted" && this.matches(record);
         if (position >= 0 && matches) {
-            this.items[position] = record;
+            records[position] = record;
             this.sort();
-            const at = Math.max(0, this.items.findIndex((r) => idString(this.model, r) === id));
+            const at = Math.max(0, records.findIndex((r) => idString(this.model, r) === id));
             // Moved to an edge of the page: a row of a neighbouring page may belong before or after it.
-            const last = Math.max(0, this.items.length - 1);
+            const last = Math.max(0, records.length - 1);
             if (!complete && ((this.skip > 0 && at === 0) || (full && at === last))) {
                 this.needsRefetch = true;
             }
         } else if (position >= 0) {
-            this.items.splice(position, 1);
+            records.splice(position, 1);
             this.total -= 1;
             if (!complete) {
                 this.needsRefetch = true; // a row of the next page moves up
@@ -387,9 +466,9 @@ export class LiveList<T extends ModelTypes> extends LiveQuery<T, LiveSnapshot<T[
             if (this.skip > 0) {
                 this.needsRefetch = true;
             } else {
-                this.items.push(record);
+                records.push(record);
                 this.sort();
-                this.items.length = Math.min(this.items.length, Math.max(0, this.take));
+                records.length = Math.min(records.length, Math.max(0, this.take));
             }
         } else if (matches) {
             this.needsRefetch = true; // changed outside the page: was it counted, where does it go?

@@ -126,7 +126,10 @@ export const bookmarkModel: m.ModelSpec<{ record: Bookmark; create: BookmarkCrea
     decode: bookmarkDecode,
     decodeIncluded: bookmarkDecodeIncluded,
     truth: bookmarkTruth,
-    relations: ["message", "owner"],
+    relations: [
+        { name: "message", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "owner", model: "User", channel: "User:list", relations: () => userModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, bookmarkOrder, "id", q.int),
 };
 
@@ -271,7 +274,13 @@ export const messageModel: m.ModelSpec<{ record: Message; create: MessageCreate;
     decode: messageDecode,
     decodeIncluded: messageDecodeIncluded,
     truth: messageTruth,
-    relations: ["author", "bookmarks", "replies", "replyTo", "room"],
+    relations: [
+        { name: "author", model: "User", channel: "User:list", relations: () => userModel.relations },
+        { name: "bookmarks", model: "Bookmark", channel: "Bookmark:list", relations: () => bookmarkModel.relations },
+        { name: "replies", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "replyTo", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "room", model: "Room", channel: "Room:list", relations: () => roomModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, messageOrder, "id", q.uuid),
 };
 
@@ -367,7 +376,10 @@ export const roomModel: m.ModelSpec<{ record: Room; create: RoomCreate; update: 
     decode: roomDecode,
     decodeIncluded: roomDecodeIncluded,
     truth: roomTruth,
-    relations: ["messages", "owner"],
+    relations: [
+        { name: "messages", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "owner", model: "User", channel: "User:list", relations: () => userModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, roomOrder, "id", q.int),
 };
 
@@ -482,7 +494,11 @@ export const userModel: m.ModelSpec<{ record: User; create: UserCreate; update: 
     decode: userDecode,
     decodeIncluded: userDecodeIncluded,
     truth: userTruth,
-    relations: ["bookmarks", "messages", "rooms"],
+    relations: [
+        { name: "bookmarks", model: "Bookmark", channel: "Bookmark:list", relations: () => bookmarkModel.relations },
+        { name: "messages", model: "Message", channel: "Message:list", relations: () => messageModel.relations },
+        { name: "rooms", model: "Room", channel: "Room:list", relations: () => roomModel.relations },
+    ],
     compare: (keys, a, b) => q.compareRecords(keys, a, b, userOrder, "id", q.uuid),
 };
 

@@ -237,21 +237,22 @@ export interface ToManyFilter<F> {
 
 /**
  * A relation filter's part of a record's truth: the related rows are not in the record, so a set relation filter is
- * unknown (`false` and unknown is still `false`). A live list cannot follow such a filter (`Client.live` refuses it).
+ * unknown (`false` and unknown is still `false`). A live list with such a filter reads its page again on changes
+ * instead of applying them (`follow.ts`).
  */
 export function related(truth: Truth, filter: object | null | undefined): Truth {
     return filter === undefined || filter === null ? truth : and(truth, null);
 }
 
 /** Whether `filter` goes through one of the model's `relations` anywhere (its `AND`, `OR` and `NOT` included). */
-export function followsRelations(filter: object | null | undefined, relations: readonly string[]): boolean {
+export function followsRelations(filter: object | null | undefined, relations: readonly { readonly name: string }[]): boolean {
     if (filter === undefined || filter === null) {
         return false;
     }
     return Object.entries(filter).some(([key, value]) =>
         key === "AND" || key === "OR" || key === "NOT"
             ? Array.isArray(value) && value.some((f) => followsRelations(f as object, relations))
-            : relations.includes(key) && value !== undefined && value !== null,
+            : relations.some((r) => r.name === key) && value !== undefined && value !== null,
     );
 }
 

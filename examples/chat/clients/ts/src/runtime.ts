@@ -22,7 +22,7 @@ export {
 } from "./errors.js";
 export { HttpTransport, type TokenProvider } from "./http.js";
 export { LiveItem, type LiveItemSnapshot, LiveList, type LiveSnapshot } from "./live.js";
-export type { ModelSpec, ModelTypes, Page } from "./model.js";
+export type { ModelSpec, ModelTypes, Page, Relation } from "./model.js";
 export type {
     BoolFilter,
     EqualityFilter,
