@@ -79,9 +79,27 @@ impl Postgres {
     }
 }
 
+/// How long a pooled connection may have been idle before it is checked (pinged) on its way out of the pool.
+///
+/// sqlx pings every connection it hands out by default: one more round trip before every statement, as many
+/// round trips as the statements themselves on a read (a list with `include=author,room` is four statements).
+/// A connection used within the last second is taken as alive, as connection pools commonly do; one that broke
+/// since (the database restarted) fails its statement, which answers that one request with an error, and is
+/// closed rather than returned to the pool.
+const CHECK_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn connect(url: &str, max_connections: u32) -> Result<sqlx::PgPool, String> {
     PgPoolOptions::new()
         .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect(url)
         .await
         .map_err(|e| format!("connecting to PostgreSQL: {e}"))

@@ -84,7 +84,29 @@ type Fetch = for<'a> fn(
     &'a Caller,
     &'a Step,
     Vec<Param>,
+    &'a mut Reader,
 ) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, ApiError>> + Send + 'a>>;
+
+/// Where an include's queries run: on PostgreSQL, one connection taken from the pool for all of them (at the
+/// first), rather than one pool round per query: sqlx checks a connection as it comes back to the pool with a
+/// round trip to the database, which for a query of a few rows costs about what the query does.
+#[derive(Default)]
+struct Reader(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>);
+
+impl Reader {
+    async fn postgres(
+        &mut self,
+        pool: &sqlx::PgPool,
+    ) -> Result<&mut sqlx::PgConnection, sqlx::Error> {
+        if self.0.is_none() {
+            self.0 = Some(pool.acquire().await?);
+        }
+        match &mut self.0 {
+            Some(conn) => Ok(&mut **conn),
+            None => Err(sqlx::Error::PoolClosed),
+        }
+    }
+}
 
 impl Target {
     /// The target `T`.
@@ -102,8 +124,9 @@ fn fetch_boxed<'a, T: Resource>(
     caller: &'a Caller,
     step: &'a Step,
     keys: Vec<Param>,
+    reader: &'a mut Reader,
 ) -> Pin<Box<dyn Future<Output = Result<Vec<Value>, ApiError>> + Send + 'a>> {
-    Box::pin(fetch::<T>(app, caller, step, keys))
+    Box::pin(fetch::<T>(app, caller, step, keys, reader))
 }
 
 impl Relation {
@@ -204,7 +227,7 @@ impl Include {
         caller: &Caller,
         rows: &mut [Value],
     ) -> Result<(), ApiError> {
-        attach(app, caller, &self.steps, rows).await
+        attach(app, caller, &self.steps, rows, &mut Reader::default()).await
     }
 }
 
@@ -342,6 +365,7 @@ fn attach<'a>(
     caller: &'a Caller,
     steps: &'a [Step],
     rows: &'a mut [Value],
+    reader: &'a mut Reader,
 ) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>> {
     Box::pin(async move {
         for step in steps {
@@ -360,7 +384,9 @@ fn attach<'a>(
             let keys: Vec<Param> = keys.into_values().collect();
             let mut related = Vec::new();
             for chunk in keys.chunks(KEYS_PER_QUERY) {
-                related.extend((relation.target.fetch)(app, caller, step, chunk.to_vec()).await?);
+                related.extend(
+                    (relation.target.fetch)(app, caller, step, chunk.to_vec(), reader).await?,
+                );
             }
             let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
             for row in related {
@@ -395,6 +421,7 @@ async fn fetch<T: Resource>(
     caller: &Caller,
     step: &Step,
     keys: Vec<Param>,
+    reader: &mut Reader,
 ) -> Result<Vec<Value>, ApiError> {
     // A caller who may read no row of `T` gets none (null / empty lists), not an error for the whole read.
     let Ok(scope) = scope::<T>(&T::ACCESS.read, caller) else {
@@ -449,18 +476,23 @@ async fn fetch<T: Resource>(
         format!("SELECT {} FROM {} WHERE {condition}", T::SELECT, T::TABLE)
     };
     tracing::debug!(target: "ssot::include", relation = relation.name, model = T::NAME, %sql, "include query");
-    let records = rows::<T>(app, &sql, &w.params).await?;
+    let records = rows::<T>(app, reader, &sql, &w.params).await?;
     let mut values = records
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<Vec<Value>, _>>()
         .map_err(ApiError::internal)?;
-    attach(app, caller, &step.nested.steps, &mut values).await?;
+    attach(app, caller, &step.nested.steps, &mut values, reader).await?;
     Ok(values)
 }
 
 /// The records `sql` selects (`T::SELECT`'s columns first).
-async fn rows<T: Resource>(app: &App, sql: &str, params: &[Param]) -> Result<Vec<T>, ApiError> {
+async fn rows<T: Resource>(
+    app: &App,
+    reader: &mut Reader,
+    sql: &str,
+    params: &[Param],
+) -> Result<Vec<T>, ApiError> {
     match &app.db {
         // Not `prepare_cached`: the text changes with the number of keys, and would push the lists' and gets'
         // statements out of the cache.
@@ -472,8 +504,9 @@ async fn rows<T: Resource>(app: &App, sql: &str, params: &[Param]) -> Result<Vec
             })
             .map_err(ApiError::internal),
         Db::Postgres(db) => Box::pin(async {
+            let conn = reader.postgres(&db.pool).await?;
             let rows = crate::server::postgres::query(sql, params)
-                .fetch_all(&db.pool)
+                .fetch_all(conn)
                 .await?;
             rows.iter()
                 .map(T::from_postgres)
