@@ -11,8 +11,8 @@ use std::process::Command;
 pub const EXAMPLES: &[&str] = &["chat", "kitchen-sink", "starter"];
 
 /// The edge schemas under `schemas/edge/`, by name: valid schemas at the limits (keyword names, read-only models,
-/// self references, no models).
-pub const EDGES: &[&str] = &["edge-cases", "no-models"];
+/// self references, no models, no references).
+pub const EDGES: &[&str] = &["edge-cases", "no-models", "no-references"];
 
 pub fn edge_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
