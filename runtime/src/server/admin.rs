@@ -33,6 +33,7 @@ pub const CLIENT_MODULES: &[(&str, &str)] = &[
     ),
     ("client.js", include_str!("../../clients/ts/dist/client.js")),
     ("errors.js", include_str!("../../clients/ts/dist/errors.js")),
+    ("follow.js", include_str!("../../clients/ts/dist/follow.js")),
     ("http.js", include_str!("../../clients/ts/dist/http.js")),
     ("live.js", include_str!("../../clients/ts/dist/live.js")),
     ("model.js", include_str!("../../clients/ts/dist/model.js")),
@@ -91,4 +92,35 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
         ],
         body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CLIENT_MODULES;
+
+    /// The modules a served module imports (`from "./x.js"`, `import "./x.js"`).
+    fn imports(body: &str) -> Vec<&str> {
+        body.split("\"./")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|name| name.ends_with(".js"))
+            .collect()
+    }
+
+    #[test]
+    fn every_module_the_page_imports_is_served() {
+        // A missing one fails the page's whole import graph in the browser, and the page stays empty.
+        for (name, body) in CLIENT_MODULES {
+            for import in imports(body) {
+                assert!(
+                    CLIENT_MODULES.iter().any(|(served, _)| *served == import),
+                    "{name} imports ./{import}, which /admin/client/ does not serve"
+                );
+            }
+        }
+        assert_eq!(
+            imports(r#"import { a } from "./x.js"; import "./y.js";"#),
+            ["x.js", "y.js"]
+        );
+    }
 }
