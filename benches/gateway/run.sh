@@ -62,6 +62,7 @@ summary() {
             us[k SUBSEP $col["round"]] = $col["sat_server_us_per_delivery"]; rk[k SUBSEP $col["round"]] = kept
             if ($col["closes"] != "none") closes[k] = closes[k] " r" $col["round"] ":" $col["closes"]
         }
+        function others(k,    a, b) { a = m(k, "lat_others_cores"); b = m(k, "sat_others_cores"); return b < 0 ? a : (a + b) / 2 }
         function m(k, field,    v) { v = median(vals[k SUBSEP field SUBSEP (n_kept[k] ? "kept" : "all")]); return v == "-" ? -1 : v }
         END {
             ref = ("base" in vseen) ? "base" : vars[1]
@@ -76,7 +77,7 @@ summary() {
                     m(k, "lat_p50_ms"), m(k, "lat_p99_ms"), m(k, "lat_load_cores"), m(k, "sat_deliveries_per_s"),
                     m(k, "sat_lat_p50_ms"), m(k, "sat_lat_p99_ms"), m(k, "sat_server_us_per_delivery"),
                     m(k, "sat_db_us_per_delivery"), m(k, "sat_server_cores"), m(k, "lat_db_cores"),
-                    m(k, "sat_load_cores"), (m(k, "lat_others_cores") + m(k, "sat_others_cores")) / 2,
+                    m(k, "sat_load_cores"), others(k),
                     n_kept[k] + 0, n_all[k], n_kept[k] ? "" : " *"
             }
             print ""
@@ -179,6 +180,11 @@ DBS=()
 drop_db() {
     psql "$PG_URL/postgres" -qtAc "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null 2>&1 || log "dropping $1 failed"
 }
+# Transactions committed in a database so far (pg_stat_database; a backend reports its counts at most once a
+# second, and about a second after going idle: callers wait 2 s before the second reading).
+db_commits() {
+    psql "$PG_URL/postgres" -qtAc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'" 2>/dev/null || echo 0
+}
 cleanup() {
     local pid db
     for pid in "${PIDS[@]}"; do
@@ -246,7 +252,7 @@ stop_server() { # pid; logs its total CPU and final RSS from /proc first
 }
 
 SECRET="bench-secret-$RANDOM$RANDOM"
-FIELDS="label instances conns connected connect_s rss0_kib rss1_kib kib_per_conn idle_server_cores lat_rate lat_writes lat_write_errors lat_expected lat_received lat_p50_ms lat_p99_ms lat_max_ms lat_drain_s lat_server_cores lat_load_cores lat_others_cores sat_deliveries_per_s sat_writes_per_s sat_server_cores sat_load_cores sat_others_cores sat_server_us_per_delivery sat_load_us_per_delivery sat_sample sat_lat_writes sat_lat_received sat_lat_p50_ms sat_lat_p99_ms sat_lat_max_ms lat_achieved_rate lat_db_cores lat_server_us_per_delivery sat_db_cores sat_db_us_per_delivery live_at_end write_errors closes"
+FIELDS="label instances conns connected connect_s rss0_kib rss1_kib kib_per_conn idle_server_cores lat_rate lat_writes lat_write_errors lat_expected lat_received lat_p50_ms lat_p99_ms lat_max_ms lat_drain_s lat_server_cores lat_load_cores lat_others_cores sat_deliveries_per_s sat_writes_per_s sat_server_cores sat_load_cores sat_others_cores sat_server_us_per_delivery sat_load_us_per_delivery sat_sample sat_lat_writes sat_lat_received sat_lat_p50_ms sat_lat_p99_ms sat_lat_max_ms lat_achieved_rate lat_db_cores lat_server_us_per_delivery sat_db_cores sat_db_us_per_delivery db_commits live_at_end write_errors closes"
 {
     printf 'round\tvariant\tkept\tload1'
     for f in $FIELDS; do printf '\t%s' "$f"; done
@@ -296,8 +302,9 @@ run_one() {
     if [[ $variant == gen || $variant == base ]]; then
         pids=("$SERVER_PID"); ws=("ws://127.0.0.1:$PORT/ws"); http=("127.0.0.1:$PORT")
     fi
-    local out line pid
+    local out line pid commits0=
     out=$WORK/$name.load
+    if [[ -n $db ]]; then commits0=$(db_commits "$db"); fi
     local IFS_=$IFS
     IFS=,
     "$LOAD" --ws "${ws[*]}" --http "${http[*]}" --token "$token" --server-pid "${pids[*]}" --db-name "$db" \
@@ -306,6 +313,11 @@ run_one() {
         >"$out" 2>"$out.err" || { IFS=$IFS_; die "gwload failed on $name: $(tail -5 "$out.err")"; }
     IFS=$IFS_
     grep -v '^\[' "$out.err" | head -5 | while read -r l; do log "  gwload: $l"; done
+    local commits=-
+    if [[ -n $db ]]; then
+        sleep 2
+        commits=$(($(db_commits "$db") - commits0))
+    fi
     for pid in "${pids[@]}"; do stop_server "$pid"; done
     if [[ -n $db ]]; then
         drop_db "$db"
@@ -318,13 +330,14 @@ run_one() {
     declare -A r=()
     local kv
     for kv in $line; do r[${kv%%=*}]=${kv#*=}; done
+    r[db_commits]=$commits
     local missing=$((${r[lat_expected]:-0} - ${r[lat_received]:-0}))
     local noisy=0
     if awk -v a="${r[lat_others_cores]:-9}" -v b="${r[sat_others_cores]:-0}" -v m="$OTHERS_MAX" 'BEGIN{exit !(a > m || b > m)}'; then noisy=1; fi
     local row="$round$T$variant$T$( ((noisy)) && echo noisy || echo KEPT)$T$(cut -d' ' -f1 /proc/loadavg)"
     for f in $FIELDS; do row+="$T${r[$f]:--}"; done
     printf '%s\t%s\n' "$row" "$missing" >>"$RESULTS"
-    log "  $name: held ${r[connected]}/$conns, ${r[kib_per_conn]} KiB/conn; ${rate}/s: p50 ${r[lat_p50_ms]} ms, p99 ${r[lat_p99_ms]} ms, ${r[lat_achieved_rate]}/s done, drain ${r[lat_drain_s]} s ($missing missing; cores server ${r[lat_server_cores]}, db ${r[lat_db_cores]}, gwload ${r[lat_load_cores]}, others ${r[lat_others_cores]}); saturation ${r[sat_deliveries_per_s]:--}/s, p50 ${r[sat_lat_p50_ms]:--} ms, p99 ${r[sat_lat_p99_ms]:--} ms, server ${r[sat_server_us_per_delivery]:--} us/delivery (cores server ${r[sat_server_cores]:--}, db ${r[sat_db_cores]:--}, gwload ${r[sat_load_cores]:--}, others ${r[sat_others_cores]:--}); closes ${r[closes]}$( ((noisy)) && echo '; NOISY')"
+    log "  $name: held ${r[connected]}/$conns, ${r[kib_per_conn]} KiB/conn; ${rate}/s: p50 ${r[lat_p50_ms]} ms, p99 ${r[lat_p99_ms]} ms, ${r[lat_achieved_rate]}/s done, drain ${r[lat_drain_s]} s ($missing missing; cores server ${r[lat_server_cores]}, db ${r[lat_db_cores]}, gwload ${r[lat_load_cores]}, others ${r[lat_others_cores]}); saturation ${r[sat_deliveries_per_s]:--}/s, p50 ${r[sat_lat_p50_ms]:--} ms, p99 ${r[sat_lat_p99_ms]:--} ms, server ${r[sat_server_us_per_delivery]:--} us/delivery (cores server ${r[sat_server_cores]:--}, db ${r[sat_db_cores]:--}, gwload ${r[sat_load_cores]:--}, others ${r[sat_others_cores]:--}); database commits during gwload's run $commits; closes ${r[closes]}$( ((noisy)) && echo '; NOISY')"
     return "$noisy"
 }
 

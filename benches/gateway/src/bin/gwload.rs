@@ -56,6 +56,7 @@ struct Args {
     settle: f64,
     threads: usize,
     handshakes: usize,
+    max_http: usize,
     label: String,
 }
 
@@ -77,6 +78,7 @@ fn parse_args() -> Args {
         settle: 3.0,
         threads: 1,
         handshakes: 128,
+        max_http: 128,
         label: "run".to_owned(),
     };
     let mut it = std::env::args().skip(1);
@@ -109,6 +111,7 @@ fn parse_args() -> Args {
             "--settle" => args.settle = num(),
             "--threads" => args.threads = num() as usize,
             "--handshakes" => args.handshakes = num() as usize,
+            "--max-http" => args.max_http = num() as usize,
             "--label" => args.label = value.clone(),
             _ => panic!("unknown flag {flag}"),
         }
@@ -513,17 +516,22 @@ impl Http {
 }
 
 /// A few keep-alive connections per instance, taken and given back by the writes; write n goes to instance
-/// n mod K.
+/// n mod K. At most `--max-http` connections per instance: further writes wait for one (bounded file
+/// descriptors when the servers fall behind a fixed rate).
 struct Pool {
     args: Arc<Args>,
     idle: Vec<Mutex<Vec<Http>>>,
+    open: Vec<tokio::sync::Semaphore>,
     counter: AtomicU64,
 }
 
 impl Pool {
+    /// The send time is taken before waiting for a connection, so that a fixed rate's latency counts that wait.
     async fn post(&self) -> Result<(i64, Instant), String> {
+        let sent = Instant::now();
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let instance = n as usize % self.idle.len();
+        let _permit = self.open[instance].acquire().await.expect("semaphore");
         let idle = self.idle[instance].lock().unwrap().pop();
         let mut http = match idle {
             Some(http) => http,
@@ -531,7 +539,6 @@ impl Pool {
                 .await
                 .map_err(|e| e.to_string())?,
         };
-        let sent = Instant::now();
         let seq = http.post_room(n).await?;
         self.idle[instance].lock().unwrap().push(http);
         Ok((seq, sent))
@@ -584,6 +591,11 @@ async fn run(args: Args) -> Vec<(String, String)> {
     let pool = Arc::new(Pool {
         args: args.clone(),
         idle: args.http.iter().map(|_| Mutex::new(Vec::new())).collect(),
+        open: args
+            .http
+            .iter()
+            .map(|_| tokio::sync::Semaphore::new(args.max_http.max(1)))
+            .collect(),
         counter: AtomicU64::new(0),
     });
 
