@@ -222,7 +222,11 @@ impl Cpu {
             at: Instant::now(),
             server,
             me: proc_ticks("self"),
-            db: args.db_name.as_deref().map(db_backend_ticks).unwrap_or_default(),
+            db: args
+                .db_name
+                .as_deref()
+                .map(db_backend_ticks)
+                .unwrap_or_default(),
             all_user: all_user_ticks(),
         }
     }
@@ -961,4 +965,36 @@ fn main() {
     println!("RESULT {}", line.join(" "));
     // Leave without closing 10,000 connections one by one: the kernel closes the sockets.
     std::process::exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only receipts of writes with a send time count (the sampled ones, at saturation), each from its own send.
+    #[test]
+    fn latencies_of_sampled_writes_only() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let sent = [(10, ms(0)), (20, ms(5))];
+        let receipts = [
+            (10, ms(3)),
+            (11, ms(4)),
+            (20, ms(6)),
+            (10, ms(9)),
+            (30, ms(9)),
+        ];
+        let latencies = latencies_ms(&sent, &receipts);
+        assert_eq!(latencies.len(), 3);
+        let rounded: Vec<u64> = latencies.iter().map(|l| l.round() as u64).collect();
+        assert_eq!(rounded, [1, 3, 9]);
+        assert_eq!(percentile(&latencies, 50.0).round(), 3.0);
+        assert_eq!(percentile(&latencies, 99.0).round(), 9.0);
+    }
+
+    /// The database's backends are found by their process title: a database nobody serves has none.
+    #[test]
+    fn backends_of_no_database_are_none() {
+        assert!(db_backend_ticks("ssot_gw_no_such_database_here").is_empty());
+    }
 }
