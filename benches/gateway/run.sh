@@ -15,8 +15,9 @@
 # `subscribed`) and reads the server's RSS before and after (memory per idle connection); writes at a fixed rate
 # and measures latency from the POST to each receipt (same process, same clock); then saturates (writes as fast as
 # a window of writes not yet received everywhere allows) and counts deliveries per second and the server's CPU
-# time per delivery, and the latency of every SAT_SAMPLE-th write sent then. CPU times: utime + stime from /proc/<pid>/stat of the server and of gwload; what the other
-# processes used, from /proc/stat (user time), so that noisy rounds can be told and discarded.
+# time per delivery, and the latency of every SAT_SAMPLE-th write sent then. CPU times: utime + stime from
+# /proc/<pid>/stat of the server and of gwload; what the other processes used, from /proc/stat (user time), so
+# that noisy rounds can be told and discarded.
 #
 # Knobs (environment): ROUNDS (3) rounds; SIZES ("1000:20 10000:5") connections:writes per second of the latency
 # phase; LATENCY_SECS (15) of fixed-rate writes; SAT_SECS (10) of saturation measured after SAT_WARMUP (2);
