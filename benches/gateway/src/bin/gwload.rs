@@ -1,7 +1,10 @@
 //! The load generator of the gateway benchmark (run.sh beside Cargo.toml; method in docs/benchmarks.md).
 //!
 //! Against one server (the generated one or the hand-written baseline; both speak the same protocol as far as
-//! this uses it), in one process so that send and receive times come from the same clock:
+//! this uses it), or K instances of the generated server on one PostgreSQL database (`--ws`, `--http` and
+//! `--server-pid` take comma-separated lists, one entry per instance: connection i goes to instance i mod K, and
+//! the writes go to the instances round-robin; CPU and RSS are summed over the instances), in one process so that
+//! send and receive times come from the same clock:
 //!
 //! 1. memory: the server's RSS before and after opening `--conns` connections, each with the `Authorization`
 //!    header, waiting for `ready`, subscribing to `Room:list` and waiting for `subscribed`;
@@ -10,7 +13,13 @@
 //!    records the receive time of each `update` by `seq`; latency = receive - send;
 //! 3. saturation: `--writers` writers POST as fast as a window allows: at most `--window` writes not yet received
 //!    by every connection, so that no send queue overflows; for `--sat-secs` after `--sat-warmup` seconds,
-//!    counts the delivered updates and the CPU time of the server, of this process and of everything else.
+//!    counts the delivered updates and the CPU time of the server, of this process and of everything else; and
+//!    the latency of every `--sat-sample`-th write (by `Event-Seq`: seq mod k = 0) sent during those seconds,
+//!    from its POST to each receipt (sampled so that keeping the times costs this process little).
+//!    `--sat-secs 0` skips the phase (the rate sweeps of run.sh).
+//!
+//! With `--db-name`, the CPU time of the PostgreSQL backends serving that database (processes whose title names
+//! it) is counted apart from the others (`db`).
 //!
 //! Prints `RESULT key=value ...` on stdout (progress on stderr). CPU times come from /proc (clock ticks of 10 ms:
 //! `getconf CLK_TCK` = 100, which run.sh checks). All loops are bounded by counts or deadlines.
@@ -31,10 +40,12 @@ const HZ: f64 = 100.0;
 
 #[derive(Clone, Debug)]
 struct Args {
-    ws: String,
-    http: String,
+    ws: Vec<String>,
+    http: Vec<String>,
     token: String,
-    server_pid: u32,
+    server_pids: Vec<u32>,
+    db_name: Option<String>,
+    sat_sample: i64,
     conns: usize,
     rate: f64,
     latency_secs: f64,
@@ -45,15 +56,18 @@ struct Args {
     settle: f64,
     threads: usize,
     handshakes: usize,
+    max_http: usize,
     label: String,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
-        ws: String::new(),
-        http: String::new(),
+        ws: Vec::new(),
+        http: Vec::new(),
         token: String::new(),
-        server_pid: 0,
+        server_pids: Vec::new(),
+        db_name: None,
+        sat_sample: 10,
         conns: 1000,
         rate: 20.0,
         latency_secs: 15.0,
@@ -64,6 +78,7 @@ fn parse_args() -> Args {
         settle: 3.0,
         threads: 1,
         handshakes: 128,
+        max_http: 128,
         label: "run".to_owned(),
     };
     let mut it = std::env::args().skip(1);
@@ -75,10 +90,17 @@ fn parse_args() -> Args {
                 .unwrap_or_else(|_| panic!("{flag} {value:?}: not a number"))
         };
         match flag.as_str() {
-            "--ws" => args.ws = value.clone(),
-            "--http" => args.http = value.clone(),
+            "--ws" => args.ws = value.split(',').map(str::to_owned).collect(),
+            "--http" => args.http = value.split(',').map(str::to_owned).collect(),
             "--token" => args.token = value.clone(),
-            "--server-pid" => args.server_pid = num() as u32,
+            "--server-pid" => {
+                args.server_pids = value
+                    .split(',')
+                    .map(|p| p.parse().unwrap_or_else(|_| panic!("--server-pid {p:?}")))
+                    .collect()
+            }
+            "--db-name" => args.db_name = Some(value.clone()).filter(|v| !v.is_empty()),
+            "--sat-sample" => args.sat_sample = (num() as i64).max(1),
             "--conns" => args.conns = num() as usize,
             "--rate" => args.rate = num(),
             "--latency-secs" => args.latency_secs = num(),
@@ -89,13 +111,18 @@ fn parse_args() -> Args {
             "--settle" => args.settle = num(),
             "--threads" => args.threads = num() as usize,
             "--handshakes" => args.handshakes = num() as usize,
+            "--max-http" => args.max_http = num() as usize,
             "--label" => args.label = value.clone(),
             _ => panic!("unknown flag {flag}"),
         }
     }
     assert!(
-        !args.ws.is_empty() && !args.http.is_empty() && args.server_pid != 0,
+        !args.ws.is_empty() && !args.http.is_empty() && !args.server_pids.is_empty(),
         "--ws, --http and --server-pid are required"
+    );
+    assert!(
+        args.ws.len() == args.http.len() && args.ws.len() == args.server_pids.len(),
+        "--ws, --http and --server-pid need one entry per instance"
     );
     args
 }
@@ -114,7 +141,12 @@ fn proc_ticks(pid: &str) -> (u64, u64) {
     )
 }
 
-fn rss_kib(pid: u32) -> u64 {
+/// Summed over the instances.
+fn rss_kib(pids: &[u32]) -> u64 {
+    pids.iter().map(|&pid| rss_kib_one(pid)).sum()
+}
+
+fn rss_kib_one(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -136,34 +168,94 @@ fn all_user_ticks() -> u64 {
     f.first().copied().unwrap_or(0) + f.get(1).copied().unwrap_or(0)
 }
 
-#[derive(Clone, Copy)]
+/// utime and stime, per pid, of the PostgreSQL backends serving `db` (their process title, in cmdline, is
+/// `postgres: <user> <db> <client> <state>`).
+fn db_backend_ticks(db: &str) -> HashMap<u32, (u64, u64)> {
+    let mut out = HashMap::new();
+    let needle = format!(" {db} ");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if cmdline.starts_with("postgres: ") && cmdline.contains(&needle) {
+            out.insert(pid, proc_ticks(&pid.to_string()));
+        }
+    }
+    out
+}
+
+#[derive(Clone)]
 struct Cpu {
     at: Instant,
+    /// Summed over the instances.
     server: (u64, u64),
     me: (u64, u64),
+    db: HashMap<u32, (u64, u64)>,
     all_user: u64,
 }
 
+/// CPU used between two `Cpu`s: cores (wall-clock average) and ticks.
+struct Used {
+    server: f64,
+    me: f64,
+    db: f64,
+    others: f64,
+    server_ticks: u64,
+    me_ticks: u64,
+    db_ticks: u64,
+}
+
 impl Cpu {
-    fn now(server_pid: u32) -> Cpu {
+    fn now(args: &Args) -> Cpu {
+        let server = args
+            .server_pids
+            .iter()
+            .map(|pid| proc_ticks(&pid.to_string()))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         Cpu {
             at: Instant::now(),
-            server: proc_ticks(&server_pid.to_string()),
+            server,
             me: proc_ticks("self"),
+            db: args
+                .db_name
+                .as_deref()
+                .map(db_backend_ticks)
+                .unwrap_or_default(),
             all_user: all_user_ticks(),
         }
     }
 
-    /// Cores used since `before` (wall-clock average): server, this process, others (user time only).
-    fn cores_since(&self, before: &Cpu) -> (f64, f64, f64, u64, u64) {
+    /// Since `before`: the servers, this process, the database's backends (those alive now; one that started
+    /// since counts whole), and the others (user time only: everything else).
+    fn used_since(&self, before: &Cpu) -> Used {
         let secs = self.at.duration_since(before.at).as_secs_f64();
         let server = (self.server.0 + self.server.1) - (before.server.0 + before.server.1);
         let me = (self.me.0 + self.me.1) - (before.me.0 + before.me.1);
+        let (mut db, mut db_user) = (0, 0);
+        for (pid, now) in &self.db {
+            let then = before.db.get(pid).copied().unwrap_or((0, 0));
+            db += (now.0 + now.1).saturating_sub(then.0 + then.1);
+            db_user += now.0.saturating_sub(then.0);
+        }
         let users = self.all_user - before.all_user;
-        let ours_user = (self.server.0 - before.server.0) + (self.me.0 - before.me.0);
+        let ours_user = (self.server.0 - before.server.0) + (self.me.0 - before.me.0) + db_user;
         let others = users.saturating_sub(ours_user);
         let c = |ticks: u64| ticks as f64 / HZ / secs;
-        (c(server), c(me), c(others), server, me)
+        Used {
+            server: c(server),
+            me: c(me),
+            db: c(db),
+            others: c(others),
+            server_ticks: server,
+            me_ticks: me,
+            db_ticks: db,
+        }
     }
 }
 
@@ -177,6 +269,10 @@ struct Book {
     /// Per seq, how many connections received it, while counting for the saturation window.
     counting: bool,
     counts: HashMap<i64, usize>,
+    /// Receive times of every `sample`-th seq, during the saturation phase.
+    sampling: bool,
+    sample: i64,
+    sampled: Vec<(i64, Instant)>,
 }
 
 struct Shared {
@@ -207,6 +303,9 @@ impl Shared {
         if book.recording {
             book.receipts.push((seq, at));
         }
+        if book.sampling && seq % book.sample == 0 {
+            book.sampled.push((seq, at));
+        }
         if book.counting {
             let live = self.live.load(Ordering::Relaxed);
             let count = book.counts.entry(seq).or_insert(0);
@@ -225,10 +324,12 @@ impl Shared {
 
 async fn connection(
     args: Arc<Args>,
+    index: usize,
     shared: Arc<Shared>,
     ready_tx: tokio::sync::mpsc::Sender<bool>,
 ) {
-    let mut request = args.ws.as_str().into_client_request().expect("ws url");
+    let url = &args.ws[index % args.ws.len()];
+    let mut request = url.as_str().into_client_request().expect("ws url");
     request.headers_mut().insert(
         "authorization",
         format!("Bearer {}", args.token).parse().expect("token"),
@@ -341,12 +442,12 @@ struct Http {
 }
 
 impl Http {
-    async fn connect(args: &Args) -> std::io::Result<Http> {
-        let stream = TcpStream::connect(&args.http).await?;
+    async fn connect(args: &Args, addr: &str) -> std::io::Result<Http> {
+        let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let request_head = format!(
             "POST /api/rooms HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n",
-            args.http, args.token
+            addr, args.token
         );
         Ok(Http {
             stream: BufReader::new(stream),
@@ -418,26 +519,49 @@ impl Http {
     }
 }
 
-/// A few keep-alive connections, taken and given back by the writes.
+/// A few keep-alive connections per instance, taken and given back by the writes; write n goes to instance
+/// n mod K. At most `--max-http` connections per instance: further writes wait for one (bounded file
+/// descriptors when the servers fall behind a fixed rate).
 struct Pool {
     args: Arc<Args>,
-    idle: Mutex<Vec<Http>>,
+    idle: Vec<Mutex<Vec<Http>>>,
+    open: Vec<tokio::sync::Semaphore>,
     counter: AtomicU64,
 }
 
 impl Pool {
+    /// The send time is taken before waiting for a connection, so that a fixed rate's latency counts that wait.
     async fn post(&self) -> Result<(i64, Instant), String> {
-        let idle = self.idle.lock().unwrap().pop();
+        let sent = Instant::now();
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let instance = n as usize % self.idle.len();
+        let _permit = self.open[instance].acquire().await.expect("semaphore");
+        let idle = self.idle[instance].lock().unwrap().pop();
         let mut http = match idle {
             Some(http) => http,
-            None => Http::connect(&self.args).await.map_err(|e| e.to_string())?,
+            None => Http::connect(&self.args, &self.args.http[instance])
+                .await
+                .map_err(|e| e.to_string())?,
         };
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let sent = Instant::now();
         let seq = http.post_room(n).await?;
-        self.idle.lock().unwrap().push(http);
+        self.idle[instance].lock().unwrap().push(http);
         Ok((seq, sent))
     }
+}
+
+/// Latencies in ms of the receipts whose seq has a send time.
+fn latencies_ms(sent: &[(i64, Instant)], receipts: &[(i64, Instant)]) -> Vec<f64> {
+    let send_times: HashMap<i64, Instant> = sent.iter().copied().collect();
+    let mut latencies: Vec<f64> = receipts
+        .iter()
+        .filter_map(|(seq, at)| {
+            send_times
+                .get(seq)
+                .map(|s| at.saturating_duration_since(*s).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    latencies
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -454,8 +578,12 @@ async fn run(args: Args) -> Vec<(String, String)> {
     let mut put = |k: &str, v: String| out.push((k.to_owned(), v));
     put("label", args.label.clone());
     put("conns", args.conns.to_string());
+    put("instances", args.server_pids.len().to_string());
     let shared = Arc::new(Shared {
-        book: Mutex::new(Book::default()),
+        book: Mutex::new(Book {
+            sample: args.sat_sample,
+            ..Book::default()
+        }),
         delivered: AtomicU64::new(0),
         live: AtomicUsize::new(0),
         subscribed: AtomicUsize::new(0),
@@ -466,28 +594,34 @@ async fn run(args: Args) -> Vec<(String, String)> {
     });
     let pool = Arc::new(Pool {
         args: args.clone(),
-        idle: Mutex::new(Vec::new()),
+        idle: args.http.iter().map(|_| Mutex::new(Vec::new())).collect(),
+        open: args
+            .http
+            .iter()
+            .map(|_| tokio::sync::Semaphore::new(args.max_http.max(1)))
+            .collect(),
         counter: AtomicU64::new(0),
     });
 
-    // Warm-up writes (lazy initialization on the server), then the idle RSS.
-    for _ in 0..5 {
+    // Warm-up writes (lazy initialization on the servers), then the idle RSS.
+    let warm_up = (2 * args.http.len()).max(5) as u64;
+    for _ in 0..warm_up {
         if let Err(e) = pool.post().await {
             panic!("warm-up write failed: {e}");
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss0 = rss_kib(args.server_pid);
+    let rss0 = rss_kib(&args.server_pids);
 
     // 1. connections
     let started = Instant::now();
     let handshakes = Arc::new(tokio::sync::Semaphore::new(args.handshakes.max(1)));
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<bool>(1024);
-    for _ in 0..args.conns {
+    for index in 0..args.conns {
         let permit = handshakes.clone().acquire_owned().await.expect("semaphore");
         let (task_args, task_shared) = (args.clone(), shared.clone());
         let (inner_tx, mut inner_rx) = tokio::sync::mpsc::channel::<bool>(1);
-        tokio::spawn(connection(task_args, task_shared, inner_tx));
+        tokio::spawn(connection(task_args, index, task_shared, inner_tx));
         let ready_tx = ready_tx.clone();
         tokio::spawn(async move {
             let ok = inner_rx.recv().await.unwrap_or(false);
@@ -516,10 +650,10 @@ async fn run(args: Args) -> Vec<(String, String)> {
         shared.failed.load(Ordering::Relaxed)
     );
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
-    let idle_before = Cpu::now(args.server_pid);
+    let idle_before = Cpu::now(&args);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_after = Cpu::now(args.server_pid);
-    let rss1 = rss_kib(args.server_pid);
+    let idle_after = Cpu::now(&args);
+    let rss1 = rss_kib(&args.server_pids);
     put("connected", connected.to_string());
     put("connect_s", format!("{connect_secs:.2}"));
     put("rss0_kib", rss0.to_string());
@@ -533,7 +667,7 @@ async fn run(args: Args) -> Vec<(String, String)> {
     );
     put(
         "idle_server_cores",
-        format!("{:.3}", idle_after.cores_since(&idle_before).0),
+        format!("{:.3}", idle_after.used_since(&idle_before).server),
     );
     if connected == 0 {
         return out;
@@ -545,8 +679,9 @@ async fn run(args: Args) -> Vec<(String, String)> {
     let sent: Arc<Mutex<Vec<(i64, Instant)>>> =
         Arc::new(Mutex::new(Vec::with_capacity(writes as usize)));
     let write_errors = Arc::new(AtomicUsize::new(0));
-    let before = Cpu::now(args.server_pid);
+    let before = Cpu::now(&args);
     let delivered_before = shared.delivered.load(Ordering::Relaxed);
+    let write_start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::new();
@@ -578,26 +713,27 @@ async fn run(args: Args) -> Vec<(String, String)> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let after = Cpu::now(args.server_pid);
-    let (srv, me, others, _, _) = after.cores_since(&before);
+    let after = Cpu::now(&args);
+    let used = after.used_since(&before);
+    let (srv, me, others) = (used.server, used.me, used.others);
     let receipts = {
         let mut book = shared.book.lock().unwrap();
         book.recording = false;
         std::mem::take(&mut book.receipts)
     };
-    let send_times: HashMap<i64, Instant> = sent.lock().unwrap().iter().copied().collect();
-    let mut latencies: Vec<f64> = receipts
-        .iter()
-        .filter_map(|(seq, at)| {
-            send_times
-                .get(seq)
-                .map(|s| at.saturating_duration_since(*s).as_secs_f64() * 1000.0)
-        })
-        .collect();
-    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let latencies = latencies_ms(&sent.lock().unwrap(), &receipts);
     let expected_total = expected(&shared, n_sent);
     put("lat_rate", format!("{}", args.rate));
     put("lat_writes", n_sent.to_string());
+    // Writes completed per second, from the first write's schedule to the last write's answer: below lat_rate
+    // when the server answers slower than the schedule.
+    put(
+        "lat_achieved_rate",
+        format!(
+            "{:.1}",
+            n_sent as f64 / write_done.duration_since(write_start).as_secs_f64()
+        ),
+    );
     put(
         "lat_write_errors",
         write_errors.load(Ordering::Relaxed).to_string(),
@@ -617,6 +753,14 @@ async fn run(args: Args) -> Vec<(String, String)> {
     put("lat_server_cores", format!("{srv:.3}"));
     put("lat_load_cores", format!("{me:.3}"));
     put("lat_others_cores", format!("{others:.3}"));
+    put("lat_db_cores", format!("{:.3}", used.db));
+    put(
+        "lat_server_us_per_delivery",
+        format!(
+            "{:.3}",
+            used.server_ticks as f64 / HZ * 1e6 / (latencies.len() as f64).max(1.0)
+        ),
+    );
     eprintln!(
         "[{}] latency at {}/s: {} writes, {} of {} received, p50 {:.2} ms, p99 {:.2} ms; cores: server {srv:.2}, load {me:.2}, others {others:.2}",
         args.label,
@@ -629,21 +773,35 @@ async fn run(args: Args) -> Vec<(String, String)> {
     );
     drop(latencies);
     drop(receipts);
+    if args.sat_secs <= 0.0 {
+        finish(&shared, &write_errors, &mut put);
+        return out;
+    }
 
     // 3. saturation: a window of writes not yet received by everyone
-    shared.book.lock().unwrap().counting = true;
+    {
+        let mut book = shared.book.lock().unwrap();
+        book.counting = true;
+        book.sampling = true;
+    }
+    // Send times of the sampled writes sent while measuring.
+    let measuring = Arc::new(AtomicBool::new(false));
+    let sat_sent: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::new(Mutex::new(Vec::new()));
     shared.window.add_permits(args.window);
     let stop_writers = Arc::new(AtomicBool::new(false));
     let sat_writes = Arc::new(AtomicU64::new(0));
     let mut writers = Vec::new();
     for _ in 0..args.writers {
-        let (pool, shared, stop, count, errors) = (
+        let (pool, shared, stop, count, errors, measuring, sat_sent) = (
             pool.clone(),
             shared.clone(),
             stop_writers.clone(),
             sat_writes.clone(),
             write_errors.clone(),
+            measuring.clone(),
+            sat_sent.clone(),
         );
+        let sample = args.sat_sample;
         writers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 // Bounded: the phase has a deadline, and each wait for the window 1 s at most.
@@ -654,8 +812,11 @@ async fn run(args: Args) -> Vec<(String, String)> {
                 };
                 permit.forget();
                 match pool.post().await {
-                    Ok(_) => {
+                    Ok((seq, sent)) => {
                         count.fetch_add(1, Ordering::Relaxed);
+                        if seq % sample == 0 && measuring.load(Ordering::Relaxed) {
+                            sat_sent.lock().unwrap().push((seq, sent));
+                        }
                     }
                     Err(e) => {
                         eprintln!("write failed: {e}");
@@ -667,11 +828,13 @@ async fn run(args: Args) -> Vec<(String, String)> {
         }));
     }
     tokio::time::sleep(Duration::from_secs_f64(args.sat_warmup)).await;
-    let before = Cpu::now(args.server_pid);
+    let before = Cpu::now(&args);
     let d0 = shared.delivered.load(Ordering::Relaxed);
     let w0 = sat_writes.load(Ordering::Relaxed);
+    measuring.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs_f64(args.sat_secs)).await;
-    let after = Cpu::now(args.server_pid);
+    measuring.store(false, Ordering::Relaxed);
+    let after = Cpu::now(&args);
     let d1 = shared.delivered.load(Ordering::Relaxed);
     let w1 = sat_writes.load(Ordering::Relaxed);
     stop_writers.store(true, Ordering::Relaxed);
@@ -680,7 +843,14 @@ async fn run(args: Args) -> Vec<(String, String)> {
         let _ = writer.await;
     }
     let secs = after.at.duration_since(before.at).as_secs_f64();
-    let (srv, me, others, srv_ticks, me_ticks) = after.cores_since(&before);
+    let used = after.used_since(&before);
+    let (srv, me, others, srv_ticks, me_ticks) = (
+        used.server,
+        used.me,
+        used.others,
+        used.server_ticks,
+        used.me_ticks,
+    );
     let deliveries = (d1 - d0) as f64;
     put("sat_deliveries_per_s", format!("{:.0}", deliveries / secs));
     put(
@@ -690,6 +860,14 @@ async fn run(args: Args) -> Vec<(String, String)> {
     put("sat_server_cores", format!("{srv:.3}"));
     put("sat_load_cores", format!("{me:.3}"));
     put("sat_others_cores", format!("{others:.3}"));
+    put("sat_db_cores", format!("{:.3}", used.db));
+    put(
+        "sat_db_us_per_delivery",
+        format!(
+            "{:.3}",
+            used.db_ticks as f64 / HZ * 1e6 / deliveries.max(1.0)
+        ),
+    );
     put(
         "sat_server_us_per_delivery",
         format!("{:.3}", srv_ticks as f64 / HZ * 1e6 / deliveries.max(1.0)),
@@ -698,21 +876,55 @@ async fn run(args: Args) -> Vec<(String, String)> {
         "sat_load_us_per_delivery",
         format!("{:.3}", me_ticks as f64 / HZ * 1e6 / deliveries.max(1.0)),
     );
-    eprintln!(
-        "[{}] saturation: {:.0} deliveries/s, {:.1} writes/s; cores: server {srv:.2}, load {me:.2}, others {others:.2}",
-        args.label,
-        deliveries / secs,
-        (w1 - w0) as f64 / secs
-    );
-    // Everything delivered, then the end state.
-    let all = sat_writes.load(Ordering::Relaxed) + 5 + n_sent as u64;
+    // Everything delivered (10 s at most), then the sampled latencies.
+    let all = sat_writes.load(Ordering::Relaxed) + n_sent as u64;
     for _ in 0..1000 {
         let live = shared.live.load(Ordering::Relaxed) as u64;
-        if shared.delivered.load(Ordering::Relaxed) >= delivered_before + (all - 5) * live {
+        if shared.delivered.load(Ordering::Relaxed) >= delivered_before + all * live {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let sampled = {
+        let mut book = shared.book.lock().unwrap();
+        book.sampling = false;
+        std::mem::take(&mut book.sampled)
+    };
+    let sat_sent = std::mem::take(&mut *sat_sent.lock().unwrap());
+    let sat_latencies = latencies_ms(&sat_sent, &sampled);
+    put("sat_sample", args.sat_sample.to_string());
+    put("sat_lat_writes", sat_sent.len().to_string());
+    put("sat_lat_received", sat_latencies.len().to_string());
+    put(
+        "sat_lat_p50_ms",
+        format!("{:.2}", percentile(&sat_latencies, 50.0)),
+    );
+    put(
+        "sat_lat_p99_ms",
+        format!("{:.2}", percentile(&sat_latencies, 99.0)),
+    );
+    put(
+        "sat_lat_max_ms",
+        format!("{:.2}", percentile(&sat_latencies, 100.0)),
+    );
+    eprintln!(
+        "[{}] saturation: {:.0} deliveries/s, {:.1} writes/s, p50 {:.2} ms, p99 {:.2} ms (every {}th write: {} writes, {} receipts); cores: server {srv:.2}, load {me:.2}, db {:.2}, others {others:.2}",
+        args.label,
+        deliveries / secs,
+        (w1 - w0) as f64 / secs,
+        percentile(&sat_latencies, 50.0),
+        percentile(&sat_latencies, 99.0),
+        args.sat_sample,
+        sat_sent.len(),
+        sat_latencies.len(),
+        used.db,
+    );
+    finish(&shared, &write_errors, &mut put);
+    out
+}
+
+/// The end state: connections still live, write errors, closes by the server.
+fn finish(shared: &Shared, write_errors: &AtomicUsize, put: &mut impl FnMut(&str, String)) {
     shared.stop.store(true, Ordering::Relaxed);
     put(
         "live_at_end",
@@ -733,7 +945,6 @@ async fn run(args: Args) -> Vec<(String, String)> {
             closes.join(",").replace(' ', "_")
         },
     );
-    out
 }
 
 fn main() {
@@ -754,4 +965,36 @@ fn main() {
     println!("RESULT {}", line.join(" "));
     // Leave without closing 10,000 connections one by one: the kernel closes the sockets.
     std::process::exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only receipts of writes with a send time count (the sampled ones, at saturation), each from its own send.
+    #[test]
+    fn latencies_of_sampled_writes_only() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let sent = [(10, ms(0)), (20, ms(5))];
+        let receipts = [
+            (10, ms(3)),
+            (11, ms(4)),
+            (20, ms(6)),
+            (10, ms(9)),
+            (30, ms(9)),
+        ];
+        let latencies = latencies_ms(&sent, &receipts);
+        assert_eq!(latencies.len(), 3);
+        let rounded: Vec<u64> = latencies.iter().map(|l| l.round() as u64).collect();
+        assert_eq!(rounded, [1, 3, 9]);
+        assert_eq!(percentile(&latencies, 50.0).round(), 3.0);
+        assert_eq!(percentile(&latencies, 99.0).round(), 9.0);
+    }
+
+    /// The database's backends are found by their process title: a database nobody serves has none.
+    #[test]
+    fn backends_of_no_database_are_none() {
+        assert!(db_backend_ticks("ssot_gw_no_such_database_here").is_empty());
+    }
 }
