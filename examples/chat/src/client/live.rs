@@ -589,6 +589,106 @@ mod tests {
         assert!(!live.needs_refetch);
     }
 
+    /// A page followed by refetching, read at seq 10.
+    fn following() -> Following<Row> {
+        Following {
+            model: "Row",
+            params: serde_json::Value::Null,
+            page: state(vec![row(1, 10)], 1, 0, 5).page,
+            needs_refetch: false,
+        }
+    }
+
+    fn update(seq: i64) -> ChannelEvent {
+        ChannelEvent::Update {
+            seq,
+            kind: ChangeKind::Updated,
+            id: "1".to_owned(),
+            data: serde_json::json!({ "id": 1, "rank": 10 }),
+        }
+    }
+
+    fn refused() -> ChannelEvent {
+        ChannelEvent::Refused(crate::protocol::ErrorBody {
+            code: "forbidden".to_owned(),
+            message: "no".to_owned(),
+            details: None,
+        })
+    }
+
+    #[test]
+    fn a_followed_page_is_read_again_after_a_newer_change_on_any_of_its_channels() {
+        for own in [true, false] {
+            let mut live = following();
+            live.note(own, update(10)).unwrap();
+            assert!(!live.needs_refetch, "already in the page");
+            live.note(own, update(11)).unwrap();
+            assert!(live.needs_refetch);
+            // In memory nothing changes: the page is what the server answered.
+            assert_eq!(
+                (live.page.items.clone(), live.page.seq),
+                (vec![row(1, 10)], 10)
+            );
+        }
+    }
+
+    #[test]
+    fn a_followed_page_is_read_again_after_a_drop_or_a_gap() {
+        let mut live = following();
+        live.note(
+            true,
+            ChannelEvent::Subscribed {
+                seq: 9,
+                resumed: true,
+            },
+        )
+        .unwrap();
+        live.note(
+            false,
+            ChannelEvent::Subscribed {
+                seq: 10,
+                resumed: false,
+            },
+        )
+        .unwrap();
+        assert!(
+            !live.needs_refetch,
+            "first subscriptions start before the page"
+        );
+        live.note(
+            false,
+            ChannelEvent::Subscribed {
+                seq: 12,
+                resumed: false,
+            },
+        )
+        .unwrap();
+        assert!(live.needs_refetch, "a gap after the page");
+
+        let mut live = following();
+        live.note(false, ChannelEvent::Disconnected).unwrap();
+        assert!(!live.page.fresh && !live.needs_refetch);
+        live.note(
+            false,
+            ChannelEvent::Subscribed {
+                seq: 10,
+                resumed: true,
+            },
+        )
+        .unwrap();
+        assert!(live.needs_refetch, "back after a drop");
+    }
+
+    #[test]
+    fn a_refused_related_channel_is_skipped_and_a_refused_own_channel_ends_the_list() {
+        let mut live = following();
+        assert!(live.note(false, refused()).is_ok());
+        assert!(!live.needs_refetch && live.page.fresh);
+        assert!(
+            matches!(live.note(true, refused()), Err(Error::Request(e)) if e.code == "forbidden")
+        );
+    }
+
     #[test]
     fn a_record_of_an_unexpected_shape_refetches() {
         let mut live = state(vec![row(1, 10)], 1, 0, 5);
