@@ -14,11 +14,13 @@ use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -152,21 +154,83 @@ fn describe() {
     }
 }
 
-/// Middleware: counts each request and records its latency, by the route's template (`/api/rooms/{id}`, never the
-/// raw path). Layered only when metrics are on.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // A clone of the router's own string (a reference count), not a copy of it.
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    record(
-        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
-        method,
-        response.status(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+/// The request-metrics layer: counts each request and records its latency, by the route's template
+/// (`/api/rooms/{id}`, never the raw path). Layered only when metrics are on.
+///
+/// A hand-written [`tower::Layer`] rather than `axum::middleware::from_fn`, which per request clones the inner
+/// router service into its `Next` (a boxed clone) and boxes its future: on the cheapest GET that machinery cost
+/// more than the recording itself (docs/operations.md, "Overhead").
+#[derive(Clone, Copy, Default)]
+pub struct TrackLayer;
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track { inner }
+    }
+}
+
+/// The service of [`TrackLayer`].
+#[derive(Clone)]
+pub struct Track<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Track<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Tracked<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        Tracked {
+            started: Instant::now(),
+            // A clone of the router's own string (a reference count), not a copy of it.
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            method: method_label(request.method()),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's answer on its way: recorded when it is ready.
+    pub struct Tracked<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        route: Option<MatchedPath>,
+        method: &'static str,
+    }
+}
+
+impl<F, E> Future for Tracked<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        // The router's services cannot fail (`Infallible`): every answer, errors included, is a response.
+        if let Ok(response) = &result {
+            record(
+                this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+                this.method,
+                response.status(),
+                this.started.elapsed().as_secs_f64(),
+            );
+        }
+        Poll::Ready(result)
+    }
 }
 
 /// A request's method as a label: the standard ones, `other` for the rest (a client may send any token as a

@@ -240,7 +240,7 @@ pub fn router(app: App) -> Router {
     };
     // Outside the panic layer, so that a panic's 500 is counted too.
     let router = if app.config.metrics_addr.is_some() {
-        router.layer(axum::middleware::from_fn(metrics::track))
+        router.layer(metrics::TrackLayer)
     } else {
         router
     };
