@@ -93,6 +93,7 @@ pub struct ModelView {
 /// relations).
 #[derive(Debug, Clone, Serialize)]
 pub struct RelationSpec {
+    /// The name `include` and relation filters use (`author`, `messages`).
     pub name: String,
     /// The related model's schema name.
     pub model: String,

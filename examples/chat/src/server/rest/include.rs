@@ -100,13 +100,11 @@ impl Reader {
         &mut self,
         pool: &sqlx::PgPool,
     ) -> Result<&mut sqlx::PgConnection, sqlx::Error> {
-        if self.0.is_none() {
-            self.0 = Some(pool.acquire().await?);
-        }
-        match &mut self.0 {
-            Some(conn) => Ok(&mut **conn),
-            None => Err(sqlx::Error::PoolClosed),
-        }
+        let conn = match self.0.take() {
+            Some(conn) => conn,
+            None => pool.acquire().await?,
+        };
+        Ok(&mut **self.0.insert(conn))
     }
 }
 
