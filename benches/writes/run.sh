@@ -17,7 +17,8 @@
 # (default <repo>/target/bench-server, shared with benches/server/run.sh).
 #
 # Each run starts from the same database: the created messages and their events are deleted (and the WAL
-# checkpointed, or PostgreSQL vacuumed) before it. Variants alternate their order between rounds.
+# checkpointed, or PostgreSQL vacuumed) before it. Variants alternate their order between rounds. Each variant's
+# server runs alone, started for its run (after a second of warm-up writes) and stopped after it.
 set -euo pipefail
 # shellcheck source=../common/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
@@ -86,6 +87,11 @@ cleanup() {
         PG_DB=
     fi
 }
+# stop_server <pid>: stops a server started by start_server and waits for it.
+stop_server() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -133,8 +139,11 @@ run_backend() {
         psql $PG -q -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "cannot create database $PG_DB"
         url="$PG_URL_BASE/$PG_DB"
     fi
-    start_server "gen-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" "$GEN"
-    local gen_pid=$SERVER_PID gen="http://127.0.0.1:$PORT"
+    # Seeding through the generated server, which then stops: each variant runs alone, started for its
+    # measurement and stopped after it. On PostgreSQL a second generated server left running would be a second
+    # instance, whose feed reads the outbox after every notification of the measured one's commits.
+    start_server "seed-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" "$GEN"
+    local seed_pid=$SERVER_PID gen="http://127.0.0.1:$PORT"
     local admin user token room
     admin=$(JWT_SECRET=$SECRET DATABASE_URL=$url "$GEN" token --sub "$(cat /proc/sys/kernel/random/uuid)" --role admin)
     user=$(curl -sf -X POST "$gen/api/users" -H 'Content-Type: application/json' -H "Authorization: Bearer $admin" \
@@ -144,26 +153,33 @@ run_backend() {
     room=$(curl -sf -X POST "$gen/api/rooms" -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
         -d '{"title":"writes"}' | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
     [[ -n $room ]] || die "seeding: creating the room failed"
-    start_server "pertx-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" WRITE_BATCH_MAX=1 "$GEN"
-    local pertx_pid=$SERVER_PID pertx="http://127.0.0.1:$PORT"
-    start_server "base-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" AUTHOR_ID="$user" "$BASE"
-    local base_pid=$SERVER_PID base="http://127.0.0.1:$PORT"
+    stop_server "$seed_pid"
     cat >"$WORK/create.lua" <<EOF
 wrk.method = "POST"
 wrk.body = '{"roomId":$room,"text":"a benchmark message of some forty characters"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 EOF
-    local round writers variant order line rps quiet pid target
+    # start_variant <variant>: starts its server alone (SERVER_PID) and sets TARGET to the URL to write to.
+    start_variant() {
+        case $1 in
+        gen) start_server "gen-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" "$GEN" ;;
+        pertx) start_server "pertx-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" \
+            WRITE_BATCH_MAX=1 "$GEN" ;;
+        plain) start_server "base-$backend" env BIND_ADDR=127.0.0.1:0 DATABASE_URL="$url" JWT_SECRET="$SECRET" \
+            AUTHOR_ID="$user" "$BASE" ;;
+        esac
+        TARGET="http://127.0.0.1:$PORT/api/messages"
+        if [[ $1 == plain ]]; then TARGET="$TARGET/plain"; fi
+    }
+    local round writers variant order line rps quiet
     # Warm-up: each variant once, briefly.
     local saved=$DURATION
     DURATION=2
     for variant in gen pertx plain; do
-        case $variant in
-        gen) measure "$gen_pid" "$gen/api/messages" "warmup-$backend-$variant" 16 >/dev/null ;;
-        pertx) measure "$pertx_pid" "$pertx/api/messages" "warmup-$backend-$variant" 16 >/dev/null ;;
-        plain) measure "$base_pid" "$base/api/messages/plain" "warmup-$backend-$variant" 16 >/dev/null ;;
-        esac
+        start_variant "$variant"
+        measure "$SERVER_PID" "$TARGET" "warmup-$backend-$variant" 16 >/dev/null
+        stop_server "$SERVER_PID"
     done
     DURATION=$saved
     for ((round = 1; round <= ROUNDS; round++)); do
@@ -172,13 +188,12 @@ EOF
         if ((round % 2 == 0)); then order="plain pertx gen"; fi
         for writers in $WRITERS; do
             for variant in $order; do
+                start_variant "$variant"
+                # A second of writes first, so that the pool's connections and statements are ready.
+                DURATION=1 measure "$SERVER_PID" "$TARGET" "start-$backend-$writers-$variant-$round" "$writers" >/dev/null
                 DATABASE_URL=$url "$BASE" reset "$room" >>"$LOG" 2>&1 || die "reset failed (see $LOG)"
-                case $variant in
-                gen) pid=$gen_pid target="$gen/api/messages" ;;
-                pertx) pid=$pertx_pid target="$pertx/api/messages" ;;
-                plain) pid=$base_pid target="$base/api/messages/plain" ;;
-                esac
-                line=$(measure "$pid" "$target" "$backend-$writers-$variant-$round" "$writers")
+                line=$(measure "$SERVER_PID" "$TARGET" "$backend-$writers-$variant-$round" "$writers")
+                stop_server "$SERVER_PID"
                 read -r rps quiet <<<"$line"
                 printf '%s\n' "$backend$T$writers$T$variant$T$round$T$rps$T$(cut -d' ' -f1 /proc/loadavg)$T$quiet" >>"$RESULTS"
                 log "$backend round $round, $writers writers, $variant: $rps creates/s ($quiet)"

@@ -62,6 +62,10 @@ impl Default for Limits {
 pub trait Announces {
     /// The events, in the order written.
     fn events(&self) -> &[Event];
+
+    /// The same, to be numbered: on PostgreSQL a batch writes the events of all its writes to the outbox at once,
+    /// after they ran, and sets the sequence numbers it drew here (`group_commit_postgres`).
+    fn events_mut(&mut self) -> &mut [Event];
 }
 
 /// The single writer connection and the queue of writes waiting for it.
@@ -84,6 +88,9 @@ pub struct Stats {
 pub(crate) struct Queue<J> {
     state: Mutex<Waiting<J>>,
     limits: Limits,
+    /// Most leaders committing batches at once: 1 on SQLite (one writer connection); more on PostgreSQL, where a
+    /// batch's writes can run while another batch commits.
+    leaders_max: usize,
     /// Transactions begun for batches, and the writes they held, since the start.
     batches: AtomicU64,
     writes: AtomicU64,
@@ -92,22 +99,25 @@ pub(crate) struct Queue<J> {
 struct Waiting<J> {
     /// The writes and their estimated bytes, oldest first.
     jobs: VecDeque<(usize, J)>,
-    /// A leader (or the task it handed over to) is committing: a new write waits for it. False only when `jobs` is
-    /// empty; both change under the same lock, so no write is left behind in the queue.
-    busy: bool,
+    /// Leaders (or the tasks they handed over to) committing: a new write waits for one of them, unless there are
+    /// fewer than `leaders_max`. Zero only when `jobs` is empty; both change under the same lock, so no write is
+    /// left behind in the queue.
+    leaders: usize,
 }
 
 impl<J> Queue<J> {
-    pub(crate) fn new(limits: Limits) -> Queue<J> {
+    /// A queue with at most `leaders_max` leaders at once.
+    pub(crate) fn new(limits: Limits, leaders_max: usize) -> Queue<J> {
         Queue {
             state: Mutex::new(Waiting {
                 jobs: VecDeque::new(),
-                busy: false,
+                leaders: 0,
             }),
             limits: Limits {
                 batch_max: limits.batch_max.max(1),
                 ..limits
             },
+            leaders_max: leaders_max.max(1),
             batches: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         }
@@ -130,15 +140,20 @@ impl<J> Queue<J> {
         self.writes.fetch_add(writes as u64, Ordering::Relaxed);
     }
 
-    /// Queues `job` (of `weight` estimated bytes). Returns whether the caller leads: no one was committing, so it
-    /// must commit batches until the queue is empty. A full queue refuses the write with 503 `overloaded`.
+    /// Queues `job` (of `weight` estimated bytes). Returns whether the caller leads: fewer than `leaders_max` were
+    /// committing, so it must commit batches until the queue is empty. A full queue refuses the write with 503
+    /// `overloaded`.
     pub(crate) fn push(&self, weight: usize, job: J) -> Result<bool, ApiError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.jobs.len() >= self.limits.queue_max {
             return Err(overloaded());
         }
         state.jobs.push_back((weight, job));
-        Ok(!std::mem::replace(&mut state.busy, true))
+        let lead = state.leaders < self.leaders_max;
+        if lead {
+            state.leaders += 1;
+        }
+        Ok(lead)
     }
 
     /// The writes of the next batch, oldest first, within the bounds (at least one if any is queued); counted.
@@ -162,12 +177,15 @@ impl<J> Queue<J> {
         batch
     }
 
-    /// After a batch: whether more writes are waiting (the leader commits them next); when none are, the queue is
-    /// no longer busy.
+    /// After a leader's batch: whether more writes are waiting (the leader commits them next); when none are, the
+    /// leader stops.
     pub(crate) fn more(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.busy = !state.jobs.is_empty();
-        state.busy
+        let more = !state.jobs.is_empty();
+        if !more {
+            state.leaders -= 1;
+        }
+        more
     }
 
     /// Writes waiting (tests wait for a queue to fill).
@@ -206,7 +224,7 @@ impl Writer {
     pub fn new(conn: Arc<Mutex<Connection>>, limits: Limits) -> Arc<Writer> {
         Arc::new(Writer {
             conn,
-            queue: Queue::new(limits),
+            queue: Queue::new(limits, 1),
         })
     }
 
@@ -271,7 +289,7 @@ impl Writer {
     }
 
     /// Takes the next batch from the queue and commits it. Returns whether more writes are waiting (the caller
-    /// commits them next); when none are, the queue is no longer busy.
+    /// commits them next); when none are, the caller stops leading.
     fn commit_batch(&self, bus: &EventBus) -> bool {
         let batch = self.queue.take();
         if !batch.is_empty() {
@@ -395,6 +413,10 @@ pub(super) mod tests {
     impl Announces for Written {
         fn events(&self) -> &[Event] {
             &self.1
+        }
+
+        fn events_mut(&mut self) -> &mut [Event] {
+            &mut self.1
         }
     }
 

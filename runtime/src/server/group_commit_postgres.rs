@@ -1,24 +1,45 @@
-//! Group commit on PostgreSQL: concurrent mutations share one transaction, one outbox lock and one commit.
+//! Group commit on PostgreSQL: concurrent mutations share one transaction, one outbox insert and one commit.
 //!
-//! A mutation's outbox insert takes the outbox lock (`events::INSERT_POSTGRES`), which is held to the commit so
-//! that sequence numbers become visible in order (the feed relies on it: `events::POSTGRES_OUTBOX_LOCK`). Paid per
-//! request, that made every writer wait in turn for the lock *and* for its own commit's WAL flush. Here, as on
-//! SQLite (`group_commit`, whose queue, bounds and counts this shares), a request puts its write in a queue; when
-//! no one is writing, it starts a *leader*: a task that holds one pooled connection and, while writes are queued,
-//! takes up to `WRITE_BATCH_MAX` of them, runs each in a savepoint of one transaction (so the lock is taken once per
-//! batch, by its first event), commits once, publishes the events in sequence order and answers each request.
+//! A transaction's events are numbered under the outbox lock (`events::POSTGRES_OUTBOX_LOCK`), which is held to
+//! the commit so that sequence numbers become visible in order (the feed relies on it). Paid per request, that
+//! made every writer wait in turn for the lock *and* for its own commit's WAL flush. Here, as on SQLite
+//! (`group_commit`, whose queue, bounds and counts this shares), a request puts its write in a queue; when fewer
+//! than [`LEADERS`] are writing, it starts a *leader*: a task that holds one pooled connection and, while writes are
+//! queued, takes up to `WRITE_BATCH_MAX` of them, runs them in one transaction, writes all their events to the
+//! outbox in one statement (`events::INSERT_POSTGRES`, which takes the lock), commits once, publishes the events in
+//! sequence order and answers each request.
 //!
-//! - **No delay for a lone write.** A batch of one runs without a savepoint: `BEGIN`, its statements, `COMMIT`.
-//! - **Per-request semantics.** One failing write (a unique or foreign key violation, a refused access, a missing
-//!   row, a hook's error, a panic) rolls back its savepoint only. A response means committed; if the commit fails,
-//!   every write of the batch gets an error and none of their events is published.
-//! - **The leader is a task of its own**, not the request that started it: a client that hangs up drops its
+//! - **Round trips.** A leader's statements run one after another on its connection, each a round trip, which on
+//!   a busy machine is mostly waiting (for PostgreSQL's process, then for the leader's task, to be scheduled). So a
+//!   batch makes as few as it can:
+//!   - a write returns its events unnumbered (`rest::write::unnumbered_event`), and one outbox insert numbers all
+//!     of the batch's at the end, so the lock is held only from that statement to the commit;
+//!   - consecutive creates of the same statement ([`Insert`]: same table, columns and `RETURNING`) are one
+//!     multi-row `INSERT`: a batch of creates is `BEGIN`, one insert, the outbox insert and `COMMIT`, whatever its
+//!     size;
+//!   - no savepoints unless a write fails (below).
+//! - **Two leaders.** While one batch waits for PostgreSQL (a statement, or its commit's WAL flush), the next
+//!   batch's writes run on another connection. The batches then take turns (`Writer::turn`) from the outbox insert
+//!   to the publication of their events, so that events are numbered, committed and published in one order. A
+//!   batch waiting for its turn holds the row locks its writes took; the batch ahead of it needs none of them, so
+//!   they cannot deadlock each other (two batches that update the same rows in opposite orders can, like any two
+//!   transactions: PostgreSQL then fails one write, which is answered with an error).
+//! - **No savepoints unless a write fails.** A batch first runs without them. A write that fails (a unique or
+//!   foreign key violation, a refused access, a missing row, a hook's error, a panic), or a multi-row insert that
+//!   fails, may have aborted the transaction or left some statements' effects in it, so the transaction is rolled
+//!   back, and the batch runs again from the start with each write alone in a savepoint of its own (`SAVEPOINT`,
+//!   and `RELEASE` or `ROLLBACK TO` after it, one more round trip per write), where a failing write rolls back only
+//!   its own. A write may therefore run twice: writes are `Fn`, their statements built before they are queued.
+//!   When the first write of a batch fails, nothing before it needs running again: it is answered with its error
+//!   and the rest go on without savepoints. A failing write thus costs its batch one more run, never more.
+//! - **Per-request semantics.** A response means committed; if the commit fails, every write of the batch gets an
+//!   error and none of their events is published.
+//! - **No delay for a lone write.** A batch of one is `BEGIN`, its statements, its events, `COMMIT`.
+//! - **A leader is a task of its own**, not the request that started it: a client that hangs up drops its
 //!   request's future, which must not abandon the other requests of a batch half-run.
-//! - **Round trips.** The savepoint statements between two writes go in one message (`RELEASE`, then `SAVEPOINT`),
-//!   and the last one's `RELEASE` with the `COMMIT`: a write costs its own statements and one more round trip.
-//! - **At most 64 writes per transaction** whatever `WRITE_BATCH_MAX` says: each savepoint that writes is a
-//!   subtransaction, and PostgreSQL tracks only 64 of them per transaction in shared memory; beyond that every other
-//!   session's snapshots must look them up on disk (`pg_subtrans`), which slows the whole server.
+//! - **At most 64 writes per transaction** whatever `WRITE_BATCH_MAX` says: when a batch runs again with savepoints,
+//!   each savepoint that writes is a subtransaction, and PostgreSQL tracks only 64 of them per transaction in shared
+//!   memory; beyond that every other session's snapshots must look them up on disk (`pg_subtrans`).
 //! - **`WRITE_BATCH_MAX=1`** turns the group commit off: each request runs its own transaction on a pooled
 //!   connection, concurrently with the others (up to `PG_MAX_CONNECTIONS`), as before group commit.
 //! - **NOTIFY.** The outbox's insert trigger still sends one notification per event; PostgreSQL delivers a
@@ -26,48 +47,110 @@
 //!   reads the outbox only if the event is past its head.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres};
 
+use super::db::Param;
 use super::error::{ApiError, WriteError};
-use super::events::{Event, EventBus};
+use super::events::{self, Event, EventBus};
 use super::group_commit::{Announces, Limits, Queue, Stats};
 
 /// PostgreSQL keeps the ids of this many subtransactions per transaction in shared memory (`PGPROC_MAX_CACHED_SUBXIDS`).
 const SUBTRANSACTIONS_MAX: usize = 64;
 
+/// Leaders at once, each with a connection: while one batch commits (or waits for PostgreSQL to answer one of its
+/// statements), the next batch's writes run on another connection.
+const LEADERS: usize = 2;
+
 /// The pool the batches draw their connection from, and the queue of writes waiting for a batch.
 pub struct Writer {
     pool: sqlx::PgPool,
     queue: Queue<Job>,
+    /// Held by a batch from its outbox insert to the publication of its events, so that batches number, commit
+    /// and publish their events one after the other, in sequence order (their writes run at the same time).
+    turn: tokio::sync::Mutex<()>,
 }
 
-/// Runs a queued write on the batch's connection, or, given that its batch cannot run, fails it unrun.
-type Run = Box<dyn for<'c> FnOnce(Option<&'c mut PgConnection>) -> BoxFuture<'c, Ran> + Send>;
+/// A batch's turn to number, commit and publish its events.
+type Turn<'a> = tokio::sync::MutexGuard<'a, ()>;
 
-/// Answers a write's request after its batch ended: `true` if the transaction committed, else the answer is an
-/// error whatever the write returned.
-type Answer = Box<dyn FnOnce(bool) + Send>;
+/// Runs a queued write on the batch's connection, or, given none (its batch cannot run), fails it unrun. It may run
+/// more than once: only the last run is answered.
+type Run = Box<dyn for<'c> Fn(Option<&'c mut PgConnection>) -> BoxFuture<'c, Ran> + Send + Sync>;
+
+/// Answers a write's request once its batch ended: given its events, numbered, if the transaction committed; `None`
+/// if it did not (the answer is then an error, whatever the write returned).
+type Answer = Box<dyn FnOnce(Option<&[Event]>) + Send>;
 
 /// A queued write, its types erased.
 struct Job {
     run: Run,
+    /// Set for a one-row `INSERT` ([`Insert`]): a batch runs it with the inserts of the same statement next to it,
+    /// as one statement.
+    insert: Option<Combinable>,
 }
 
-/// A write that ran: its events (none if it failed) and how to answer its request once the batch's fate is known.
+/// A create: one `INSERT` of one row, returning it. A batch without savepoints runs consecutive inserts of the same
+/// statement (same table, columns and `RETURNING`) as one multi-row `INSERT`, one round trip for all of them; with
+/// savepoints, each runs alone.
+pub struct Insert<T> {
+    /// The statement before its `VALUES`: `INSERT INTO "t" ("a", "b")`.
+    pub into: String,
+    /// The columns it returns (the record's `SELECT` list), after `RETURNING`.
+    pub returning: &'static str,
+    /// The row's values, one per column.
+    pub values: Vec<Param>,
+    /// The outcome, from the row inserted: the record and its events, unnumbered.
+    pub finish: fn(&PgRow) -> Result<T, WriteError>,
+}
+
+/// An [`Insert`] in the queue, its types erased.
+struct Combinable {
+    into: String,
+    returning: &'static str,
+    values: Vec<Param>,
+    /// The write's outcome from its row, as `Run` gives it.
+    finish: Box<dyn Fn(&PgRow) -> Ran + Send + Sync>,
+}
+
+impl Combinable {
+    /// Whether `other` can share this one's statement.
+    fn same_statement(&self, other: &Combinable) -> bool {
+        self.into == other.into
+            && self.returning == other.returning
+            && self.values.len() == other.values.len()
+    }
+}
+
+/// A write that ran: its events (none if it failed; numbered once the outbox insert ran) and how to answer its
+/// request once the batch's fate is known.
 struct Ran {
     ok: bool,
     events: Vec<Event>,
     answer: Answer,
 }
 
-/// The statements between a write and what follows it in its batch, each sent as one message.
+/// How a batch's attempt ended (`attempt`).
+enum Attempt<'a> {
+    /// Committed: every write that ran, in order (those that failed in their savepoint included), and the turn to
+    /// publish their events.
+    Committed(Vec<Ran>, Turn<'a>),
+    /// Without savepoints, the first write failed: the transaction was rolled back, and this is its answer.
+    FirstFailed(Ran),
+    /// Without savepoints, a later write (or the outbox insert, or the commit) failed: the transaction was rolled
+    /// back, and the batch must run again with savepoints.
+    Again,
+}
+
+/// The statements between a write and what follows it in a batch that runs with savepoints, each sent as one
+/// message.
 mod between {
-    /// Before the first write of a batch of several.
+    /// Before the first write.
     pub const BEGIN_SAVEPOINT: &str = "BEGIN; SAVEPOINT \"write\"";
     /// After a write that succeeded, before the next.
     pub const NEXT: &str = "RELEASE \"write\"; SAVEPOINT \"write\"";
@@ -75,20 +158,34 @@ mod between {
     pub const UNDO: &str = "ROLLBACK TO \"write\"";
     /// After the last write, if it succeeded. `RELEASE` fails in a transaction that an error aborted (a write that
     /// swallowed its statement's error), where a bare `COMMIT` would roll back and report no error.
-    pub const COMMIT: &str = "RELEASE \"write\"; COMMIT";
+    pub const LAST: &str = "RELEASE \"write\"";
     /// After the last write, if it failed.
-    pub const UNDO_COMMIT: &str = "ROLLBACK TO \"write\"; RELEASE \"write\"; COMMIT";
+    pub const UNDO_LAST: &str = "ROLLBACK TO \"write\"; RELEASE \"write\"";
 }
+
+/// Commits a transaction that ran without savepoints. The `SELECT` fails in a transaction that an error aborted (a
+/// write that swallowed its statement's error, with no event after it), where a bare `COMMIT` would roll back and
+/// report no error; the `COMMIT` after it is then skipped.
+const CHECKED_COMMIT: &str = "SELECT 1; COMMIT";
 
 impl Writer {
     /// A writer drawing on `pool`.
     pub fn new(pool: sqlx::PgPool, limits: Limits) -> Arc<Writer> {
+        Writer::with_leaders(pool, limits, LEADERS)
+    }
+
+    /// A writer with at most `leaders` leaders at once (tests that queue writes behind one leader take one).
+    fn with_leaders(pool: sqlx::PgPool, limits: Limits, leaders: usize) -> Arc<Writer> {
         Arc::new(Writer {
             pool,
-            queue: Queue::new(Limits {
-                batch_max: limits.batch_max.min(SUBTRANSACTIONS_MAX),
-                ..limits
-            }),
+            queue: Queue::new(
+                Limits {
+                    batch_max: limits.batch_max.min(SUBTRANSACTIONS_MAX),
+                    ..limits
+                },
+                leaders,
+            ),
+            turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -97,8 +194,10 @@ impl Writer {
         self.queue.stats()
     }
 
-    /// Runs `write` in the next batch's transaction and returns its outcome once that transaction committed; the
-    /// events it announces are published to `bus` first. `weight` estimates the bytes of its input.
+    /// Runs `write` in the next batch's transaction and returns its outcome once that transaction committed, its
+    /// events (which `write` returns unnumbered) numbered; they are published to `bus` first. `weight` estimates
+    /// the bytes of its input. `write` may run more than once (a batch runs again with savepoints when one of its
+    /// writes fails): only the outcome of its last run counts, and the statements of the others were rolled back.
     pub async fn write<T, F>(
         self: &Arc<Self>,
         bus: &EventBus,
@@ -107,44 +206,91 @@ impl Writer {
     ) -> Result<T, WriteError>
     where
         T: Announces + Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
+        F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
             + Send
+            + Sync
             + 'static,
     {
         if self.queue.limits().batch_max == 1 {
             return self.write_alone(bus, write).await;
         }
         let (reply, answered) = tokio::sync::oneshot::channel();
+        // Taken by the answer of the write's last run.
+        let reply = Arc::new(Mutex::new(Some(reply)));
         let job = Job {
-            run: Box::new(move |conn| {
-                Box::pin(async move {
-                    let outcome = match conn {
-                        // A panic (a bug in a hook or a conversion) fails this write only; the panic hook logged it.
-                        Some(conn) => AssertUnwindSafe(async move { write(conn).await })
-                            .catch_unwind()
-                            .await
-                            .unwrap_or_else(|_| Err(ApiError::internal_logged().into())),
-                        None => Err(ApiError::internal_logged().into()),
-                    };
-                    let (ok, events) = match &outcome {
-                        Ok(value) => (true, value.events().to_vec()),
-                        Err(_) => (false, Vec::new()),
-                    };
-                    Ran {
-                        ok,
-                        events,
-                        answer: Box::new(move |committed| {
-                            let outcome = match outcome {
-                                Ok(_) if !committed => Err(ApiError::internal_logged().into()),
-                                outcome => outcome,
-                            };
-                            // The request may be gone (its client hung up); its write is committed all the same.
-                            let _ = reply.send(outcome);
-                        }),
-                    }
-                })
+            run: run_of(write, reply),
+            insert: None,
+        };
+        self.enqueue(bus, weight, job, answered).await
+    }
+
+    /// Runs `insert` in the next batch's transaction, with the inserts of the same statement queued next to it as
+    /// one statement, and returns its outcome once that transaction committed, its events numbered; they are
+    /// published to `bus` first. `weight` estimates the bytes of its input.
+    pub async fn insert<T>(
+        self: &Arc<Self>,
+        bus: &EventBus,
+        weight: usize,
+        insert: Insert<T>,
+    ) -> Result<T, WriteError>
+    where
+        T: Announces + Send + 'static,
+    {
+        let Insert {
+            into,
+            returning,
+            values,
+            finish,
+        } = insert;
+        // Alone (with savepoints, or when no insert of the same statement is next to it): a one-row statement.
+        let statement = Arc::new((
+            format!(
+                "{into} VALUES {} RETURNING {returning}",
+                row_sql(&mut 0, values.len())
+            ),
+            values.clone(),
+        ));
+        let alone = as_write(move |conn| {
+            let statement = statement.clone();
+            Box::pin(async move {
+                let (sql, params) = &*statement;
+                let row = crate::server::postgres::query(sql, params)
+                    .fetch_one(conn)
+                    .await?;
+                finish(&row)
+            })
+        });
+        if self.queue.limits().batch_max == 1 {
+            return self.write_alone(bus, alone).await;
+        }
+        let (reply, answered) = tokio::sync::oneshot::channel();
+        let reply = Arc::new(Mutex::new(Some(reply)));
+        let combined = reply.clone();
+        let job = Job {
+            run: run_of(alone, reply),
+            insert: Some(Combinable {
+                into,
+                returning,
+                values,
+                finish: Box::new(move |row| {
+                    // A panic (a bug in a conversion) fails this write only; the panic hook logged it.
+                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| finish(row)))
+                        .unwrap_or_else(|_| Err(ApiError::internal_logged().into()));
+                    ran_of(outcome, combined.clone())
+                }),
             }),
         };
+        self.enqueue(bus, weight, job, answered).await
+    }
+
+    /// Queues `job` (starting a leader if fewer than `LEADERS` run) and waits for its answer.
+    async fn enqueue<T>(
+        self: &Arc<Self>,
+        bus: &EventBus,
+        weight: usize,
+        job: Job,
+        answered: tokio::sync::oneshot::Receiver<Result<T, WriteError>>,
+    ) -> Result<T, WriteError> {
         if self.queue.push(weight, job)? {
             let writer = self.clone();
             let bus = bus.clone();
@@ -159,15 +305,18 @@ impl Writer {
     async fn write_alone<T, F>(&self, bus: &EventBus, write: F) -> Result<T, WriteError>
     where
         T: Announces + Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
+        F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
             + Send
+            + Sync
             + 'static,
     {
         self.queue.count(1);
         let mut tx = self.pool.begin().await?;
-        let value = write(&mut tx).await?;
+        let mut value = write(&mut tx).await?;
+        let seqs = insert_events(&mut tx, value.events()).await?;
         tx.commit().await?;
-        for event in value.events() {
+        for (event, seq) in value.events_mut().iter_mut().zip(seqs) {
+            event.seq = seq;
             bus.publish(event.clone());
         }
         Ok(value)
@@ -179,11 +328,16 @@ impl Writer {
         loop {
             let batch = self.queue.take();
             if !batch.is_empty() {
-                for ran in self.commit(&mut conn, batch).await {
+                let (done, turn) = self.commit(&mut conn, batch).await;
+                for ran in &done {
                     for event in &ran.events {
                         bus.publish(event.clone());
                     }
-                    (ran.answer)(true);
+                }
+                // The next batch may number its events now.
+                drop(turn);
+                for ran in done {
+                    (ran.answer)(Some(&ran.events));
                 }
             }
             if !self.queue.more() {
@@ -194,30 +348,27 @@ impl Writer {
         }
     }
 
-    /// Runs `batch` in one transaction on `conn` (acquired if there is none) and commits it. Returns the writes that
-    /// ran, in order, to be published and answered; when the transaction failed as a whole, every write of the batch
-    /// is answered here with an error and none is returned (and the connection, if any, is given up).
+    /// Runs `batch` on `conn` (acquired if there is none) and commits it. Returns the writes that ran, in order, to
+    /// be published and answered, and the turn to publish them (if any committed); when the transaction failed as a
+    /// whole, every write of the batch is answered here with an error and none is returned (and the connection, if
+    /// any, is given up).
     async fn commit(
         &self,
         conn: &mut Option<PoolConnection<Postgres>>,
         batch: Vec<Job>,
-    ) -> Vec<Ran> {
-        let mut done: Vec<Ran> = Vec::with_capacity(batch.len());
-        let mut jobs = batch.into_iter();
+    ) -> (Vec<Ran>, Option<Turn<'_>>) {
         let acquired = match conn.take() {
             Some(held) => Ok(held),
             None => self.pool.acquire().await,
         };
         let failure = match acquired {
-            Ok(acquired) => run_jobs(conn.insert(acquired), &mut jobs, &mut done)
-                .await
-                .err(),
-            Err(e) => Some(e),
+            Ok(acquired) => match run_batch(conn.insert(acquired), &batch, &self.turn).await {
+                Ok(done) => return done,
+                Err(e) => e,
+            },
+            Err(e) => e,
         };
-        let Some(e) = failure else {
-            return done;
-        };
-        tracing::error!(error = %e, writes = done.len() + jobs.len(), "a batch of writes failed as a whole");
+        tracing::error!(error = %failure, writes = batch.len(), "a batch of writes failed as a whole");
         if let Some(mut failed) = conn.take() {
             // Back to the pool only outside a transaction; a connection that cannot even roll back is closed.
             match sqlx::raw_sql("ROLLBACK").execute(&mut *failed).await {
@@ -225,53 +376,308 @@ impl Writer {
                 Err(_) => drop(failed.detach()),
             }
         }
-        for job in jobs {
-            done.push((job.run)(None).await);
+        for job in &batch {
+            let ran = (job.run)(None).await;
+            (ran.answer)(None);
         }
-        for ran in done {
-            (ran.answer)(false);
-        }
-        Vec::new()
+        (Vec::new(), None)
     }
 }
 
-/// Runs the batch's writes in one transaction on `conn`, each in a savepoint if there are several, and commits,
-/// pushing each write to `done` as it ran. Stops at an error that ends the transaction as a whole.
-async fn run_jobs(
+/// `write`, its closure's type pinned to that of a write (closures do not infer a signature generic over the
+/// connection's lifetime by themselves).
+fn as_write<T, F>(write: F) -> F
+where
+    F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T, WriteError>>,
+{
+    write
+}
+
+/// Where a write's answer goes: taken by the answer of its last run.
+type Reply<T> = Arc<Mutex<Option<tokio::sync::oneshot::Sender<Result<T, WriteError>>>>>;
+
+/// `write` as a queued write's `Run`, answering through `reply`.
+fn run_of<T, F>(write: F, reply: Reply<T>) -> Run
+where
+    T: Announces + Send + 'static,
+    F: for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
+        + Send
+        + Sync
+        + 'static,
+{
+    let write = Arc::new(write);
+    Box::new(move |conn| {
+        let (write, reply) = (write.clone(), reply.clone());
+        Box::pin(async move {
+            let outcome = match conn {
+                // A panic (a bug in a hook or a conversion) fails this write only; the panic hook logged it.
+                Some(conn) => AssertUnwindSafe(async move { write(conn).await })
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(ApiError::internal_logged().into())),
+                None => Err(ApiError::internal_logged().into()),
+            };
+            ran_of(outcome, reply)
+        })
+    })
+}
+
+/// A write that ran with `outcome`, to be answered through `reply` once its batch's fate is known.
+fn ran_of<T: Announces + Send + 'static>(outcome: Result<T, WriteError>, reply: Reply<T>) -> Ran {
+    let (ok, events) = match &outcome {
+        Ok(value) => (true, value.events().to_vec()),
+        Err(_) => (false, Vec::new()),
+    };
+    Ran {
+        ok,
+        events,
+        answer: Box::new(move |numbered| {
+            let outcome = match (outcome, numbered) {
+                (Ok(mut value), Some(numbered)) => {
+                    for (event, seq) in value.events_mut().iter_mut().zip(numbered) {
+                        event.seq = seq.seq;
+                    }
+                    Ok(value)
+                }
+                (Ok(_), None) => Err(ApiError::internal_logged().into()),
+                (Err(e), _) => Err(e),
+            };
+            let reply = reply.lock().unwrap_or_else(|e| e.into_inner()).take();
+            // The request may be gone (its client hung up); its write is committed all the same.
+            if let Some(reply) = reply {
+                let _ = reply.send(outcome);
+            }
+        }),
+    }
+}
+
+/// One row of `VALUES`: `columns` placeholders numbered from `*bound + 1` (and `bound` advanced past them).
+fn row_sql(bound: &mut usize, columns: usize) -> String {
+    let placeholders: Vec<String> = (0..columns)
+        .map(|_| {
+            *bound += 1;
+            format!("${bound}")
+        })
+        .collect();
+    format!("({})", placeholders.join(", "))
+}
+
+/// How many of `jobs`, from the first, are inserts of the same statement (0 if the first is no insert).
+fn same_inserts(jobs: &[Job]) -> usize {
+    let Some(first) = jobs.first().and_then(|job| job.insert.as_ref()) else {
+        return 0;
+    };
+    jobs.iter()
+        .take_while(|job| job.insert.as_ref().is_some_and(|i| first.same_statement(i)))
+        .count()
+}
+
+/// Runs the inserts `jobs` (of the same statement) as one multi-row `INSERT`: the writes as they ran, in order, or
+/// `None` if the statement failed or a write's outcome is an error (the transaction must then run again with
+/// savepoints, where each runs alone).
+async fn insert_together(
     conn: &mut PgConnection,
-    jobs: &mut std::vec::IntoIter<Job>,
-    done: &mut Vec<Ran>,
-) -> Result<(), sqlx::Error> {
-    if jobs.len() == 1 {
-        // A batch of one needs no savepoint: if it fails, the transaction is rolled back as a whole.
-        sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
-        let ran = run(conn, jobs).await;
-        let end = if ran.ok { "COMMIT" } else { "ROLLBACK" };
-        done.push(ran);
-        sqlx::raw_sql(end).execute(&mut *conn).await?;
-        return Ok(());
+    jobs: &[Job],
+) -> Result<Option<Vec<Ran>>, sqlx::Error> {
+    let inserts: Vec<&Combinable> = jobs.iter().filter_map(|job| job.insert.as_ref()).collect();
+    let mut bound = 0;
+    let rows: Vec<String> = inserts
+        .iter()
+        .map(|insert| row_sql(&mut bound, insert.values.len()))
+        .collect();
+    let sql = format!(
+        "{} VALUES {} RETURNING {}",
+        inserts[0].into,
+        rows.join(", "),
+        inserts[0].returning
+    );
+    let params: Vec<Param> = inserts
+        .iter()
+        .flat_map(|insert| insert.values.iter().cloned())
+        .collect();
+    let returned = match crate::server::postgres::query(&sql, &params)
+        .fetch_all(&mut *conn)
+        .await
+    {
+        Ok(returned) => returned,
+        Err(sqlx::Error::Database(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // PostgreSQL inserts the rows of `VALUES` in order and returns them in that order.
+    if returned.len() != inserts.len() {
+        return Ok(None);
     }
-    sqlx::raw_sql(between::BEGIN_SAVEPOINT)
-        .execute(&mut *conn)
-        .await?;
-    while jobs.len() > 0 {
-        let ran = run(conn, jobs).await;
-        let next = match (ran.ok, jobs.len() > 0) {
-            (true, true) => between::NEXT,
-            (false, true) => between::UNDO,
-            (true, false) => between::COMMIT,
-            (false, false) => between::UNDO_COMMIT,
-        };
-        done.push(ran);
-        sqlx::raw_sql(next).execute(&mut *conn).await?;
-    }
-    Ok(())
+    let ran: Vec<Ran> = inserts
+        .iter()
+        .zip(&returned)
+        .map(|(insert, row)| (insert.finish)(row))
+        .collect();
+    Ok(ran.iter().all(|ran| ran.ok).then_some(ran))
 }
 
-/// Runs the next write of `jobs` (there is one) on `conn`.
-async fn run(conn: &mut PgConnection, jobs: &mut std::vec::IntoIter<Job>) -> Ran {
-    let job = jobs.next().expect("a write to run");
-    (job.run)(Some(conn)).await
+/// Runs the writes of `jobs` on `conn` and commits them, in as many transactions as their failures take (see the
+/// module's documentation). Returns every write that ran, in order, its events numbered, and the turn to publish
+/// them (unless none committed); an error if a transaction failed as a whole (the connection may be inside it).
+async fn run_batch<'a>(
+    conn: &mut PgConnection,
+    jobs: &[Job],
+    turn: &'a tokio::sync::Mutex<()>,
+) -> Result<(Vec<Ran>, Option<Turn<'a>>), sqlx::Error> {
+    let mut done = Vec::with_capacity(jobs.len());
+    let mut rest = jobs;
+    while !rest.is_empty() {
+        let outcome = match attempt(conn, rest, false, turn).await? {
+            Attempt::Again => attempt(conn, rest, true, turn).await?,
+            outcome => outcome,
+        };
+        match outcome {
+            Attempt::Committed(ran, turn) => {
+                done.extend(ran);
+                return Ok((done, Some(turn)));
+            }
+            Attempt::FirstFailed(ran) => {
+                done.push(ran);
+                rest = &rest[1..];
+            }
+            // With savepoints each write's failure is its own, so an attempt commits or fails as a whole; should
+            // one ask to run again, the batch fails rather than loop.
+            Attempt::Again => {
+                return Err(sqlx::Error::Protocol(
+                    "a batch with savepoints asked to run again".to_owned(),
+                ))
+            }
+        }
+    }
+    Ok((done, None))
+}
+
+/// Runs `jobs` in one transaction on `conn`, each in a savepoint if `savepoints`, then, in its `turn`, writes their
+/// events to the outbox and commits.
+async fn attempt<'a>(
+    conn: &mut PgConnection,
+    jobs: &[Job],
+    savepoints: bool,
+    turn: &'a tokio::sync::Mutex<()>,
+) -> Result<Attempt<'a>, sqlx::Error> {
+    let begin = if savepoints {
+        between::BEGIN_SAVEPOINT
+    } else {
+        "BEGIN"
+    };
+    sqlx::raw_sql(begin).execute(&mut *conn).await?;
+    let mut done: Vec<Ran> = Vec::with_capacity(jobs.len());
+    let mut i = 0;
+    while i < jobs.len() {
+        let together = if savepoints {
+            0
+        } else {
+            same_inserts(&jobs[i..])
+        };
+        if together > 1 {
+            match insert_together(&mut *conn, &jobs[i..i + together]).await? {
+                Some(ran) => done.extend(ran),
+                None => {
+                    // Which of them failed, and whether alone it would, only savepoints can tell.
+                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+                    return Ok(Attempt::Again);
+                }
+            }
+            i += together;
+            continue;
+        }
+        let job = &jobs[i];
+        i += 1;
+        let ran = (job.run)(Some(&mut *conn)).await;
+        let last = i == jobs.len();
+        if savepoints {
+            let next = match (ran.ok, last) {
+                (true, false) => between::NEXT,
+                (false, false) => between::UNDO,
+                (true, true) => between::LAST,
+                (false, true) => between::UNDO_LAST,
+            };
+            sqlx::raw_sql(next).execute(&mut *conn).await?;
+        } else if !ran.ok {
+            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+            return Ok(if i == 1 {
+                Attempt::FirstFailed(ran)
+            } else {
+                Attempt::Again
+            });
+        }
+        done.push(ran);
+    }
+    let events: Vec<Event> = done
+        .iter()
+        .flat_map(|ran| ran.events.iter().cloned())
+        .collect();
+    let turn = turn.lock().await;
+    let committed = async {
+        let seqs = insert_events(&mut *conn, &events).await?;
+        let commit = if savepoints { "COMMIT" } else { CHECKED_COMMIT };
+        sqlx::raw_sql(commit).execute(&mut *conn).await?;
+        Ok::<_, sqlx::Error>(seqs)
+    };
+    match committed.await {
+        Ok(seqs) => {
+            let mut seqs = seqs.into_iter();
+            for event in done.iter_mut().flat_map(|ran| ran.events.iter_mut()) {
+                event.seq = seqs.next().expect("a sequence number per event");
+            }
+            Ok(Attempt::Committed(done, turn))
+        }
+        // PostgreSQL refused a statement (the transaction is aborted, or the commit failed and rolled it back):
+        // without savepoints, a write may have swallowed an error; run the batch again to find out.
+        Err(sqlx::Error::Database(_)) if !savepoints => {
+            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+            Ok(Attempt::Again)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `events` to the outbox in one statement, which takes the outbox lock, and returns their sequence numbers
+/// in the events' order (none, and no statement, without events).
+async fn insert_events(conn: &mut PgConnection, events: &[Event]) -> Result<Vec<i64>, sqlx::Error> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seqs: Vec<i64> = sqlx::query_scalar(events::INSERT_POSTGRES)
+        .bind(events.iter().map(|e| e.model).collect::<Vec<&str>>())
+        .bind(events.iter().map(|e| e.id.as_str()).collect::<Vec<&str>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.kind.as_str())
+                .collect::<Vec<&str>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| &e.data)
+                .collect::<Vec<&serde_json::Value>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.owner.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        )
+        .bind(events.iter().map(|e| e.timestamp).collect::<Vec<_>>())
+        .bind(events::POSTGRES_OUTBOX_LOCK)
+        .fetch_all(&mut *conn)
+        .await?;
+    // Drawn in the events' order under the lock: sorted, they are the events' numbers in order, whatever order
+    // `RETURNING` gives them in.
+    seqs.sort_unstable();
+    if seqs.len() != events.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "the outbox insert returned {} sequence numbers for {} events",
+            seqs.len(),
+            events.len()
+        )));
+    }
+    Ok(seqs)
 }
 
 #[cfg(test)]
@@ -358,15 +764,32 @@ mod tests {
         }
     }
 
-    /// Inserts a row (and a reference when asked) and its outbox event (which takes the outbox lock), failing as
-    /// `kind` says.
-    fn insert(
+    /// The outcome of creating row `id` named `name`: its event, unnumbered.
+    fn created(id: i64, name: &str) -> Written {
+        let event = Event {
+            seq: 0,
+            model: "Row",
+            id: id.to_string(),
+            kind: EventKind::Created,
+            data: serde_json::json!({ "name": name }),
+            owner: None,
+            timestamp: chrono::Utc::now(),
+        };
+        Written(id, vec![event])
+    }
+
+    /// Inserts a row (and a reference when asked), failing as `kind` says, and returns its event unnumbered (the
+    /// writer writes it to the outbox, which takes the outbox lock). Counts its runs in `runs`.
+    fn insert_counted(
         i: usize,
         kind: Kind,
-    ) -> impl for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<Written, WriteError>>
+        runs: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> impl for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<Written, WriteError>>
            + Send
+           + Sync
            + 'static {
         move |conn| {
+            runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Box::pin(async move {
                 let name = match kind {
                     Kind::Duplicate => "taken".to_owned(),
@@ -385,28 +808,20 @@ mod tests {
                         .execute(&mut *conn)
                         .await?;
                 }
-                let event = Event {
-                    seq: 0,
-                    model: "Row",
-                    id: id.to_string(),
-                    kind: EventKind::Created,
-                    data: serde_json::json!({ "name": name }),
-                    owner: None,
-                    timestamp: chrono::Utc::now(),
-                };
-                let seq: i64 = sqlx::query_scalar(events::INSERT_POSTGRES)
-                    .bind(event.model)
-                    .bind(&event.id)
-                    .bind(event.kind.as_str())
-                    .bind(&event.data)
-                    .bind(&event.owner)
-                    .bind(event.timestamp)
-                    .bind(events::POSTGRES_OUTBOX_LOCK)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Ok(Written(id, vec![Event { seq, ..event }]))
+                Ok(created(id, &name))
             })
         }
+    }
+
+    /// [`insert_counted`], its runs not counted.
+    fn insert(
+        i: usize,
+        kind: Kind,
+    ) -> impl for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<Written, WriteError>>
+           + Send
+           + Sync
+           + 'static {
+        insert_counted(i, kind, Arc::default())
     }
 
     /// Holds the outbox lock in a session of its own, as another instance committing would: the first write to
@@ -504,6 +919,188 @@ mod tests {
         );
     }
 
+    /// Runs `lead` alone (it waits for the outbox lock, which this holds meanwhile), queues `writes` behind it one
+    /// after the other (so that one batch holds them in this order), releases the lock, and returns the writes'
+    /// answers as the seqs of their events.
+    async fn behind_a_lone_write(
+        db: &Database,
+        writer: &Arc<Writer>,
+        lead: BoxFuture<'static, Result<Written, WriteError>>,
+        writes: Vec<BoxFuture<'static, Result<Written, WriteError>>>,
+    ) -> Vec<Result<i64, WriteError>> {
+        let holder = hold_outbox_lock(db).await;
+        let lead = tokio::spawn(lead);
+        waiting_for_outbox_lock(db).await;
+        let mut tasks = Vec::new();
+        for (n, write) in writes.into_iter().enumerate() {
+            tasks.push(tokio::spawn(write));
+            queued(writer, n + 1).await;
+        }
+        release_outbox_lock(holder).await;
+        lead.await.unwrap().unwrap();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap().map(|Written(_, events)| events[0].seq));
+        }
+        answers
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_runs_again_with_savepoints_only_when_a_write_after_its_first_fails() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let Some(db) = database(false).await else {
+            return;
+        };
+        let writer = Writer::with_leaders(db.pool.clone(), Limits::default(), 1);
+        let bus = EventBus::new(64);
+        // One batch of `kinds`, in that order, queued behind a lone write that waits for the outbox lock. Returns
+        // how often each write ran and what each was answered.
+        let batch = |first: usize, kinds: Vec<Kind>| {
+            let (writer, bus, db) = (writer.clone(), bus.clone(), &db);
+            async move {
+                let write = |n: usize, kind: Kind, runs: Arc<AtomicUsize>| {
+                    let (writer, bus) = (writer.clone(), bus.clone());
+                    let write = insert_counted(n, kind, runs);
+                    Box::pin(async move { writer.write(&bus, 10, write).await })
+                        as BoxFuture<'static, _>
+                };
+                let runs: Vec<Arc<AtomicUsize>> = kinds.iter().map(|_| Arc::default()).collect();
+                let writes = (kinds.iter().zip(&runs).enumerate())
+                    .map(|(n, (kind, runs))| write(first + 1 + n, *kind, runs.clone()))
+                    .collect();
+                let lead = write(first, Kind::Fine, Arc::default());
+                let answers = behind_a_lone_write(db, &writer, lead, writes).await;
+                let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+                (runs, answers)
+            }
+        };
+        let code = |answer: &Result<i64, WriteError>| match answer {
+            Ok(_) => "ok",
+            Err(e) => {
+                let WriteError::Postgres(sqlx::Error::Database(e)) = e else {
+                    panic!("unexpected error {e:?}")
+                };
+                assert!(e.is_unique_violation(), "{e}");
+                "conflict"
+            }
+        };
+        // No write fails: each runs once, without savepoints.
+        let (runs, answers) = batch(0, vec![Kind::Fine, Kind::Duplicate, Kind::Fine]).await;
+        assert_eq!(runs, [1, 1, 1]);
+        assert_eq!(answers.iter().map(code).collect::<Vec<_>>(), ["ok"; 3]);
+        // The second write fails: the first ran twice (without, then with savepoints), the third once (it had
+        // not run when the first attempt stopped).
+        let (runs, answers) = batch(10, vec![Kind::Fine, Kind::Duplicate, Kind::Fine]).await;
+        assert_eq!(runs, [2, 2, 1]);
+        assert_eq!(
+            answers.iter().map(code).collect::<Vec<_>>(),
+            ["ok", "conflict", "ok"]
+        );
+        // Numbered in the batch's order.
+        assert!(answers[0].as_ref().unwrap() < answers[2].as_ref().unwrap());
+        // The first write fails: it is answered at once and the others go on without savepoints, once each.
+        let (runs, answers) = batch(20, vec![Kind::Duplicate, Kind::Fine, Kind::Fine]).await;
+        assert_eq!(runs, [1, 1, 1]);
+        assert_eq!(
+            answers.iter().map(code).collect::<Vec<_>>(),
+            ["conflict", "ok", "ok"]
+        );
+        // Every committed write has its row and its event, and no other write has either.
+        assert_eq!(db.count("rows"), 10);
+        assert_eq!(db.count("\"_ssot_events\""), 10);
+    }
+
+    /// A create of a row named as `kind` says ("taken" for a duplicate), through [`Writer::insert`].
+    fn insert_row(i: usize, kind: Kind) -> Insert<Written> {
+        let name = match kind {
+            Kind::Duplicate => "taken".to_owned(),
+            _ => format!("row {i}"),
+        };
+        Insert {
+            into: "INSERT INTO rows (name)".to_owned(),
+            returning: "id, name",
+            values: vec![Param::Text(Some(name))],
+            finish: |row| {
+                use sqlx::Row;
+                let (id, name): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                Ok(created(id, &name))
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_creates_of_one_statement_are_inserted_together_unless_one_fails() {
+        let Some(db) = database(false).await else {
+            return;
+        };
+        // Counts the committed statements that insert into `rows`.
+        psql(
+            &db.name,
+            "CREATE TABLE statements (n INT NOT NULL); INSERT INTO statements VALUES (0);
+             CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN UPDATE statements SET n = n + 1; RETURN NULL; END $$;
+             CREATE TRIGGER count_statement AFTER INSERT ON rows FOR EACH STATEMENT
+             EXECUTE FUNCTION count_statement();",
+        )
+        .unwrap();
+        let statements = || -> i64 {
+            psql(&db.name, "SELECT n FROM statements")
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let writer = Writer::with_leaders(db.pool.clone(), Limits::default(), 1);
+        let bus = EventBus::new(64);
+        let mut published = bus.subscribe();
+        // `kinds` queued, in that order, behind a lone create that waits for the outbox lock.
+        let batch = |first: usize, kinds: Vec<Kind>| {
+            let (writer, bus, db) = (writer.clone(), bus.clone(), &db);
+            async move {
+                let create = |n: usize, kind: Kind| {
+                    let (writer, bus) = (writer.clone(), bus.clone());
+                    let insert = insert_row(n, kind);
+                    Box::pin(async move { writer.insert(&bus, 10, insert).await })
+                        as BoxFuture<'static, _>
+                };
+                let creates = (kinds.iter().enumerate())
+                    .map(|(n, kind)| create(first + 1 + n, *kind))
+                    .collect();
+                behind_a_lone_write(db, &writer, create(first, Kind::Fine), creates).await
+            }
+        };
+        // Four creates queued: one statement for the four (after the lone one's).
+        let answers = batch(0, vec![Kind::Fine; 4]).await;
+        assert!(answers.iter().all(Result::is_ok));
+        assert_eq!(statements(), 2);
+        let seqs: Vec<i64> = answers.into_iter().map(Result::unwrap).collect();
+        assert_eq!(seqs, [2, 3, 4, 5], "numbered in the order queued");
+        // One of three fails: the statement is rolled back and each runs alone, with its own answer.
+        let answers = batch(10, vec![Kind::Fine, Kind::Duplicate, Kind::Duplicate]).await;
+        let outcomes: Vec<&str> = answers
+            .iter()
+            .map(|a| match a {
+                Ok(_) => "ok",
+                Err(WriteError::Postgres(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                    "conflict"
+                }
+                Err(e) => panic!("unexpected {e:?}"),
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            ["ok", "ok", "conflict"],
+            "the first duplicate takes the name"
+        );
+        assert_eq!(statements(), 2 + 1 + 2);
+        assert_eq!(db.count("rows"), 8);
+        // Every committed create's event was published, in sequence order.
+        let mut seqs = Vec::new();
+        while let Ok(event) = published.try_recv() {
+            seqs.push(event.seq);
+        }
+        assert_eq!(seqs, (1..=8).collect::<Vec<i64>>());
+    }
+
     #[tokio::test]
     async fn a_lone_write_commits_in_its_own_transaction_and_a_failed_one_leaves_nothing() {
         let Some(db) = database(false).await else {
@@ -542,7 +1139,7 @@ mod tests {
         let Some(db) = database(true).await else {
             return;
         };
-        let writer = Writer::new(db.pool.clone(), Limits::default());
+        let writer = Writer::with_leaders(db.pool.clone(), Limits::default(), 1);
         let bus = EventBus::new(64);
         let mut events = bus.subscribe();
         let holder = hold_outbox_lock(&db).await;
@@ -591,7 +1188,7 @@ mod tests {
             batch_bytes: 25,
             queue_max: 10,
         };
-        let writer = Writer::new(db.pool.clone(), limits);
+        let writer = Writer::with_leaders(db.pool.clone(), limits, 1);
         let bus = EventBus::new(64);
         let holder = hold_outbox_lock(&db).await;
         // The first write leads (and waits for the lock); ten more fill the queue.

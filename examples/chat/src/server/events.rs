@@ -55,11 +55,18 @@ impl EventBus {
 
 /// Writes an event to the outbox on SQLite and returns its sequence number; in the mutation's transaction.
 pub const INSERT_SQLITE: &str = "INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING \"seq\"";
-/// Writes an event to the outbox on PostgreSQL and returns its sequence number; in the mutation's transaction. It
-/// first takes the outbox lock (`$7`: [`POSTGRES_OUTBOX_LOCK`]), before its sequence number is drawn, in the same
-/// round trip: the materialized CTE runs once, before the row it feeds is built. In a group commit's batch the
-/// lock is taken by the first event and held to the commit; taking it again is free.
-pub const INSERT_POSTGRES: &str = "WITH \"lock\" AS MATERIALIZED (SELECT pg_advisory_xact_lock($7)) INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") SELECT $1, $2, $3, $4, $5, $6 FROM \"lock\" RETURNING \"seq\"";
+/// Writes a transaction's events to the outbox on PostgreSQL, in one statement, and returns their sequence numbers;
+/// the last statement of the transaction before its commit. `$1` to `$6` are arrays (model, record id, kind, data,
+/// owner, timestamp), one element per event, in order. It first takes the outbox lock (`$7`:
+/// [`POSTGRES_OUTBOX_LOCK`]), before any sequence number is drawn: the materialized CTE runs once, when the sort
+/// reads its first row, before any row is inserted. The events are inserted in their order (`ORDER BY` the
+/// position), so the sequence numbers drawn follow it; sorted, the numbers returned are the events' in order.
+pub const INSERT_POSTGRES: &str = "WITH \"lock\" AS MATERIALIZED (SELECT pg_advisory_xact_lock($7)) \
+INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") \
+SELECT \"e\".\"model\", \"e\".\"record_id\", \"e\".\"kind\", \"e\".\"data\", \"e\".\"owner\", \"e\".\"created_at\" \
+FROM \"lock\", unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[]) \
+WITH ORDINALITY AS \"e\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\", \"position\") \
+ORDER BY \"e\".\"position\" RETURNING \"seq\"";
 /// Held to commit, so that on PostgreSQL sequence numbers become visible in order: a reader of the outbox never
 /// sees seq 8 committed while seq 7 is still in flight. Taken by [`INSERT_POSTGRES`].
 pub const POSTGRES_OUTBOX_LOCK: i64 = 0x55_07_6E_02;

@@ -14,7 +14,7 @@ use super::db::{Keys, Param};
 use super::error::WriteError;
 use super::events::EventBus;
 use super::group_commit::{self, Announces};
-use super::group_commit_postgres::Writer;
+use super::group_commit_postgres::{Insert, Writer};
 use super::migrate::{self, Applied, Migration};
 
 /// Key of the advisory lock that serialises migrations across instances.
@@ -48,9 +48,24 @@ impl Postgres {
         })
     }
 
-    /// Runs a write (a row and its event) in the next group commit (`group_commit_postgres`) and returns its outcome
-    /// once committed; the events it announces are published to `bus` in sequence order first. `weight` estimates
-    /// the bytes of its input, for the batch's bound.
+    /// Runs a create (one row) in the next group commit, with the creates of the same statement queued next to it
+    /// as one statement (`group_commit_postgres::Insert`); otherwise as [`Postgres::write`].
+    pub async fn insert<T>(
+        &self,
+        bus: &EventBus,
+        weight: usize,
+        insert: Insert<T>,
+    ) -> Result<T, WriteError>
+    where
+        T: Announces + Send + 'static,
+    {
+        self.writer.insert(bus, weight, insert).await
+    }
+
+    /// Runs a write (a row, returning its events unnumbered) in the next group commit (`group_commit_postgres`) and
+    /// returns its outcome once committed, its events numbered; they are published to `bus` in sequence order
+    /// first. `weight` estimates the bytes of its input, for the batch's bound. `write` may run more than once,
+    /// only its last run committed.
     pub async fn write<T, F>(
         &self,
         bus: &EventBus,
@@ -59,8 +74,9 @@ impl Postgres {
     ) -> Result<T, WriteError>
     where
         T: Announces + Send + 'static,
-        F: for<'c> FnOnce(&'c mut sqlx::PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
+        F: for<'c> Fn(&'c mut sqlx::PgConnection) -> BoxFuture<'c, Result<T, WriteError>>
             + Send
+            + Sync
             + 'static,
     {
         self.writer.write(bus, weight, write).await

@@ -6,11 +6,13 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use std::sync::Arc;
 
 use crate::server::auth::Caller;
 use crate::server::db::{Dialect, Param, SqlWriter, ToParam};
 use crate::server::error::{ApiError, WriteError};
 use crate::server::events::{self, Event, EventKind};
+use crate::server::group_commit_postgres::Insert;
 use crate::server::{App, Db};
 
 use super::access::{allows, scope};
@@ -61,6 +63,10 @@ impl<R> crate::server::group_commit::Announces for (R, Vec<Event>) {
     fn events(&self) -> &[Event] {
         &self.1
     }
+
+    fn events_mut(&mut self) -> &mut [Event] {
+        &mut self.1
+    }
 }
 
 /// Estimated bytes of a statement and its parameters, for bounding a group commit.
@@ -97,28 +103,17 @@ pub(super) fn outbox_sqlite<R: Resource>(
     Ok(Some(Event { seq, ..event }))
 }
 
-/// Writes the event of a change to `record` to the outbox (if its model is live), returning it with its seq.
-pub(super) async fn outbox_postgres<R: Resource>(
-    tx: &mut sqlx::PgConnection,
+/// The event of a change to `record` (if its model is live), not numbered yet: on PostgreSQL the group commit writes
+/// the events of a batch's writes to the outbox after they ran, in one statement, and numbers them then
+/// (`group_commit_postgres`).
+pub(super) fn unnumbered_event<R: Resource>(
     record: &R,
     kind: EventKind,
 ) -> Result<Option<Event>, WriteError> {
     if !is_live::<R>() {
         return Ok(None);
     }
-    let event = event_of(record, kind, 0)?;
-    // Takes the outbox lock first (held to the commit), so that sequence numbers commit in order.
-    let seq: i64 = sqlx::query_scalar(events::INSERT_POSTGRES)
-        .bind(event.model)
-        .bind(&event.id)
-        .bind(kind.as_str())
-        .bind(&event.data)
-        .bind(&event.owner)
-        .bind(event.timestamp)
-        .bind(events::POSTGRES_OUTBOX_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(Some(Event { seq, ..event }))
+    Ok(Some(event_of(record, kind, 0)?))
 }
 
 fn insert_sql<R: Resource>(
@@ -164,11 +159,11 @@ pub(super) async fn create<R: Hooks>(
             caller: &caller,
         },
     )?;
-    let (sql, params) = insert_sql::<R>(app.db.dialect(), values);
     let (record, events) = match &app.db {
         // Both published by the group commit, in sequence order with the rest of its batch.
-        Db::Sqlite(db) => db
-            .write(&app.events, weight(&sql, &params), move |tx| {
+        Db::Sqlite(db) => {
+            let (sql, params) = insert_sql::<R>(Dialect::Sqlite, values);
+            db.write(&app.events, weight(&sql, &params), move |tx| {
                 let record = tx
                     .prepare_cached(&sql)?
                     .query_row(rusqlite::params_from_iter(&params), R::from_sqlite)?;
@@ -176,19 +171,45 @@ pub(super) async fn create<R: Hooks>(
                 Ok((record, events))
             })
             .await
-            .map_err(|e| e.into_api(false))?,
-        Db::Postgres(db) => db
-            .write(&app.events, weight(&sql, &params), move |tx| {
+            .map_err(|e| e.into_api(false))?
+        }
+        // A row of values: the group commit inserts it with the creates of the same statement next to it, as one
+        // multi-row statement.
+        Db::Postgres(db) if !values.is_empty() => {
+            let columns: Vec<&str> = values.iter().map(|(column, _)| *column).collect();
+            let insert = Insert {
+                into: format!("INSERT INTO {} ({})", R::TABLE, columns.join(", ")),
+                returning: R::SELECT,
+                values: values.into_iter().map(|(_, value)| value).collect(),
+                finish: |row| {
+                    let record = R::from_postgres(row)?;
+                    let events = Vec::from_iter(unnumbered_event(&record, EventKind::Created)?);
+                    Ok((record, events))
+                },
+            };
+            let weight = weight(&insert.into, &insert.values) + insert.returning.len();
+            db.insert(&app.events, weight, insert)
+                .await
+                .map_err(|e| e.into_api(false))?
+        }
+        Db::Postgres(db) => {
+            let (sql, params) = insert_sql::<R>(Dialect::Postgres, values);
+            let weight = weight(&sql, &params);
+            // Shared, not moved: the group commit may run a write twice (group_commit_postgres).
+            let statement = Arc::new((sql, params));
+            db.write(&app.events, weight, move |tx| {
+                let statement = statement.clone();
                 Box::pin(async move {
-                    let query = crate::server::postgres::query(&sql, &params);
+                    let (sql, params) = &*statement;
+                    let query = crate::server::postgres::query(sql, params);
                     let record = R::from_postgres(&query.fetch_one(&mut *tx).await?)?;
-                    let events =
-                        Vec::from_iter(outbox_postgres(tx, &record, EventKind::Created).await?);
+                    let events = Vec::from_iter(unnumbered_event(&record, EventKind::Created)?);
                     Ok((record, events))
                 })
             })
             .await
-            .map_err(|e| e.into_api(false))?,
+            .map_err(|e| e.into_api(false))?
+        }
     };
     if let Some(event) = events.last() {
         R::after_commit(event);
@@ -301,26 +322,37 @@ async fn change<R: Hooks>(
             })
             .await
             .map_err(|e| e.into_api(deleting))?,
-        Db::Postgres(db) => db
-            .write(&app.events, weight, move |tx| {
+        Db::Postgres(db) => {
+            // Shared, not moved: the group commit may run a write twice (group_commit_postgres).
+            let shared = Arc::new((
+                select_sql,
+                select_params,
+                statement,
+                id_param,
+                caller_for_tx,
+                id,
+            ));
+            db.write(&app.events, weight, move |tx| {
+                let shared = shared.clone();
                 Box::pin(async move {
-                    let query = crate::server::postgres::query(&select_sql, &select_params);
+                    let (select_sql, select_params, statement, id_param, caller, id) = &*shared;
+                    let query = crate::server::postgres::query(select_sql, select_params);
                     let found = query
                         .fetch_optional(&mut *tx)
                         .await?
                         .map(|row| R::from_postgres(&row))
                         .transpose()?;
-                    let found = found.ok_or(missing)?;
-                    if !allows(&rule, &caller_for_tx, &found) {
+                    let found = found.ok_or_else(|| not_found::<R>(id))?;
+                    if !allows(&rule, caller, &found) {
                         return Err(ApiError::forbidden().into());
                     }
                     let mut cascade = Cascade::default();
-                    let record = match (&statement, kind) {
+                    let record = match (statement, kind) {
                         (None, _) => found,
                         (Some((sql, params)), kind) => {
                             let query = crate::server::postgres::query(sql, params);
                             if kind == EventKind::Deleted {
-                                before_delete_postgres::<R>(tx, &id_param, &mut cascade).await?;
+                                before_delete_postgres::<R>(tx, id_param, &mut cascade).await?;
                                 query.execute(&mut *tx).await?;
                                 found
                             } else {
@@ -329,12 +361,13 @@ async fn change<R: Hooks>(
                         }
                     };
                     let mut events = cascade.events;
-                    events.extend(outbox_postgres(tx, &record, kind).await?);
+                    events.extend(unnumbered_event(&record, kind)?);
                     Ok((record, events))
                 })
             })
             .await
-            .map_err(|e| e.into_api(deleting))?,
+            .map_err(|e| e.into_api(deleting))?
+        }
     };
     // The request's own event is the last: a cascade's come before it. Its rows' models' hooks are not called:
     // they were not asked to change, and a hook that must see them can read the event feed.

@@ -25,7 +25,7 @@ use crate::server::db::Param;
 use crate::server::error::{ApiError, WriteError};
 use crate::server::events::{Event, EventKind};
 
-use super::write::{outbox_postgres, outbox_sqlite};
+use super::write::{outbox_sqlite, unnumbered_event};
 use super::Resource;
 
 /// How many rows deep a delete may cascade (a reply to a reply to ... a deleted message).
@@ -314,7 +314,7 @@ async fn apply_postgres<T: Resource>(
                 let record = T::from_postgres(row)?;
                 cascade
                     .events
-                    .extend(outbox_postgres(&mut *tx, &record, EventKind::Updated).await?);
+                    .extend(unnumbered_event(&record, EventKind::Updated)?);
             }
         }
         OnDelete::Cascade => {
@@ -335,7 +335,7 @@ async fn apply_postgres<T: Resource>(
                     let record = T::from_postgres(&deleted)?;
                     cascade
                         .events
-                        .extend(outbox_postgres(&mut *tx, &record, EventKind::Deleted).await?);
+                        .extend(unnumbered_event(&record, EventKind::Deleted)?);
                 }
             }
         }
