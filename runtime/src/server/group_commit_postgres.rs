@@ -4,7 +4,7 @@
 //! the commit so that sequence numbers become visible in order (the feed relies on it). Paid per request, that
 //! made every writer wait in turn for the lock *and* for its own commit's WAL flush. Here, as on SQLite
 //! (`group_commit`, whose queue, bounds and counts this shares), a request puts its write in a queue; when fewer
-//! than [`LEADERS`] are writing, it starts a *leader*: a task that holds one pooled connection and, while writes are
+//! than `LEADERS` are writing, it starts a *leader*: a task that holds one pooled connection and, while writes are
 //! queued, takes up to `WRITE_BATCH_MAX` of them, runs them in one transaction, writes all their events to the
 //! outbox in one statement (`events::INSERT_POSTGRES`, which takes the lock), commits once, publishes the events in
 //! sequence order and answers each request.
