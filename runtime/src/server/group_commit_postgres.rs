@@ -1034,15 +1034,20 @@ mod tests {
             return;
         };
         // Counts the committed statements that insert into `rows`.
-        psql(
-            &db.name,
-            "CREATE TABLE statements (n INT NOT NULL); INSERT INTO statements VALUES (0);
-             CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN UPDATE statements SET n = n + 1; RETURN NULL; END $$;
-             CREATE TRIGGER count_statement AFTER INSERT ON rows FOR EACH STATEMENT
-             EXECUTE FUNCTION count_statement();",
-        )
-        .unwrap();
+        for sql in [
+            "CREATE TABLE statements (n INT NOT NULL)",
+            "INSERT INTO statements VALUES (0)",
+            concat!(
+                "CREATE FUNCTION counted() RETURNS trigger LANGUAGE plpgsql AS $$",
+                " BEGIN UPDATE statements SET n = n + 1; RETURN NULL; END $$",
+            ),
+            concat!(
+                "CREATE TRIGGER counted AFTER INSERT ON rows",
+                " FOR EACH STATEMENT EXECUTE FUNCTION counted()",
+            ),
+        ] {
+            psql(&db.name, sql).unwrap();
+        }
         let statements = || -> i64 {
             psql(&db.name, "SELECT n FROM statements")
                 .unwrap()
