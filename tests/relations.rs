@@ -57,6 +57,16 @@ fn main() {
             one_query_per_level(&Server::start_postgres_with(LOG_QUERIES));
             Ok(())
         }),
+        scenarios::test(Backend::Sqlite, "include_to_one_row_rules", || {
+            let binary = server_harness::runtime_server_binary();
+            include_to_one_row_rules(&Server::start_binary_sqlite(binary, LOG_QUERIES));
+            Ok(())
+        }),
+        scenarios::test(Backend::Postgres, "include_to_one_row_rules", || {
+            let binary = server_harness::runtime_server_binary();
+            include_to_one_row_rules(&Server::start_binary_postgres(binary, LOG_QUERIES));
+            Ok(())
+        }),
     ]);
     scenarios::main(trials, &[sqlite, postgres]);
 }
@@ -424,7 +434,8 @@ fn include_bad_requests(s: &Server) {
 }
 
 /// One query per relation and level for the whole page: the include queries the server logs do not grow with the
-/// number of rows (20 messages by 20 authors in 2 rooms take one author query and one room query).
+/// number of rows (20 messages by 20 authors in 2 rooms take one author query and one room query on SQLite). On
+/// PostgreSQL a list's to-one relations are read by the page's own statement: no query of their own.
 fn one_query_per_level(s: &Server) {
     let admin = s.admin_token();
     let rooms: Vec<i64> = (0..2)
@@ -438,8 +449,10 @@ fn one_query_per_level(s: &Server) {
         message(s, &author, rooms[i % 2], &format!("q-{i}"));
     }
     let reader = new_user(s, &admin, "q-reader");
-    let queries = |path: &str, include: &str| -> usize {
+    // (include queries, pages with joined includes) of one list.
+    let queries = |path: &str, include: &str| -> (usize, usize) {
         let before = include_queries(s);
+        let joined_before = joined_pages(s);
         let body = s
             .get(path)
             .auth(&reader.token)
@@ -459,7 +472,7 @@ fn one_query_per_level(s: &Server) {
             }
             seen = now;
         }
-        seen - before
+        (seen - before, joined_pages(s) - joined_before)
     };
     let list = s
         .get("/api/messages")
@@ -468,13 +481,99 @@ fn one_query_per_level(s: &Server) {
         .send()
         .expect_json(200);
     assert_eq!(items(&list).len(), 20);
-    assert_eq!(queries("/api/messages", "author,room"), 2);
-    assert_eq!(queries("/api/messages", "author.messages,room.owner"), 4);
-    assert_eq!(queries("/api/rooms", "messages.author"), 2);
+    if s.is_postgres() {
+        assert_eq!(queries("/api/messages", "author,room"), (0, 1));
+        // The joined rows' own relations: one query each, for all of the page's authors and rooms.
+        assert_eq!(
+            queries("/api/messages", "author.messages,room.owner"),
+            (2, 1)
+        );
+        // A to-many's to-one relations are not joined (only a page's are).
+        assert_eq!(queries("/api/rooms", "messages.author"), (2, 0));
+    } else {
+        assert_eq!(queries("/api/messages", "author,room"), (2, 0));
+        assert_eq!(
+            queries("/api/messages", "author.messages,room.owner"),
+            (4, 0)
+        );
+        assert_eq!(queries("/api/rooms", "messages.author"), (2, 0));
+    }
 }
 
 fn include_queries(s: &Server) -> usize {
     s.log().matches("include query").count()
+}
+
+fn joined_pages(s: &Server) -> usize {
+    s.log().matches("page with joined includes").count()
+}
+
+/// A to-one to a model only its owner may read, through a self-reference (the runtime's schema: a note's
+/// `parent`): the caller's own parent note is included, another user's is `null`, at every level; a to-many
+/// leaves the other user's notes out. On PostgreSQL the page's `parent` is joined by its own statement, so the read
+/// rule is checked inside it.
+fn include_to_one_row_rules(s: &Server) {
+    let admin = s.admin_token();
+    let user = |name: &str| -> String {
+        let body = s
+            .post("/api/users")
+            .auth(&admin)
+            .json(json!({ "email": format!("{name}-{}@example.com", server_harness::unique()), "passwordHash": "x" }))
+            .send()
+            .expect_json(201);
+        s.token(body["id"].as_str().unwrap(), &[])
+    };
+    let (a, b) = (user("rows-a"), user("rows-b"));
+    let note = |token: &str, title: &str, parent: &Value| -> Value {
+        s.post("/api/notes")
+            .auth(token)
+            .json(json!({ "title": title, "parentId": parent }))
+            .send()
+            .expect_json(201)
+    };
+    let a_root = note(&a, "a root", &Value::Null);
+    let b_child = note(&b, "b child of a's", &a_root["id"]);
+    let b_grandchild = note(&b, "b grandchild", &b_child["id"]);
+
+    let as_b = read(s, "/api/notes", Some(&b), "parent.parent", None);
+    assert_eq!(items(&as_b).len(), 2, "{as_b}");
+    assert_eq!(
+        by_id(&as_b, &b_child)["parent"],
+        Value::Null,
+        "another user's note is not included: {as_b}"
+    );
+    let parent = &by_id(&as_b, &b_grandchild)["parent"];
+    let mut expected = b_child.clone();
+    expected["parent"] = Value::Null;
+    assert_eq!(
+        parent, &expected,
+        "the caller's own parent, whole, its parent null"
+    );
+
+    let as_a = read(s, "/api/notes", Some(&a), "parent,children", None);
+    assert_eq!(items(&as_a).len(), 1, "{as_a}");
+    assert_eq!(by_id(&as_a, &a_root)["parent"], Value::Null);
+    assert_eq!(
+        by_id(&as_a, &a_root)["children"],
+        json!([]),
+        "b's notes are not a's to read"
+    );
+    // The same page over a get and as b's own to-many.
+    let got = read(
+        s,
+        &format!("/api/notes/{}", b_grandchild["id"]),
+        Some(&b),
+        "parent",
+        None,
+    );
+    assert_eq!(got["parent"]["id"], b_child["id"], "{got}");
+    let roots = read(s, "/api/notes", Some(&b), "children.parent", None);
+    let children = &by_id(&roots, &b_child)["children"];
+    assert_eq!(children.as_array().map(Vec::len), Some(1), "{roots}");
+    assert_eq!(children[0]["parent"]["id"], b_child["id"], "{roots}");
+    if s.is_postgres() {
+        assert!(joined_pages(s) >= 2, "the lists' `parent` was joined");
+    }
 }
 
 /// A WebSocket `request` includes as REST does, in both forms, with the same read rules and the same 400s.

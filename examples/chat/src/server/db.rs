@@ -243,7 +243,7 @@ impl SqlWriter {
 
     /// `ORDER BY` entries always end with the id, so that pages are stable. NULLs sort first ascending and last
     /// descending on both databases.
-    pub fn order_by(&self, keys: &[(&'static str, SortOrder)], id_column: &str) -> String {
+    pub fn order_by(&self, keys: &[(&str, SortOrder)], id_column: &str) -> String {
         let mut parts: Vec<String> = keys
             .iter()
             .filter(|(column, _)| *column != id_column)

@@ -11,6 +11,7 @@ impl Resource for crate::models::AuditEntry {
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = None;
     const SELECT: &'static str = "\"id\", \"action\"";
+    const COLUMNS: usize = 2;
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -107,11 +108,14 @@ impl Resource for crate::models::AuditEntry {
             action: Column::read(row, 1)?,
         })
     }
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    fn from_postgres_at(
+        row: &sqlx::postgres::PgRow,
+        at: usize,
+    ) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            action: Column::read(row, 1)?,
+            id: Column::read(row, at)?,
+            action: Column::read(row, at + 1)?,
         })
     }
 }

@@ -72,9 +72,13 @@ impl Related for crate::models::Note {
         Relation::many::<
             crate::models::Note,
             Self,
-        >("children", "id", "\"parent_id\"", "parentId"),
-        Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
-        Relation::one::<crate::models::Note>("parent", "parentId", "\"id\"", "id"),
+        >("children", "id", "\"id\"", "\"parent_id\"", "parentId"),
+        Relation::one::<
+            crate::models::User,
+        >("owner", "ownerId", "\"owner_id\"", "\"id\"", "id"),
+        Relation::one::<
+            crate::models::Note,
+        >("parent", "parentId", "\"parent_id\"", "\"id\"", "id"),
     ];
     fn relation_conditions(
         filter: &crate::models::NoteFilter,
@@ -108,7 +112,7 @@ impl Related for crate::models::User {
         Relation::many::<
             crate::models::Note,
             Self,
-        >("notes", "id", "\"owner_id\"", "ownerId"),
+        >("notes", "id", "\"id\"", "\"owner_id\"", "ownerId"),
     ];
     fn relation_conditions(
         filter: &crate::models::UserFilter,

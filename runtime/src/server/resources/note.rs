@@ -11,6 +11,7 @@ impl Resource for crate::models::Note {
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"owner_id\"");
     const SELECT: &'static str = "\"id\", \"owner_id\", \"title\", \"body\", \"priority\", \"done\", \"created_at\", \"parent_id\"";
+    const COLUMNS: usize = 8;
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -167,17 +168,20 @@ impl Resource for crate::models::Note {
             parent_id: Column::read(row, 7)?,
         })
     }
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    fn from_postgres_at(
+        row: &sqlx::postgres::PgRow,
+        at: usize,
+    ) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            owner_id: Column::read(row, 1)?,
-            title: Column::read(row, 2)?,
-            body: Column::read(row, 3)?,
-            priority: Column::read(row, 4)?,
-            done: Column::read(row, 5)?,
-            created_at: Column::read(row, 6)?,
-            parent_id: Column::read(row, 7)?,
+            id: Column::read(row, at)?,
+            owner_id: Column::read(row, at + 1)?,
+            title: Column::read(row, at + 2)?,
+            body: Column::read(row, at + 3)?,
+            priority: Column::read(row, at + 4)?,
+            done: Column::read(row, at + 5)?,
+            created_at: Column::read(row, at + 6)?,
+            parent_id: Column::read(row, at + 7)?,
         })
     }
 }

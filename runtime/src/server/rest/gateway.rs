@@ -11,7 +11,7 @@ use crate::server::App;
 
 use super::access::{scope, Scope};
 use super::include::Include;
-use super::read::{fetch_list, fetch_one, with_relations, ListQuery, ListResponse};
+use super::read::{fetch_list, fetch_list_including, fetch_one, with_relations, ListQuery};
 use super::{not_found, Resource};
 
 /// Which of the model's events the caller may receive on a list channel (401/403 when none could ever pass).
@@ -118,28 +118,21 @@ pub async fn request<R: Resource>(
                 Some(OneOrMany::One(key)) => vec![key],
                 Some(OneOrMany::Many(keys)) => keys,
             };
-            let (page, seq) = fetch_list::<R>(
-                app,
-                caller,
-                ListQuery {
-                    filter: p.filter,
-                    order,
-                    skip: p.skip,
-                    take: p.take,
-                },
-                true,
-            )
-            .await?;
-            let data = if include.is_empty() {
-                serde_json::to_value(page)
+            let query = ListQuery {
+                filter: p.filter,
+                order,
+                skip: p.skip,
+                take: p.take,
+            };
+            let (data, seq) = if include.is_empty() {
+                let (page, seq) = fetch_list::<R>(app, caller, query, true).await?;
+                (serde_json::to_value(page), seq)
             } else {
-                // Included rows are read after the page's snapshot: they may be newer than `seq`.
-                serde_json::to_value(ListResponse {
-                    items: with_relations(app, caller, &include, &page.items).await?,
-                    total: page.total,
-                    skip: page.skip,
-                    take: page.take,
-                })
+                // Included rows read after the page's snapshot (all but PostgreSQL's to-one relations) may be
+                // newer than `seq`.
+                let (page, seq) =
+                    fetch_list_including::<R>(app, caller, query, true, &include).await?;
+                (serde_json::to_value(page), seq)
             };
             Ok((data.map_err(ApiError::internal)?, seq.unwrap_or(0)))
         }

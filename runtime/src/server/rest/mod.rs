@@ -22,7 +22,7 @@ pub use cascade::{OnDelete, Reference, Referenced};
 pub use filter::FilterSql;
 pub use gateway::{check_item, request, visibility};
 pub use include::{Include, Related, Relation, Target, MAX_DEPTH};
-pub use read::{fetch_list, fetch_one, ListParams, ListQuery, ListResponse};
+pub use read::{fetch_list, fetch_list_including, fetch_one, ListParams, ListQuery, ListResponse};
 
 use read::{get_one, list};
 use write::{create, delete, replace, update};
@@ -112,6 +112,8 @@ pub trait Resource: Related + Referenced + Serialize + Send + Sync + Sized + 'st
     const OWNER_COLUMN: Option<&'static str>;
     /// The record's columns, in the order `from_sqlite` and `from_postgres` read them.
     const SELECT: &'static str;
+    /// How many columns `SELECT` lists.
+    const COLUMNS: usize;
     /// Who may read, create, update and delete.
     const ACCESS: Access;
 
@@ -155,8 +157,13 @@ pub trait Resource: Related + Referenced + Serialize + Send + Sync + Sized + 'st
     fn order_key(order: &Self::OrderBy) -> (&'static str, SortOrder);
     /// The record from a SQLite row of `SELECT`.
     fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self>;
+    /// The record from a PostgreSQL row whose columns from `at` on are those of `SELECT` (a page's row with
+    /// its to-one includes joined holds several records side by side).
+    fn from_postgres_at(row: &sqlx::postgres::PgRow, at: usize) -> Result<Self, sqlx::Error>;
     /// The record from a PostgreSQL row of `SELECT`.
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error>;
+    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Self::from_postgres_at(row, 0)
+    }
 }
 
 /// A model's hooks: the user's custom logic around writes, in `src/hooks/<model>.rs` (written once by ssot-gen,

@@ -11,6 +11,7 @@ impl Resource for crate::models::Bookmark {
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"owner_id\"");
     const SELECT: &'static str = "\"id\", \"message_id\", \"owner_id\", \"color\", \"pinned\", \"note\"";
+    const COLUMNS: usize = 6;
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -148,15 +149,18 @@ impl Resource for crate::models::Bookmark {
             note: Column::read(row, 5)?,
         })
     }
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    fn from_postgres_at(
+        row: &sqlx::postgres::PgRow,
+        at: usize,
+    ) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            message_id: Column::read(row, 1)?,
-            owner_id: Column::read(row, 2)?,
-            color: Column::read(row, 3)?,
-            pinned: Column::read(row, 4)?,
-            note: Column::read(row, 5)?,
+            id: Column::read(row, at)?,
+            message_id: Column::read(row, at + 1)?,
+            owner_id: Column::read(row, at + 2)?,
+            color: Column::read(row, at + 3)?,
+            pinned: Column::read(row, at + 4)?,
+            note: Column::read(row, at + 5)?,
         })
     }
 }

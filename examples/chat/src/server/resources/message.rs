@@ -11,6 +11,7 @@ impl Resource for crate::models::Message {
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"author_id\"");
     const SELECT: &'static str = "\"id\", \"room_id\", \"author_id\", \"reply_to_id\", \"text\", \"edited_at\", \"created_at\"";
+    const COLUMNS: usize = 7;
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -154,16 +155,19 @@ impl Resource for crate::models::Message {
             created_at: Column::read(row, 6)?,
         })
     }
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    fn from_postgres_at(
+        row: &sqlx::postgres::PgRow,
+        at: usize,
+    ) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            room_id: Column::read(row, 1)?,
-            author_id: Column::read(row, 2)?,
-            reply_to_id: Column::read(row, 3)?,
-            text: Column::read(row, 4)?,
-            edited_at: Column::read(row, 5)?,
-            created_at: Column::read(row, 6)?,
+            id: Column::read(row, at)?,
+            room_id: Column::read(row, at + 1)?,
+            author_id: Column::read(row, at + 2)?,
+            reply_to_id: Column::read(row, at + 3)?,
+            text: Column::read(row, at + 4)?,
+            edited_at: Column::read(row, at + 5)?,
+            created_at: Column::read(row, at + 6)?,
         })
     }
 }

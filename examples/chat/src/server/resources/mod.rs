@@ -72,8 +72,12 @@ pub async fn request(
 }
 impl Related for crate::models::Bookmark {
     const RELATIONS: &'static [Relation] = &[
-        Relation::one::<crate::models::Message>("message", "messageId", "\"id\"", "id"),
-        Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
+        Relation::one::<
+            crate::models::Message,
+        >("message", "messageId", "\"message_id\"", "\"id\"", "id"),
+        Relation::one::<
+            crate::models::User,
+        >("owner", "ownerId", "\"owner_id\"", "\"id\"", "id"),
     ];
     fn relation_conditions(
         filter: &crate::models::BookmarkFilter,
@@ -96,17 +100,23 @@ impl Referenced for crate::models::Bookmark {
 }
 impl Related for crate::models::Message {
     const RELATIONS: &'static [Relation] = &[
-        Relation::one::<crate::models::User>("author", "authorId", "\"id\"", "id"),
+        Relation::one::<
+            crate::models::User,
+        >("author", "authorId", "\"author_id\"", "\"id\"", "id"),
         Relation::many::<
             crate::models::Bookmark,
             Self,
-        >("bookmarks", "id", "\"message_id\"", "messageId"),
+        >("bookmarks", "id", "\"id\"", "\"message_id\"", "messageId"),
         Relation::many::<
             crate::models::Message,
             Self,
-        >("replies", "id", "\"reply_to_id\"", "replyToId"),
-        Relation::one::<crate::models::Message>("replyTo", "replyToId", "\"id\"", "id"),
-        Relation::one::<crate::models::Room>("room", "roomId", "\"id\"", "id"),
+        >("replies", "id", "\"id\"", "\"reply_to_id\"", "replyToId"),
+        Relation::one::<
+            crate::models::Message,
+        >("replyTo", "replyToId", "\"reply_to_id\"", "\"id\"", "id"),
+        Relation::one::<
+            crate::models::Room,
+        >("room", "roomId", "\"room_id\"", "\"id\"", "id"),
     ];
     fn relation_conditions(
         filter: &crate::models::MessageFilter,
@@ -160,8 +170,10 @@ impl Related for crate::models::Room {
         Relation::many::<
             crate::models::Message,
             Self,
-        >("messages", "id", "\"room_id\"", "roomId"),
-        Relation::one::<crate::models::User>("owner", "ownerId", "\"id\"", "id"),
+        >("messages", "id", "\"id\"", "\"room_id\"", "roomId"),
+        Relation::one::<
+            crate::models::User,
+        >("owner", "ownerId", "\"owner_id\"", "\"id\"", "id"),
     ];
     fn relation_conditions(
         filter: &crate::models::RoomFilter,
@@ -192,15 +204,15 @@ impl Related for crate::models::User {
         Relation::many::<
             crate::models::Bookmark,
             Self,
-        >("bookmarks", "id", "\"owner_id\"", "ownerId"),
+        >("bookmarks", "id", "\"id\"", "\"owner_id\"", "ownerId"),
         Relation::many::<
             crate::models::Message,
             Self,
-        >("messages", "id", "\"author_id\"", "authorId"),
+        >("messages", "id", "\"id\"", "\"author_id\"", "authorId"),
         Relation::many::<
             crate::models::Room,
             Self,
-        >("rooms", "id", "\"owner_id\"", "ownerId"),
+        >("rooms", "id", "\"id\"", "\"owner_id\"", "ownerId"),
     ];
     fn relation_conditions(
         filter: &crate::models::UserFilter,

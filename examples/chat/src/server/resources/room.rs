@@ -11,6 +11,7 @@ impl Resource for crate::models::Room {
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = Some("\"owner_id\"");
     const SELECT: &'static str = "\"id\", \"title\", \"owner_id\"";
+    const COLUMNS: usize = 3;
     const ACCESS: Access = Access {
         read: Rule {
             public: true,
@@ -113,12 +114,15 @@ impl Resource for crate::models::Room {
             owner_id: Column::read(row, 2)?,
         })
     }
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    fn from_postgres_at(
+        row: &sqlx::postgres::PgRow,
+        at: usize,
+    ) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            title: Column::read(row, 1)?,
-            owner_id: Column::read(row, 2)?,
+            id: Column::read(row, at)?,
+            title: Column::read(row, at + 1)?,
+            owner_id: Column::read(row, at + 2)?,
         })
     }
 }

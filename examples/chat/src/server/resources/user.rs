@@ -11,6 +11,7 @@ impl Resource for crate::models::User {
     const ID_COLUMN: &'static str = "\"id\"";
     const OWNER_COLUMN: Option<&'static str> = None;
     const SELECT: &'static str = "\"id\", \"email\", \"name\", \"created_at\"";
+    const COLUMNS: usize = 4;
     const ACCESS: Access = Access {
         read: Rule {
             public: false,
@@ -131,13 +132,16 @@ impl Resource for crate::models::User {
             created_at: Column::read(row, 3)?,
         })
     }
-    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    fn from_postgres_at(
+        row: &sqlx::postgres::PgRow,
+        at: usize,
+    ) -> Result<Self, sqlx::Error> {
         use crate::server::postgres::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            email: Column::read(row, 1)?,
-            name: Column::read(row, 2)?,
-            created_at: Column::read(row, 3)?,
+            id: Column::read(row, at)?,
+            email: Column::read(row, at + 1)?,
+            name: Column::read(row, at + 2)?,
+            created_at: Column::read(row, at + 3)?,
         })
     }
 }

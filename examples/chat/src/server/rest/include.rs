@@ -6,7 +6,9 @@
 //!
 //! One query per relation and level for the whole page: the keys of every row of the level above are collected
 //! and the related rows are read with one `IN (...)`; a to-many's `take` applies per parent row through
-//! `ROW_NUMBER() OVER (PARTITION BY ...)`, so it is one query too. Every related row passes its own model's read
+//! `ROW_NUMBER() OVER (PARTITION BY ...)`, so it is one query too. On PostgreSQL a list's to-one relations are
+//! read with the page itself, as `LEFT JOIN LATERAL`s of its statement ([`PageJoins`]): each statement is a round
+//! trip there, and the page's own statement has the keys at hand. Every related row passes its own model's read
 //! rule for the caller (in the query's `WHERE`): a to-one the caller may not read is `null`, a to-many leaves it
 //! out. Hidden fields are never selected.
 
@@ -63,6 +65,8 @@ pub struct Relation {
     /// The field of the including record whose value selects the related rows: the reference for a to-one, the
     /// id for a to-many.
     pub key_field: &'static str,
+    /// The quoted column of the including table that holds `key_field`.
+    pub local_column: &'static str,
     /// That value as a parameter of the related column's type.
     pub key: fn(&str) -> Option<Param>,
     /// The quoted column of the related table the keys are matched against.
@@ -79,6 +83,13 @@ pub struct Target {
     name: &'static str,
     plan: fn(&Options, bool, usize) -> Result<Include, ApiError>,
     fetch: Fetch,
+    /// How many columns a record of the model has.
+    columns: usize,
+    /// The `LEFT JOIN LATERAL` that reads the related row with the page (PostgreSQL), if the caller may read
+    /// any row of the model.
+    lateral: fn(&Relation, &Caller, &mut SqlWriter, &str) -> Option<String>,
+    /// The joined record whose columns start at the given one, as JSON.
+    read_joined: fn(&sqlx::postgres::PgRow, usize) -> Result<Value, sqlx::Error>,
 }
 
 type Fetch = for<'a> fn(
@@ -115,6 +126,9 @@ impl Target {
             name: T::NAME,
             plan: plan_options::<T>,
             fetch: fetch_boxed::<T>,
+            columns: T::COLUMNS,
+            lateral: lateral::<T>,
+            read_joined: read_joined::<T>,
         }
     }
 }
@@ -130,10 +144,11 @@ fn fetch_boxed<'a, T: Resource>(
 }
 
 impl Relation {
-    /// A to-one relation through the reference `key_field` to `T`'s id.
+    /// A to-one relation through the reference `key_field` (in `local_column`) to `T`'s id.
     pub const fn one<T: Resource>(
         name: &'static str,
         key_field: &'static str,
+        local_column: &'static str,
         remote_column: &'static str,
         remote_field: &'static str,
     ) -> Relation {
@@ -141,6 +156,7 @@ impl Relation {
             name,
             many: false,
             key_field,
+            local_column,
             key: T::id_param,
             remote_column,
             remote_field,
@@ -148,10 +164,12 @@ impl Relation {
         }
     }
 
-    /// A to-many relation from `P` (whose id `key_field` is) to the rows of `T` whose `remote_field` refers to it.
+    /// A to-many relation from `P` (whose id `key_field` is, in `local_column`) to the rows of `T` whose
+    /// `remote_field` refers to it.
     pub const fn many<T: Resource, P: Resource>(
         name: &'static str,
         key_field: &'static str,
+        local_column: &'static str,
         remote_column: &'static str,
         remote_field: &'static str,
     ) -> Relation {
@@ -159,6 +177,7 @@ impl Relation {
             name,
             many: true,
             key_field,
+            local_column,
             key: P::id_param,
             remote_column,
             remote_field,
@@ -227,8 +246,159 @@ impl Include {
         caller: &Caller,
         rows: &mut [Value],
     ) -> Result<(), ApiError> {
-        attach(app, caller, &self.steps, rows, &mut Reader::default()).await
+        attach(app, caller, self.steps.iter().collect(), rows, &mut Reader::default()).await
     }
+
+    /// The to-one relations of a page of `R` as joins of the page's statement, their parameters bound in `w`
+    /// (after the page's own). A relation of a model the caller may read no row of is not joined: it is `null`
+    /// without a query.
+    pub(super) fn page_joins<R: Resource>(
+        &self,
+        caller: &Caller,
+        w: &mut SqlWriter,
+    ) -> PageJoins<'_> {
+        let mut joins = PageJoins::default();
+        // The page's columns come first, then each joined record behind its marker column.
+        let mut at = R::COLUMNS;
+        for step in self.steps.iter().filter(|s| !s.relation.many) {
+            let target = step.relation.target;
+            let alias = format!("\"ssot_join{}\"", joins.joined.len());
+            let Some(join) = (target.lateral)(step.relation, caller, w, &alias) else {
+                continue;
+            };
+            joins.columns.push_str(&format!(", {alias}.*"));
+            joins.from.push_str(&join);
+            joins.joined.push((step, at));
+            at += 1 + target.columns;
+        }
+        joins
+    }
+
+    /// Adds the included relations to `rows`, records of `R` as JSON: those of `joins` from `joined` (each row's
+    /// joined records, in the order of `joins`), the others with one query per relation and level.
+    pub(super) async fn attach_joined(
+        &self,
+        app: &App,
+        caller: &Caller,
+        rows: &mut [Value],
+        joins: &PageJoins<'_>,
+        mut joined: Vec<Vec<Value>>,
+    ) -> Result<(), ApiError> {
+        let mut reader = Reader::default();
+        for (i, (step, _)) in joins.joined.iter().enumerate() {
+            let mut related: Vec<Value> = joined.iter_mut().map(|row| row[i].take()).collect();
+            // The joined rows' own includes, for all of them at once (a `null` has none).
+            attach(
+                app,
+                caller,
+                step.nested.steps.iter().collect(),
+                &mut related,
+                &mut reader,
+            )
+            .await?;
+            for (row, value) in rows.iter_mut().zip(related) {
+                if let Value::Object(fields) = row {
+                    fields.insert(step.relation.name.to_owned(), value);
+                }
+            }
+        }
+        let rest = self
+            .steps
+            .iter()
+            .filter(|s| !joins.joined.iter().any(|(j, _)| std::ptr::eq(*j, *s)))
+            .collect();
+        attach(app, caller, rest, rows, &mut reader).await
+    }
+}
+
+/// The name of the page's rows in a statement with joins.
+const PAGE: &str = "\"ssot_page\"";
+
+/// The to-one relations a page reads with its own statement (PostgreSQL): each a `LEFT JOIN LATERAL` of the
+/// related row, within its model's read rule for the caller. A page of 20 messages with their authors and rooms is
+/// then one statement rather than three. Each joined record is preceded by a marker column, `NULL` when there is
+/// no row (no reference, or a row the caller may not read).
+#[derive(Default)]
+pub(super) struct PageJoins<'a> {
+    /// Each joined relation, with the column of its marker.
+    joined: Vec<(&'a Step, usize)>,
+    /// `, "ssot_join0".*, ...`: appended to the select list.
+    columns: String,
+    /// The joins, appended to the `FROM`.
+    from: String,
+}
+
+impl PageJoins<'_> {
+    /// Nothing to join.
+    pub(super) fn is_empty(&self) -> bool {
+        self.joined.is_empty()
+    }
+
+    /// The page's statement (`SELECT <R::SELECT> ... LIMIT ... OFFSET ...`) with the joins, its rows still in
+    /// the page's order (`keys`, then `id_column`): a join does not keep the order of its input.
+    pub(super) fn wrap(
+        &self,
+        page_sql: &str,
+        w: &SqlWriter,
+        keys: &[(&str, crate::query::SortOrder)],
+        id_column: &str,
+    ) -> String {
+        let qualified: Vec<(String, crate::query::SortOrder)> = keys
+            .iter()
+            .map(|(column, order)| (format!("{PAGE}.{column}"), *order))
+            .collect();
+        let keys: Vec<(&str, crate::query::SortOrder)> = qualified
+            .iter()
+            .map(|(column, order)| (column.as_str(), *order))
+            .collect();
+        let order = w.order_by(&keys, &format!("{PAGE}.{id_column}"));
+        format!(
+            "SELECT {PAGE}.*{columns} FROM ({page_sql}) AS {PAGE}{from} ORDER BY {order}",
+            columns = self.columns,
+            from = self.from
+        )
+    }
+
+    /// A row's joined records as JSON, `null` where there is none, in the order of the joins.
+    pub(super) fn read(&self, row: &sqlx::postgres::PgRow) -> Result<Vec<Value>, sqlx::Error> {
+        use sqlx::{Row, ValueRef};
+        self.joined
+            .iter()
+            .map(|(step, at)| {
+                if row.try_get_raw(*at)?.is_null() {
+                    Ok(Value::Null)
+                } else {
+                    (step.relation.target.read_joined)(row, at + 1)
+                }
+            })
+            .collect()
+    }
+}
+
+/// `LEFT JOIN LATERAL` of the row of `T` that `relation` refers to, under `alias`, if the caller may read it.
+/// Inside the subquery the unqualified columns are `T`'s (the innermost table), so `T`'s read rule applies as in a
+/// query of its own, even when `T` is the page's own model.
+fn lateral<T: Resource>(
+    relation: &Relation,
+    caller: &Caller,
+    w: &mut SqlWriter,
+    alias: &str,
+) -> Option<String> {
+    let scope = scope::<T>(&T::ACCESS.read, caller).ok()?;
+    let scope = scope_sql(&scope, w);
+    Some(format!(
+        " LEFT JOIN LATERAL (SELECT 1 AS \"ssot_found\", {select} FROM {table} WHERE {remote} = {PAGE}.{local} \
+         AND {scope}) AS {alias} ON TRUE",
+        select = T::SELECT,
+        table = T::TABLE,
+        remote = relation.remote_column,
+        local = relation.local_column,
+    ))
+}
+
+fn read_joined<T: Resource>(row: &sqlx::postgres::PgRow, at: usize) -> Result<Value, sqlx::Error> {
+    let record = T::from_postgres_at(row, at)?;
+    serde_json::to_value(record).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 fn bad_include(message: String) -> ApiError {
@@ -363,7 +533,7 @@ fn key_text(value: &Value) -> Option<String> {
 fn attach<'a>(
     app: &'a App,
     caller: &'a Caller,
-    steps: &'a [Step],
+    steps: Vec<&'a Step>,
     rows: &'a mut [Value],
     reader: &'a mut Reader,
 ) -> Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>> {
@@ -482,7 +652,14 @@ async fn fetch<T: Resource>(
         .map(serde_json::to_value)
         .collect::<Result<Vec<Value>, _>>()
         .map_err(ApiError::internal)?;
-    attach(app, caller, &step.nested.steps, &mut values, reader).await?;
+    attach(
+        app,
+        caller,
+        step.nested.steps.iter().collect(),
+        &mut values,
+        reader,
+    )
+    .await?;
     Ok(values)
 }
 

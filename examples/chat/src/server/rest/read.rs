@@ -16,7 +16,7 @@ use crate::server::{App, Db};
 
 use super::access::{scope, scope_sql, Scope};
 use super::filter::FilterSql;
-use super::include::Include;
+use super::include::{Include, PageJoins};
 use super::{not_found, path_id, Resource};
 use crate::query::SortOrder;
 
@@ -138,34 +138,19 @@ pub(super) async fn list<R: Resource>(
         .as_deref()
         .map(|t| number("take", Some(t), 0))
         .transpose()?;
-    let (page, _) = fetch_list::<R>(
-        &app,
-        &caller,
-        ListQuery {
-            filter,
-            order,
-            skip,
-            take,
-        },
-        false,
-    )
-    .await?;
+    let query = ListQuery {
+        filter,
+        order,
+        skip,
+        take,
+    };
     if include.is_empty() {
+        let (page, _) = fetch_list::<R>(&app, &caller, query, false).await?;
         return Ok(Json(page).into_response());
     }
-    let items = with_relations(&app, &caller, &include, &page.items).await?;
-    Ok(Json(ListResponse {
-        items,
-        total: page.total,
-        skip: page.skip,
-        take: page.take,
-    })
-    .into_response())
+    let (page, _) = fetch_list_including::<R>(&app, &caller, query, false, &include).await?;
+    Ok(Json(page).into_response())
 }
-
-/// On PostgreSQL one snapshot for the page and the head; sequence numbers commit in order (see
-/// `events::POSTGRES_OUTBOX_LOCK`), so the snapshot holds exactly the events up to the head it reads.
-const SNAPSHOT_POSTGRES: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
 /// One page of the rows the caller may read. With `at_seq`, also the sequence number of the last event the page
 /// reflects (read in the same snapshot), so that a live client can stitch the page to the event stream.
@@ -175,6 +160,63 @@ pub async fn fetch_list<R: Resource>(
     query: ListQuery<R>,
     at_seq: bool,
 ) -> Result<(ListResponse<R>, Option<i64>), ApiError> {
+    let none = Include::default();
+    let page = read_page::<R>(app, caller, query, at_seq, &none).await?;
+    Ok((page.list, page.seq))
+}
+
+/// [`fetch_list`] with the relations `include` asks for, the records as JSON. On PostgreSQL the to-one relations
+/// are read by the page's own statement, in its snapshot; the other relations are read after it, and may be newer
+/// than the sequence number.
+pub async fn fetch_list_including<R: Resource>(
+    app: &App,
+    caller: &Caller,
+    query: ListQuery<R>,
+    at_seq: bool,
+    include: &Include,
+) -> Result<(ListResponse<serde_json::Value>, Option<i64>), ApiError> {
+    let page = read_page::<R>(app, caller, query, at_seq, include).await?;
+    let mut items = page
+        .list
+        .items
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    include
+        .attach_joined(app, caller, &mut items, &page.joins, page.joined)
+        .await?;
+    let list = ListResponse {
+        items,
+        total: page.list.total,
+        skip: page.list.skip,
+        take: page.list.take,
+    };
+    Ok((list, page.seq))
+}
+
+/// What one read of a page gives.
+struct Page<'i, R> {
+    list: ListResponse<R>,
+    /// The relations read with the page (PostgreSQL's to-one relations).
+    joins: PageJoins<'i>,
+    /// Each item's joined records, in the order of `joins`.
+    joined: Vec<Vec<serde_json::Value>>,
+    seq: Option<i64>,
+}
+
+/// On PostgreSQL one snapshot for the page and the head; sequence numbers commit in order (see
+/// `events::POSTGRES_OUTBOX_LOCK`), so the snapshot holds exactly the events up to the head it reads.
+const SNAPSHOT_POSTGRES: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+/// The page's count and rows in one snapshot, with the to-one relations of `include` joined on PostgreSQL.
+async fn read_page<'i, R: Resource>(
+    app: &App,
+    caller: &Caller,
+    query: ListQuery<R>,
+    at_seq: bool,
+    include: &'i Include,
+) -> Result<Page<'i, R>, ApiError> {
     let scope = scope::<R>(&R::ACCESS.read, caller)?;
     let skip = query.skip.unwrap_or(0).max(0);
     let take = query
@@ -189,7 +231,7 @@ pub async fn fetch_list<R: Resource>(
     };
     condition = format!("{condition} AND {}", scope_sql(&scope, &mut w));
     let condition_params = w.params.len();
-    let keys: Vec<(&'static str, SortOrder)> = query.order.iter().map(R::order_key).collect();
+    let keys: Vec<(&str, SortOrder)> = query.order.iter().map(R::order_key).collect();
     let order_sql = w.order_by(&keys, R::ID_COLUMN);
     // SQLite compiles a statement again at every run when its LIMIT is a bound parameter (its planner reads the
     // value): 12.8 % of a list request's CPU. The limit is a clamped number, so SQLite gets it as
@@ -200,12 +242,28 @@ pub async fn fetch_list<R: Resource>(
     };
     let offset = w.bind(Param::I64(Some(skip)));
     let count_sql = format!("SELECT COUNT(*) FROM {} WHERE {condition}", R::TABLE);
-    let select_sql = format!(
+    let mut select_sql = format!(
         "SELECT {} FROM {} WHERE {condition} ORDER BY {order_sql} LIMIT {limit} OFFSET {offset}",
         R::SELECT,
         R::TABLE
     );
-    let (total, items, seq) = match &app.db {
+    // SQLite runs in process, where a statement costs no round trip: its includes keep a query per relation.
+    let joins = match w.dialect {
+        Dialect::Postgres => include.page_joins::<R>(caller, &mut w),
+        Dialect::Sqlite => PageJoins::default(),
+    };
+    if !joins.is_empty() {
+        select_sql = joins.wrap(&select_sql, &w, &keys, R::ID_COLUMN);
+        tracing::debug!(target: "ssot::include", model = R::NAME, sql = %select_sql, "page with joined includes");
+    }
+    let statements = Statements {
+        count: &count_sql,
+        select: &select_sql,
+        params: &w.params,
+        count_params: condition_params,
+        joins: &joins,
+    };
+    let (total, items, joined, seq) = match &app.db {
         Db::Sqlite(db) => db
             .read(|conn| {
                 // A read transaction: the count, the page and the head come from one snapshot.
@@ -227,61 +285,76 @@ pub async fn fetch_list<R: Resource>(
                 } else {
                     None
                 };
-                Ok((total, items, seq))
+                Ok((total, items, Vec::new(), seq))
             })
             .map_err(ApiError::internal)?,
         // Boxed, here and in the other handlers: the PostgreSQL futures are large, and the handler's future, which
         // holds them even when the database is SQLite, is moved as it starts (`memmove` was 4.6 % of a GET's CPU on
         // SQLite, 1.1 % in a hand-written handler).
         Db::Postgres(db) => Box::pin(async {
-            let params = (
-                count_sql.as_str(),
-                select_sql.as_str(),
-                &w.params[..],
-                condition_params,
-            );
             if !at_seq {
-                let (total, items) =
-                    page_postgres::<R>(&mut *db.pool.acquire().await?, params).await?;
-                return Ok((total, items, None));
+                let (total, items, joined) =
+                    page_postgres::<R>(&mut *db.pool.acquire().await?, &statements).await?;
+                return Ok((total, items, joined, None));
             }
             let mut tx = db.pool.begin().await?;
             sqlx::query(SNAPSHOT_POSTGRES).execute(&mut *tx).await?;
-            let (total, items) = page_postgres::<R>(&mut tx, params).await?;
+            let (total, items, joined) = page_postgres::<R>(&mut tx, &statements).await?;
             let seq = crate::server::outbox::head_postgres(&mut tx).await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>((total, items, Some(seq)))
+            Ok::<_, sqlx::Error>((total, items, joined, Some(seq)))
         })
         .await
         .map_err(ApiError::internal)?,
     };
-    Ok((
-        ListResponse {
+    Ok(Page {
+        list: ListResponse {
             items,
             total,
             skip,
             take,
         },
+        joins,
+        joined,
         seq,
-    ))
+    })
 }
 
-/// The count and the page on one PostgreSQL connection: (count SQL, page SQL, parameters, how many of them the
-/// count takes).
+/// A page's two statements and their parameters.
+struct Statements<'a> {
+    count: &'a str,
+    select: &'a str,
+    params: &'a [Param],
+    /// How many of the parameters the count takes (the first ones).
+    count_params: usize,
+    /// The relations `select` joins.
+    joins: &'a PageJoins<'a>,
+}
+
+/// The count and the page on one PostgreSQL connection, with each row's joined records.
+#[allow(clippy::type_complexity)]
 async fn page_postgres<R: Resource>(
     conn: &mut sqlx::PgConnection,
-    (count_sql, select_sql, params, condition_params): (&str, &str, &[Param], usize),
-) -> Result<(i64, Vec<R>), sqlx::Error> {
-    let count = crate::server::postgres::query(count_sql, &params[..condition_params]);
+    statements: &Statements<'_>,
+) -> Result<(i64, Vec<R>, Vec<Vec<serde_json::Value>>), sqlx::Error> {
+    let count =
+        crate::server::postgres::query(statements.count, &statements.params[..statements.count_params]);
     let total: i64 = sqlx::Row::try_get(&count.fetch_one(&mut *conn).await?, 0)?;
-    let rows = crate::server::postgres::query(select_sql, params)
+    let rows = crate::server::postgres::query(statements.select, statements.params)
         .fetch_all(&mut *conn)
         .await?;
     let items = rows
         .iter()
         .map(R::from_postgres)
         .collect::<Result<Vec<R>, _>>()?;
-    Ok((total, items))
+    let joined = if statements.joins.is_empty() {
+        Vec::new()
+    } else {
+        rows.iter()
+            .map(|row| statements.joins.read(row))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok((total, items, joined))
 }
 
 /// `SELECT` of one row by id within `scope`; `lock` adds `FOR UPDATE` on PostgreSQL.
