@@ -279,16 +279,17 @@ impl Include {
         joins
     }
 
-    /// Adds the included relations to `rows`, records of `R` as JSON: those of `joins` from `joined` (each row's
-    /// joined records, in the order of `joins`), the others with one query per relation and level.
-    pub(super) async fn attach_joined(
+    /// The included relations of each of `records`, by name: those of `joins` from `joined` (each record's joined
+    /// records, in the order of `joins`), the others with one query per relation and level.
+    pub(super) async fn relations_of<R: Resource>(
         &self,
         app: &App,
         caller: &Caller,
-        rows: &mut [Value],
+        records: &[R],
         joins: &PageJoins<'_>,
         mut joined: Vec<Vec<Value>>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<Map<String, Value>>, ApiError> {
+        let mut relations: Vec<Map<String, Value>> = records.iter().map(|_| Map::new()).collect();
         let mut reader = Reader::default();
         for (i, (step, _)) in joins.joined.iter().enumerate() {
             let mut related: Vec<Value> = joined.iter_mut().map(|row| row[i].take()).collect();
@@ -301,18 +302,33 @@ impl Include {
                 &mut reader,
             )
             .await?;
-            for (row, value) in rows.iter_mut().zip(related) {
-                if let Value::Object(fields) = row {
-                    fields.insert(step.relation.name.to_owned(), value);
-                }
+            for (fields, value) in relations.iter_mut().zip(related) {
+                fields.insert(step.relation.name.to_owned(), value);
             }
         }
-        let rest = self
+        let rest: Vec<&Step> = self
             .steps
             .iter()
             .filter(|s| !joins.joined.iter().any(|(j, _)| std::ptr::eq(*j, *s)))
             .collect();
-        attach(app, caller, rest, rows, &mut reader).await
+        if rest.is_empty() {
+            return Ok(relations);
+        }
+        // The other relations' keys are read from the records' JSON (only then is a record turned into it).
+        let mut rows = records
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(ApiError::internal)?;
+        attach(app, caller, rest.clone(), &mut rows, &mut reader).await?;
+        for (fields, row) in relations.iter_mut().zip(&mut rows) {
+            for step in &rest {
+                if let Some(value) = row.get_mut(step.relation.name) {
+                    fields.insert(step.relation.name.to_owned(), value.take());
+                }
+            }
+        }
+        Ok(relations)
     }
 }
 

@@ -163,34 +163,46 @@ pub async fn fetch_list<R: Resource>(
     Ok((page.list, page.seq))
 }
 
-/// [`fetch_list`] with the relations `include` asks for, the records as JSON. On PostgreSQL the to-one relations
-/// are read by the page's own statement, in its snapshot; the other relations are read after it, and may be newer
-/// than the sequence number.
+/// [`fetch_list`] with the relations `include` asks for. On PostgreSQL the to-one relations are read by the page's
+/// own statement, in its snapshot; the other relations are read after it, and may be newer than the sequence
+/// number.
 pub async fn fetch_list_including<R: Resource>(
     app: &App,
     caller: &Caller,
     query: ListQuery<R>,
     at_seq: bool,
     include: &Include,
-) -> Result<(ListResponse<serde_json::Value>, Option<i64>), ApiError> {
+) -> Result<(ListResponse<Included<R>>, Option<i64>), ApiError> {
     let page = read_page::<R>(app, caller, query, at_seq, include).await?;
-    let mut items = page
-        .list
-        .items
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
-    include
-        .attach_joined(app, caller, &mut items, &page.joins, page.joined)
+    let relations = include
+        .relations_of(app, caller, &page.list.items, &page.joins, page.joined)
         .await?;
     let list = ListResponse {
-        items,
+        items: page
+            .list
+            .items
+            .into_iter()
+            .zip(relations)
+            .map(|(record, relations)| Included { record, relations })
+            .collect(),
         total: page.list.total,
         skip: page.list.skip,
         take: page.list.take,
     };
     Ok((list, page.seq))
+}
+
+/// A record with its included relations: one JSON object, the record's fields and then the relations by name.
+/// Written straight from the record, which is not turned into a `serde_json::Value` first (for a page of 20 that
+/// was a third of what an include added to a list's CPU).
+#[derive(Debug, Serialize)]
+pub struct Included<R> {
+    /// The record.
+    #[serde(flatten)]
+    pub record: R,
+    /// Its included relations (`author`, `messages`).
+    #[serde(flatten)]
+    pub relations: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What one read of a page gives.
