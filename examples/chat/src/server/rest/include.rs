@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::server::auth::Caller;
@@ -281,16 +281,16 @@ impl Include {
         joins
     }
 
-    /// The included relations of each of `records`, by name: those of `joins` from `joined` (each record's joined
+    /// Each of `records` with its included relations: those of `joins` from `joined` (each record's joined
     /// records, in the order of `joins`), the others with one query per relation and level.
-    pub(super) async fn relations_of<R: Resource>(
+    pub(super) async fn attach_page<R: Resource>(
         &self,
         app: &App,
         caller: &Caller,
-        records: &[R],
+        records: Vec<R>,
         joins: &PageJoins<'_>,
         mut joined: Vec<Vec<Value>>,
-    ) -> Result<Vec<Map<String, Value>>, ApiError> {
+    ) -> Result<Vec<Included<R>>, ApiError> {
         let mut relations: Vec<Map<String, Value>> = records.iter().map(|_| Map::new()).collect();
         let mut reader = Reader::default();
         for (i, (step, _)) in joins.joined.iter().enumerate() {
@@ -314,24 +314,44 @@ impl Include {
             .filter(|s| !joins.joined.iter().any(|(j, _)| std::ptr::eq(*j, *s)))
             .collect();
         if rest.is_empty() {
-            return Ok(relations);
+            return Ok(records
+                .into_iter()
+                .zip(relations)
+                .map(|(record, relations)| Included::Record { record, relations })
+                .collect());
         }
-        // The other relations' keys are read from the records' JSON (only then is a record turned into it).
-        let mut rows = records
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<Value>, _>>()
-            .map_err(ApiError::internal)?;
-        attach(app, caller, rest.clone(), &mut rows, &mut reader).await?;
-        for (fields, row) in relations.iter_mut().zip(&mut rows) {
-            for step in &rest {
-                if let Some(value) = row.get_mut(step.relation.name) {
-                    fields.insert(step.relation.name.to_owned(), value.take());
-                }
+        // The other relations' keys are read from the records as JSON.
+        let mut rows = Vec::with_capacity(records.len());
+        for (record, relations) in records.iter().zip(relations) {
+            let mut row = serde_json::to_value(record).map_err(ApiError::internal)?;
+            if let Value::Object(fields) = &mut row {
+                fields.extend(relations);
             }
+            rows.push(row);
         }
-        Ok(relations)
+        attach(app, caller, rest, &mut rows, &mut reader).await?;
+        Ok(rows.into_iter().map(Included::Json).collect())
     }
+}
+
+/// A record with its included relations, written as one JSON object: the record's fields and the relations by
+/// name.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Included<R> {
+    /// Written straight from the record, its relations after its fields: when every relation was joined, nothing
+    /// needs the record as a `serde_json::Value`.
+    Record {
+        /// The record.
+        #[serde(flatten)]
+        record: R,
+        /// Its included relations (`author`, `room`).
+        #[serde(flatten)]
+        relations: Map<String, Value>,
+    },
+    /// The record as JSON, with its relations added (the keys of those read by queries of their own were read from
+    /// it).
+    Json(Value),
 }
 
 /// The name of the page's rows in a statement with joins.
