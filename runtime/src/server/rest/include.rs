@@ -640,15 +640,23 @@ async fn fetch<T: Resource>(
     };
     let relation = step.relation;
     let mut w = SqlWriter::new(app.db.dialect());
-    let mut condition = match (app.db.dialect(), Keys::gather(&keys)) {
-        // One array parameter: the same statement text for any number of keys, so PostgreSQL's prepared statement
-        // is reused (an `IN` list of n placeholders is a new statement, parsed and planned, for each n).
-        (Dialect::Postgres, Some(array)) => format!(
-            "{} = ANY({})",
-            relation.remote_column,
-            w.bind(Param::Keys(array))
-        ),
-        _ => {
+    // One array parameter: the same statement text for any number of keys, so the statement is prepared once and
+    // then taken from the cache (an `IN` list of n placeholders is a new statement, parsed and planned, for each n).
+    // Keys of another kind than ids and references have (none today) fall back to such a list.
+    let array = Keys::gather(&keys);
+    let cached = array.is_some();
+    let mut condition = match array {
+        Some(array) => {
+            let keys = w.bind(Param::Keys(array));
+            match app.db.dialect() {
+                Dialect::Postgres => format!("{} = ANY({keys})", relation.remote_column),
+                Dialect::Sqlite => format!(
+                    "{} IN (SELECT value FROM json_each({keys}))",
+                    relation.remote_column
+                ),
+            }
+        }
+        None => {
             let placeholders: Vec<String> = keys.into_iter().map(|k| w.bind(k)).collect();
             format!(
                 "{} IN ({})",
@@ -687,7 +695,7 @@ async fn fetch<T: Resource>(
         format!("SELECT {} FROM {} WHERE {condition}", T::SELECT, T::TABLE)
     };
     tracing::debug!(target: "ssot::include", relation = relation.name, model = T::NAME, %sql, "include query");
-    let records = rows::<T>(app, reader, &sql, &w.params).await?;
+    let records = rows::<T>(app, reader, &sql, &w.params, cached).await?;
     let mut values = records
         .iter()
         .map(serde_json::to_value)
@@ -710,15 +718,23 @@ async fn rows<T: Resource>(
     reader: &mut Reader,
     sql: &str,
     params: &[Param],
+    cached: bool,
 ) -> Result<Vec<T>, ApiError> {
     match &app.db {
-        // Not `prepare_cached`: the text changes with the number of keys, and would push the lists' and gets'
-        // statements out of the cache.
+        // From the statement cache when the text does not change with the number of keys (`cached`); otherwise
+        // each count would be a statement of its own, pushing the lists' and gets' statements out of the cache.
         Db::Sqlite(db) => db
             .read(|conn| {
-                conn.prepare(sql)?
-                    .query_map(rusqlite::params_from_iter(params), T::from_sqlite)?
-                    .collect::<Result<Vec<T>, _>>()
+                let read = |statement: &mut rusqlite::Statement| {
+                    statement
+                        .query_map(rusqlite::params_from_iter(params), T::from_sqlite)?
+                        .collect::<Result<Vec<T>, _>>()
+                };
+                if cached {
+                    read(&mut *conn.prepare_cached(sql)?)
+                } else {
+                    read(&mut conn.prepare(sql)?)
+                }
             })
             .map_err(ApiError::internal),
         Db::Postgres(db) => Box::pin(async {
