@@ -434,8 +434,8 @@ fn include_bad_requests(s: &Server) {
 }
 
 /// One query per relation and level for the whole page: the include queries the server logs do not grow with the
-/// number of rows (20 messages by 20 authors in 2 rooms take one author query and one room query on SQLite). On
-/// PostgreSQL a list's to-one relations are read by the page's own statement: no query of their own.
+/// number of rows, and a list's own to-one relations are read by the page's statement: 20 messages by 20 authors in
+/// 2 rooms with their authors and rooms are one statement (and the count).
 fn one_query_per_level(s: &Server) {
     let admin = s.admin_token();
     let rooms: Vec<i64> = (0..2)
@@ -481,23 +481,14 @@ fn one_query_per_level(s: &Server) {
         .send()
         .expect_json(200);
     assert_eq!(items(&list).len(), 20);
-    if s.is_postgres() {
-        assert_eq!(queries("/api/messages", "author,room"), (0, 1));
-        // The joined rows' own relations: one query each, for all of the page's authors and rooms.
-        assert_eq!(
-            queries("/api/messages", "author.messages,room.owner"),
-            (2, 1)
-        );
-        // A to-many's to-one relations are not joined (only a page's are).
-        assert_eq!(queries("/api/rooms", "messages.author"), (2, 0));
-    } else {
-        assert_eq!(queries("/api/messages", "author,room"), (2, 0));
-        assert_eq!(
-            queries("/api/messages", "author.messages,room.owner"),
-            (4, 0)
-        );
-        assert_eq!(queries("/api/rooms", "messages.author"), (2, 0));
-    }
+    assert_eq!(queries("/api/messages", "author,room"), (0, 1));
+    // The joined rows' own relations: one query each, for all of the page's authors and rooms.
+    assert_eq!(
+        queries("/api/messages", "author.messages,room.owner"),
+        (2, 1)
+    );
+    // A to-many's to-one relations are not joined (only a page's are).
+    assert_eq!(queries("/api/rooms", "messages.author"), (2, 0));
 }
 
 fn include_queries(s: &Server) -> usize {
@@ -510,8 +501,8 @@ fn joined_pages(s: &Server) -> usize {
 
 /// A to-one to a model only its owner may read, through a self-reference (the runtime's schema: a note's
 /// `parent`): the caller's own parent note is included, another user's is `null`, at every level; a to-many
-/// leaves the other user's notes out. On PostgreSQL the page's `parent` is joined by its own statement, so the read
-/// rule is checked inside it.
+/// leaves the other user's notes out. A list's `parent` is joined by the page's own statement, so the read rule is
+/// checked in the join.
 fn include_to_one_row_rules(s: &Server) {
     let admin = s.admin_token();
     let user = |name: &str| -> String {
@@ -571,9 +562,7 @@ fn include_to_one_row_rules(s: &Server) {
     let children = &by_id(&roots, &b_child)["children"];
     assert_eq!(children.as_array().map(Vec::len), Some(1), "{roots}");
     assert_eq!(children[0]["parent"]["id"], b_child["id"], "{roots}");
-    if s.is_postgres() {
-        assert!(joined_pages(s) >= 2, "the lists' `parent` was joined");
-    }
+    assert!(joined_pages(s) >= 2, "the lists' `parent` was joined");
 }
 
 /// A WebSocket `request` includes as REST does, in both forms, with the same read rules and the same 400s.

@@ -101,11 +101,11 @@ impl Resource for crate::models::AuditEntry {
             Key::Action(direction) => ("\"action\"", direction),
         }
     }
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            action: Column::read(row, 1)?,
+            id: Column::read(row, at)?,
+            action: Column::read(row, at + 1)?,
         })
     }
     fn from_postgres_at(

@@ -155,17 +155,17 @@ impl Resource for crate::models::Note {
             Key::ParentId(direction) => ("\"parent_id\"", direction),
         }
     }
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            owner_id: Column::read(row, 1)?,
-            title: Column::read(row, 2)?,
-            body: Column::read(row, 3)?,
-            priority: Column::read(row, 4)?,
-            done: Column::read(row, 5)?,
-            created_at: Column::read(row, 6)?,
-            parent_id: Column::read(row, 7)?,
+            id: Column::read(row, at)?,
+            owner_id: Column::read(row, at + 1)?,
+            title: Column::read(row, at + 2)?,
+            body: Column::read(row, at + 3)?,
+            priority: Column::read(row, at + 4)?,
+            done: Column::read(row, at + 5)?,
+            created_at: Column::read(row, at + 6)?,
+            parent_id: Column::read(row, at + 7)?,
         })
     }
     fn from_postgres_at(

@@ -2,13 +2,14 @@
 //! `messages` (to-many, through the references other models make to it, each list with its own `where`,
 //! `orderBy` and `take`), nested up to [`MAX_DEPTH`] levels.
 //!
-//! One query per relation and level for the whole page: the keys of every row of the level above are collected
-//! and the related rows are read with one `IN (...)`; a to-many's `take` applies per parent row through
-//! `ROW_NUMBER() OVER (PARTITION BY ...)`, so it is one query too. On PostgreSQL a list's to-one relations are
-//! read with the page itself, as `LEFT JOIN LATERAL`s of its statement ([`PageJoins`]): each statement is a round
-//! trip there, and the page's own statement has the keys at hand. Every related row passes its own model's read
-//! rule for the caller (in the query's `WHERE`): a to-one the caller may not read is `null`, a to-many leaves it
-//! out. Hidden fields are never selected.
+//! A list's own to-one relations are read by the page's statement, as `LEFT JOIN`s ([`PageJoins`]): the
+//! statement has the keys at hand, and a statement less is a round trip less on PostgreSQL and a record less
+//! turned into JSON on both. Every other relation is one query per relation and level for the whole page: the
+//! keys of every row of the level above are collected and the related rows are read with one `IN` of an array
+//! parameter; a to-many's `take` applies per parent row through `ROW_NUMBER() OVER (PARTITION BY ...)`, so it is
+//! one query too. Every related row passes its own model's read rule for the caller (in the query's `WHERE`, or
+//! the join's condition): a to-one the caller may not read is `null`, a to-many leaves it out. Hidden fields are
+//! never selected.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -22,7 +23,7 @@ use crate::server::db::{Dialect, Keys, Param, SqlWriter};
 use crate::server::error::ApiError;
 use crate::server::{App, Db};
 
-use super::access::{scope, scope_sql};
+use super::access::{qualified_scope_sql, scope, scope_sql};
 use super::filter::FilterSql;
 use super::read::{parse_param, where_sql};
 use super::Resource;
@@ -83,11 +84,21 @@ pub struct Target {
     fetch: Fetch,
     /// How many columns a record of the model has.
     columns: usize,
-    /// The `LEFT JOIN LATERAL` that reads the related row with the page (PostgreSQL), if the caller may read
-    /// any row of the model.
-    lateral: fn(&Relation, &Caller, &mut SqlWriter, &str) -> Option<String>,
+    /// The `LEFT JOIN` that reads the related row with the page, and its columns, if the caller may read any row
+    /// of the model.
+    join: fn(&Relation, &Caller, &mut SqlWriter, &str) -> Option<Join>,
     /// The joined record whose columns start at the given one, as JSON.
-    read_joined: fn(&sqlx::postgres::PgRow, usize) -> Result<Value, sqlx::Error>,
+    read_sqlite: fn(&rusqlite::Row, usize) -> rusqlite::Result<Value>,
+    /// The same from a PostgreSQL row.
+    read_postgres: fn(&sqlx::postgres::PgRow, usize) -> Result<Value, sqlx::Error>,
+}
+
+/// A to-one relation as a join of the page's statement.
+struct Join {
+    /// `, <marker>, <the record's columns>`, for the select list.
+    columns: String,
+    /// ` LEFT JOIN ... ON ...`, for the `FROM`.
+    from: String,
 }
 
 type Fetch = for<'a> fn(
@@ -125,8 +136,9 @@ impl Target {
             plan: plan_options::<T>,
             fetch: fetch_boxed::<T>,
             columns: T::COLUMNS,
-            lateral: lateral::<T>,
-            read_joined: read_joined::<T>,
+            join: join::<T>,
+            read_sqlite: read_sqlite::<T>,
+            read_postgres: read_postgres::<T>,
         }
     }
 }
@@ -268,11 +280,11 @@ impl Include {
         for step in self.steps.iter().filter(|s| !s.relation.many) {
             let target = step.relation.target;
             let alias = format!("\"ssot_join{}\"", joins.joined.len());
-            let Some(join) = (target.lateral)(step.relation, caller, w, &alias) else {
+            let Some(join) = (target.join)(step.relation, caller, w, &alias) else {
                 continue;
             };
-            joins.columns.push_str(&format!(", {alias}.*"));
-            joins.from.push_str(&join);
+            joins.columns.push_str(&join.columns);
+            joins.from.push_str(&join.from);
             joins.joined.push((step, at));
             at += 1 + target.columns;
         }
@@ -355,10 +367,10 @@ pub enum Included<R> {
 /// The name of the page's rows in a statement with joins.
 const PAGE: &str = "\"ssot_page\"";
 
-/// The to-one relations a page reads with its own statement (PostgreSQL): each a `LEFT JOIN LATERAL` of the
-/// related row, within its model's read rule for the caller. A page of 20 messages with their authors and rooms is
-/// then one statement rather than three. Each joined record is preceded by a marker column, `NULL` when there is
-/// no row (no reference, or a row the caller may not read).
+/// The to-one relations a page reads with its own statement: each a `LEFT JOIN` of the related row, within its
+/// model's read rule for the caller. A page of 20 messages with their authors and rooms is then one statement
+/// rather than three. Each joined record is preceded by a marker column, `NULL` when there is no row (no
+/// reference, or a row the caller may not read).
 #[derive(Default)]
 pub(super) struct PageJoins<'a> {
     /// Each joined relation, with the column of its marker.
@@ -400,8 +412,22 @@ impl PageJoins<'_> {
         )
     }
 
-    /// A row's joined records as JSON, `null` where there is none, in the order of the joins.
-    pub(super) fn read(&self, row: &sqlx::postgres::PgRow) -> Result<Vec<Value>, sqlx::Error> {
+    /// A SQLite row's joined records as JSON, `null` where there is none, in the order of the joins.
+    pub(super) fn read_sqlite(&self, row: &rusqlite::Row) -> rusqlite::Result<Vec<Value>> {
+        self.joined
+            .iter()
+            .map(|(step, at)| match row.get_ref(*at)? {
+                rusqlite::types::ValueRef::Null => Ok(Value::Null),
+                _ => (step.relation.target.read_sqlite)(row, at + 1),
+            })
+            .collect()
+    }
+
+    /// A PostgreSQL row's joined records as JSON, `null` where there is none, in the order of the joins.
+    pub(super) fn read_postgres(
+        &self,
+        row: &sqlx::postgres::PgRow,
+    ) -> Result<Vec<Value>, sqlx::Error> {
         use sqlx::{Row, ValueRef};
         self.joined
             .iter()
@@ -409,35 +435,64 @@ impl PageJoins<'_> {
                 if row.try_get_raw(*at)?.is_null() {
                     Ok(Value::Null)
                 } else {
-                    (step.relation.target.read_joined)(row, at + 1)
+                    (step.relation.target.read_postgres)(row, at + 1)
                 }
             })
             .collect()
     }
 }
 
-/// `LEFT JOIN LATERAL` of the row of `T` that `relation` refers to, under `alias`, if the caller may read it.
-/// Inside the subquery the unqualified columns are `T`'s (the innermost table), so `T`'s read rule applies as in a
-/// query of its own, even when `T` is the page's own model.
-fn lateral<T: Resource>(
+/// The row of `T` that `relation` refers to as a `LEFT JOIN` under `alias`, within `T`'s read rule for the
+/// caller (in the join's condition, so a row the caller may not read is no row: `null`); `None` if the caller may
+/// read no row of `T`. The marker column is the joined row's id, `NULL` only when there is no row. Every column
+/// is qualified by `alias`, so the join works alike when `T` is the page's own model.
+fn join<T: Resource>(
     relation: &Relation,
     caller: &Caller,
     w: &mut SqlWriter,
     alias: &str,
-) -> Option<String> {
+) -> Option<Join> {
     let scope = scope::<T>(&T::ACCESS.read, caller).ok()?;
-    let scope = scope_sql(&scope, w);
-    Some(format!(
-        " LEFT JOIN LATERAL (SELECT 1 AS \"ssot_found\", {select} FROM {table} WHERE {remote} = {PAGE}.{local} \
-         AND {scope}) AS {alias} ON TRUE",
-        select = T::SELECT,
-        table = T::TABLE,
-        remote = relation.remote_column,
-        local = relation.local_column,
-    ))
+    let qualifier = format!("{alias}.");
+    let rule = qualified_scope_sql(&scope, w, &qualifier);
+    let remote = relation.remote_column;
+    let mut columns = format!(", {qualifier}{remote}");
+    for column in select_columns(T::SELECT) {
+        columns.push_str(&format!(", {qualifier}{column}"));
+    }
+    Some(Join {
+        columns,
+        from: format!(
+            " LEFT JOIN {table} AS {alias} ON {qualifier}{remote} = {PAGE}.{local} AND {rule}",
+            table = T::TABLE,
+            local = relation.local_column,
+        ),
+    })
 }
 
-fn read_joined<T: Resource>(row: &sqlx::postgres::PgRow, at: usize) -> Result<Value, sqlx::Error> {
+/// The columns of a `SELECT` list of quoted identifiers (`"id", "room_id"`); a comma inside quotes is part of a
+/// name.
+fn select_columns(select: &str) -> impl Iterator<Item = &str> {
+    let mut quoted = false;
+    select
+        .split(move |c: char| {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            c == ',' && !quoted
+        })
+        .map(str::trim)
+}
+
+fn read_sqlite<T: Resource>(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Value> {
+    let record = T::from_sqlite_at(row, at)?;
+    serde_json::to_value(record).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn read_postgres<T: Resource>(
+    row: &sqlx::postgres::PgRow,
+    at: usize,
+) -> Result<Value, sqlx::Error> {
     let record = T::from_postgres_at(row, at)?;
     serde_json::to_value(record).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
@@ -748,5 +803,16 @@ async fn rows<T: Resource>(
         })
         .await
         .map_err(ApiError::internal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_columns;
+
+    #[test]
+    fn select_columns_split_at_commas_outside_quotes() {
+        let columns: Vec<&str> = select_columns(r#""id", "room_id","a, ""b""""#).collect();
+        assert_eq!(columns, [r#""id""#, r#""room_id""#, r#""a, ""b""""#]);
     }
 }

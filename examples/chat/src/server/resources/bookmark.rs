@@ -138,15 +138,15 @@ impl Resource for crate::models::Bookmark {
             Key::Note(direction) => ("\"note\"", direction),
         }
     }
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            message_id: Column::read(row, 1)?,
-            owner_id: Column::read(row, 2)?,
-            color: Column::read(row, 3)?,
-            pinned: Column::read(row, 4)?,
-            note: Column::read(row, 5)?,
+            id: Column::read(row, at)?,
+            message_id: Column::read(row, at + 1)?,
+            owner_id: Column::read(row, at + 2)?,
+            color: Column::read(row, at + 3)?,
+            pinned: Column::read(row, at + 4)?,
+            note: Column::read(row, at + 5)?,
         })
     }
     fn from_postgres_at(

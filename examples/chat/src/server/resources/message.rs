@@ -143,16 +143,16 @@ impl Resource for crate::models::Message {
             Key::CreatedAt(direction) => ("\"created_at\"", direction),
         }
     }
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            room_id: Column::read(row, 1)?,
-            author_id: Column::read(row, 2)?,
-            reply_to_id: Column::read(row, 3)?,
-            text: Column::read(row, 4)?,
-            edited_at: Column::read(row, 5)?,
-            created_at: Column::read(row, 6)?,
+            id: Column::read(row, at)?,
+            room_id: Column::read(row, at + 1)?,
+            author_id: Column::read(row, at + 2)?,
+            reply_to_id: Column::read(row, at + 3)?,
+            text: Column::read(row, at + 4)?,
+            edited_at: Column::read(row, at + 5)?,
+            created_at: Column::read(row, at + 6)?,
         })
     }
     fn from_postgres_at(

@@ -106,12 +106,12 @@ impl Resource for crate::models::Room {
             Key::Title(direction) => ("\"title\"", direction),
         }
     }
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            title: Column::read(row, 1)?,
-            owner_id: Column::read(row, 2)?,
+            id: Column::read(row, at)?,
+            title: Column::read(row, at + 1)?,
+            owner_id: Column::read(row, at + 2)?,
         })
     }
     fn from_postgres_at(

@@ -123,13 +123,13 @@ impl Resource for crate::models::User {
             Key::CreatedAt(direction) => ("\"created_at\"", direction),
         }
     }
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         use crate::server::sqlite::Column;
         Ok(Self {
-            id: Column::read(row, 0)?,
-            email: Column::read(row, 1)?,
-            name: Column::read(row, 2)?,
-            created_at: Column::read(row, 3)?,
+            id: Column::read(row, at)?,
+            email: Column::read(row, at + 1)?,
+            name: Column::read(row, at + 2)?,
+            created_at: Column::read(row, at + 3)?,
         })
     }
     fn from_postgres_at(

@@ -42,12 +42,17 @@ pub(super) fn scope<R: Resource>(rule: &Rule, caller: &Caller) -> Result<Scope, 
 }
 
 pub(super) fn scope_sql(scope: &Scope, w: &mut SqlWriter) -> String {
+    qualified_scope_sql(scope, w, "")
+}
+
+/// [`scope_sql`] with each column prefixed by `qualifier` (`"ssot_join0".`), for a condition of a join.
+pub(super) fn qualified_scope_sql(scope: &Scope, w: &mut SqlWriter, qualifier: &str) -> String {
     match scope {
         Scope::All => "1 = 1".to_owned(),
         Scope::Rows(rows) => {
             let alternatives: Vec<String> = rows
                 .iter()
-                .map(|(column, param)| format!("{column} = {}", w.bind(param.clone())))
+                .map(|(column, param)| format!("{qualifier}{column} = {}", w.bind(param.clone())))
                 .collect();
             format!("({})", alternatives.join(" OR "))
         }

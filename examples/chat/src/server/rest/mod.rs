@@ -157,10 +157,14 @@ pub trait Resource: Related + Referenced + Serialize + Send + Sync + Sized + 'st
     fn combinators(filter: &Self::Filter) -> [&[Self::Filter]; 3];
     /// The quoted column and direction of a sort key.
     fn order_key(order: &Self::OrderBy) -> (&'static str, SortOrder);
+    /// The record from a SQLite row whose columns from `at` on are those of `SELECT` (a page's row with its
+    /// to-one includes joined holds several records side by side).
+    fn from_sqlite_at(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self>;
     /// The record from a SQLite row of `SELECT`.
-    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self>;
-    /// The record from a PostgreSQL row whose columns from `at` on are those of `SELECT` (a page's row with
-    /// its to-one includes joined holds several records side by side).
+    fn from_sqlite(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Self::from_sqlite_at(row, 0)
+    }
+    /// The record from a PostgreSQL row whose columns from `at` on are those of `SELECT`.
     fn from_postgres_at(row: &sqlx::postgres::PgRow, at: usize) -> Result<Self, sqlx::Error>;
     /// The record from a PostgreSQL row of `SELECT`.
     fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {

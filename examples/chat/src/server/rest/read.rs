@@ -239,11 +239,7 @@ async fn read_page<'i, R: Resource>(
         R::SELECT,
         R::TABLE
     );
-    // SQLite runs in process, where a statement costs no round trip: its includes keep a query per relation.
-    let joins = match w.dialect {
-        Dialect::Postgres => include.page_joins::<R>(caller, &mut w),
-        Dialect::Sqlite => PageJoins::default(),
-    };
+    let joins = include.page_joins::<R>(caller, &mut w);
     if !joins.is_empty() {
         select_sql = joins.wrap(&select_sql, &w, &keys, R::ID_COLUMN);
         tracing::debug!(target: "ssot::include", model = R::NAME, sql = %select_sql, "page with joined includes");
@@ -269,15 +265,20 @@ async fn read_page<'i, R: Resource>(
                     .prepare_cached(&count_sql)?
                     .query_row(all, |row| row.get(0))?;
                 let mut statement = conn.prepare_cached(&select_sql)?;
-                let items = statement
-                    .query_map(rusqlite::params_from_iter(&w.params), R::from_sqlite)?
-                    .collect::<Result<Vec<R>, _>>()?;
+                let mut rows = statement.query(rusqlite::params_from_iter(&w.params))?;
+                let (mut items, mut joined) = (Vec::new(), Vec::new());
+                while let Some(row) = rows.next()? {
+                    items.push(R::from_sqlite(row)?);
+                    if !joins.is_empty() {
+                        joined.push(joins.read_sqlite(row)?);
+                    }
+                }
                 let seq = if snapshot.is_some() {
                     Some(crate::server::outbox::head_sqlite(conn)?)
                 } else {
                     None
                 };
-                Ok((total, items, Vec::new(), seq))
+                Ok((total, items, joined, seq))
             })
             .map_err(ApiError::internal)?,
         // Boxed, here and in the other handlers: the PostgreSQL futures are large, and the handler's future, which
@@ -345,7 +346,7 @@ async fn page_postgres<R: Resource>(
         Vec::new()
     } else {
         rows.iter()
-            .map(|row| statements.joins.read(row))
+            .map(|row| statements.joins.read_postgres(row))
             .collect::<Result<Vec<_>, _>>()?
     };
     Ok((total, items, joined))
