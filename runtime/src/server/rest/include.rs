@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -291,21 +292,25 @@ impl Include {
         joins
     }
 
-    /// Each of `records` with its included relations: those of `joins` from `joined` (each record's joined
-    /// records, in the order of `joins`), the others with one query per relation and level.
+    /// Each of `records` with its included relations: those of `joins` from `joined` (what the page's
+    /// statement read), the others with one query per relation and level.
     pub(super) async fn attach_page<R: Resource>(
         &self,
         app: &App,
         caller: &Caller,
         records: Vec<R>,
         joins: &PageJoins<'_>,
-        mut joined: Vec<Vec<Value>>,
+        mut joined: JoinedRecords,
     ) -> Result<Vec<Included<R>>, ApiError> {
-        let mut relations: Vec<Map<String, Value>> = records.iter().map(|_| Map::new()).collect();
         let mut reader = Reader::default();
+        let mut shared: Vec<Vec<Arc<Value>>> = Vec::with_capacity(joins.joined.len());
         for (i, (step, _)) in joins.joined.iter().enumerate() {
-            let mut related: Vec<Value> = joined.iter_mut().map(|row| row[i].take()).collect();
-            // The joined rows' own includes, for all of them at once (a `null` has none).
+            let mut related = joined
+                .records
+                .get_mut(i)
+                .map(|distinct| std::mem::take(&mut distinct.records))
+                .unwrap_or_default();
+            // The joined records' own includes, for all of them at once.
             attach(
                 app,
                 caller,
@@ -314,16 +319,30 @@ impl Include {
                 &mut reader,
             )
             .await?;
-            for (fields, value) in relations.iter_mut().zip(related) {
-                fields.insert(step.relation.name.to_owned(), value);
-            }
+            shared.push(related.into_iter().map(Arc::new).collect());
         }
+        let relations = joined.rows.into_iter().map(|row| {
+            let entries = joins
+                .joined
+                .iter()
+                .zip(row)
+                .enumerate()
+                .map(|(i, ((step, _), record))| {
+                    (
+                        step.relation.name,
+                        record.map(|n| Arc::clone(&shared[i][n])),
+                    )
+                })
+                .collect();
+            Relations(entries)
+        });
         let rest: Vec<&Step> = self
             .steps
             .iter()
             .filter(|s| !joins.joined.iter().any(|(j, _)| std::ptr::eq(*j, *s)))
             .collect();
         if rest.is_empty() {
+            let relations = relations.chain(std::iter::repeat_with(Relations::default));
             return Ok(records
                 .into_iter()
                 .zip(relations)
@@ -332,10 +351,14 @@ impl Include {
         }
         // The other relations' keys are read from the records as JSON.
         let mut rows = Vec::with_capacity(records.len());
+        let relations = relations.chain(std::iter::repeat_with(Relations::default));
         for (record, relations) in records.iter().zip(relations) {
             let mut row = serde_json::to_value(record).map_err(ApiError::internal)?;
             if let Value::Object(fields) = &mut row {
-                fields.extend(relations);
+                for (name, value) in relations.0 {
+                    let value = value.map_or(Value::Null, |v| Value::clone(&v));
+                    fields.insert(name.to_owned(), value);
+                }
             }
             rows.push(row);
         }
@@ -357,11 +380,78 @@ pub enum Included<R> {
         record: R,
         /// Its included relations (`author`, `room`).
         #[serde(flatten)]
-        relations: Map<String, Value>,
+        relations: Relations,
     },
     /// The record as JSON, with its relations added (the keys of those read by queries of their own were read from
     /// it).
     Json(Value),
+}
+
+/// A record's joined relations by name, each a record shared by the page's rows that refer to it (`None`:
+/// `null`). Written as entries of the record's object.
+#[derive(Debug, Default)]
+pub struct Relations(Vec<(&'static str, Option<Arc<Value>>)>);
+
+impl Serialize for Relations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, &value.as_deref())?;
+        }
+        map.end()
+    }
+}
+
+/// The records a page's joins read, each decoded once: the rows that refer to the same record share it (a page of
+/// messages by a few authors decodes each author once).
+#[derive(Default)]
+pub(super) struct JoinedRecords {
+    /// Per join, its distinct records.
+    records: Vec<Distinct>,
+    /// Per page row, per join: its record's index, `None` for `null`.
+    rows: Vec<Vec<Option<usize>>>,
+}
+
+/// The distinct records of one join.
+#[derive(Default)]
+struct Distinct {
+    /// Each record's index in `records`, by the bytes of its marker (its id).
+    index: HashMap<Vec<u8>, usize>,
+    /// The records as JSON.
+    records: Vec<Value>,
+}
+
+impl JoinedRecords {
+    /// Records the joined record of join `join` of the current row, keyed by its marker's bytes (`None`: no
+    /// record), decoding it only if it is new.
+    fn add<E>(
+        &mut self,
+        join: usize,
+        key: Option<&[u8]>,
+        decode: impl FnOnce() -> Result<Value, E>,
+    ) -> Result<(), E> {
+        if self.records.len() <= join {
+            self.records.resize_with(join + 1, Default::default);
+        }
+        let row = self.rows.last_mut().expect("a row was started");
+        let Some(key) = key else {
+            row.push(None);
+            return Ok(());
+        };
+        let distinct = &mut self.records[join];
+        let n = match distinct.index.get(key) {
+            Some(n) => *n,
+            None => {
+                distinct.records.push(decode()?);
+                let n = distinct.records.len() - 1;
+                distinct.index.insert(key.to_vec(), n);
+                n
+            }
+        };
+        row.push(Some(n));
+        Ok(())
+    }
 }
 
 /// The name of the page's rows in a statement with joins.
@@ -412,33 +502,48 @@ impl PageJoins<'_> {
         )
     }
 
-    /// A SQLite row's joined records as JSON, `null` where there is none, in the order of the joins.
-    pub(super) fn read_sqlite(&self, row: &rusqlite::Row) -> rusqlite::Result<Vec<Value>> {
-        self.joined
-            .iter()
-            .map(|(step, at)| match row.get_ref(*at)? {
-                rusqlite::types::ValueRef::Null => Ok(Value::Null),
-                _ => (step.relation.target.read_sqlite)(row, at + 1),
-            })
-            .collect()
+    /// Adds a SQLite row's joined records to `into`.
+    pub(super) fn read_sqlite(
+        &self,
+        row: &rusqlite::Row,
+        into: &mut JoinedRecords,
+    ) -> rusqlite::Result<()> {
+        use rusqlite::types::ValueRef;
+        into.rows.push(Vec::with_capacity(self.joined.len()));
+        for (i, (step, at)) in self.joined.iter().enumerate() {
+            let number;
+            let key = match row.get_ref(*at)? {
+                ValueRef::Null => None,
+                ValueRef::Integer(n) => {
+                    number = n.to_le_bytes();
+                    Some(&number[..])
+                }
+                ValueRef::Real(_) => unreachable!("ids are integers, text or uuids"),
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(bytes),
+            };
+            into.add(i, key, || (step.relation.target.read_sqlite)(row, at + 1))?;
+        }
+        Ok(())
     }
 
-    /// A PostgreSQL row's joined records as JSON, `null` where there is none, in the order of the joins.
+    /// Adds a PostgreSQL row's joined records to `into`.
     pub(super) fn read_postgres(
         &self,
         row: &sqlx::postgres::PgRow,
-    ) -> Result<Vec<Value>, sqlx::Error> {
+        into: &mut JoinedRecords,
+    ) -> Result<(), sqlx::Error> {
         use sqlx::{Row, ValueRef};
-        self.joined
-            .iter()
-            .map(|(step, at)| {
-                if row.try_get_raw(*at)?.is_null() {
-                    Ok(Value::Null)
-                } else {
-                    (step.relation.target.read_postgres)(row, at + 1)
-                }
-            })
-            .collect()
+        into.rows.push(Vec::with_capacity(self.joined.len()));
+        for (i, (step, at)) in self.joined.iter().enumerate() {
+            let marker = row.try_get_raw(*at)?;
+            let key = if marker.is_null() {
+                None
+            } else {
+                Some(marker.as_bytes().map_err(sqlx::Error::Decode)?)
+            };
+            into.add(i, key, || (step.relation.target.read_postgres)(row, at + 1))?;
+        }
+        Ok(())
     }
 }
 

@@ -23,7 +23,7 @@ mod write;
 pub use cascade::{OnDelete, Reference, Referenced};
 pub use filter::FilterSql;
 pub use gateway::{check_item, request, visibility};
-pub use include::{Include, Included, Related, Relation, Target, MAX_DEPTH};
+pub use include::{Include, Included, Related, Relation, Relations, Target, MAX_DEPTH};
 pub use read::{fetch_list, fetch_list_including, fetch_one, ListParams, ListQuery, ListResponse};
 
 use read::{get_one, list};

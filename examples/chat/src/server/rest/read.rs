@@ -16,7 +16,7 @@ use crate::server::{App, Db};
 
 use super::access::{scope, scope_sql, Scope};
 use super::filter::FilterSql;
-use super::include::{Include, Included, PageJoins};
+use super::include::{Include, Included, JoinedRecords, PageJoins};
 use super::{not_found, path_id, Resource};
 use crate::query::SortOrder;
 
@@ -190,10 +190,10 @@ pub async fn fetch_list_including<R: Resource>(
 /// What one read of a page gives.
 struct Page<'i, R> {
     list: ListResponse<R>,
-    /// The relations read with the page (PostgreSQL's to-one relations).
+    /// The relations read with the page (its to-one relations).
     joins: PageJoins<'i>,
-    /// Each item's joined records, in the order of `joins`.
-    joined: Vec<Vec<serde_json::Value>>,
+    /// The records they read, for each item.
+    joined: JoinedRecords,
     seq: Option<i64>,
 }
 
@@ -266,11 +266,11 @@ async fn read_page<'i, R: Resource>(
                     .query_row(all, |row| row.get(0))?;
                 let mut statement = conn.prepare_cached(&select_sql)?;
                 let mut rows = statement.query(rusqlite::params_from_iter(&w.params))?;
-                let (mut items, mut joined) = (Vec::new(), Vec::new());
+                let (mut items, mut joined) = (Vec::new(), JoinedRecords::default());
                 while let Some(row) = rows.next()? {
                     items.push(R::from_sqlite(row)?);
                     if !joins.is_empty() {
-                        joined.push(joins.read_sqlite(row)?);
+                        joins.read_sqlite(row, &mut joined)?;
                     }
                 }
                 let seq = if snapshot.is_some() {
@@ -325,11 +325,10 @@ struct Statements<'a> {
 }
 
 /// The count and the page on one PostgreSQL connection, with each row's joined records.
-#[allow(clippy::type_complexity)]
 async fn page_postgres<R: Resource>(
     conn: &mut sqlx::PgConnection,
     statements: &Statements<'_>,
-) -> Result<(i64, Vec<R>, Vec<Vec<serde_json::Value>>), sqlx::Error> {
+) -> Result<(i64, Vec<R>, JoinedRecords), sqlx::Error> {
     let count = crate::server::postgres::query(
         statements.count,
         &statements.params[..statements.count_params],
@@ -342,13 +341,12 @@ async fn page_postgres<R: Resource>(
         .iter()
         .map(R::from_postgres)
         .collect::<Result<Vec<R>, _>>()?;
-    let joined = if statements.joins.is_empty() {
-        Vec::new()
-    } else {
-        rows.iter()
-            .map(|row| statements.joins.read_postgres(row))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let mut joined = JoinedRecords::default();
+    if !statements.joins.is_empty() {
+        for row in &rows {
+            statements.joins.read_postgres(row, &mut joined)?;
+        }
+    }
     Ok((total, items, joined))
 }
 
