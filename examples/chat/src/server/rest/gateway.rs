@@ -130,7 +130,7 @@ pub async fn request<R: Resource>(
                 let (page, seq) = fetch_list::<R>(app, caller, query, true).await?;
                 (serde_json::to_value(page), seq)
             } else {
-                // Included rows read after the page's snapshot (all but PostgreSQL's to-one relations) may be
+                // Included rows read after the page's snapshot (all but the list's own to-one relations) may be
                 // newer than `seq`.
                 let (page, seq) =
                     fetch_list_including::<R>(app, caller, query, true, &include).await?;

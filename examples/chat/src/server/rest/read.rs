@@ -165,9 +165,8 @@ pub async fn fetch_list<R: Resource>(
     Ok((page.list, page.seq))
 }
 
-/// [`fetch_list`] with the relations `include` asks for. On PostgreSQL the to-one relations are read by the page's
-/// own statement, in its snapshot; the other relations are read after it, and may be newer than the sequence
-/// number.
+/// [`fetch_list`] with the relations `include` asks for. The list's own to-one relations are read by the page's
+/// statement, in its snapshot; the other relations are read after it, and may be newer than the sequence number.
 pub async fn fetch_list_including<R: Resource>(
     app: &App,
     caller: &Caller,
@@ -201,7 +200,7 @@ struct Page<'i, R> {
 /// `events::POSTGRES_OUTBOX_LOCK`), so the snapshot holds exactly the events up to the head it reads.
 const SNAPSHOT_POSTGRES: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
-/// The page's count and rows in one snapshot, with the to-one relations of `include` joined on PostgreSQL.
+/// The page's count and rows in one snapshot, with the to-one relations of `include` joined.
 async fn read_page<'i, R: Resource>(
     app: &App,
     caller: &Caller,
