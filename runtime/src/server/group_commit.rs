@@ -91,6 +91,8 @@ pub(crate) struct Queue<J> {
     /// Most leaders committing batches at once: 1 on SQLite (one writer connection); more on PostgreSQL, where a
     /// batch's writes can run while another batch commits.
     leaders_max: usize,
+    /// A leader beyond the first starts only for a backlog: when more than this many writes wait.
+    backlog: usize,
     /// Transactions begun for batches, and the writes they held, since the start.
     batches: AtomicU64,
     writes: AtomicU64,
@@ -100,14 +102,15 @@ struct Waiting<J> {
     /// The writes and their estimated bytes, oldest first.
     jobs: VecDeque<(usize, J)>,
     /// Leaders (or the tasks they handed over to) committing: a new write waits for one of them, unless there are
-    /// fewer than `leaders_max`. Zero only when `jobs` is empty; both change under the same lock, so no write is
+    /// none, or fewer than `leaders_max` and a backlog. Zero only when `jobs` is empty; both change under the same lock, so no write is
     /// left behind in the queue.
     leaders: usize,
 }
 
 impl<J> Queue<J> {
-    /// A queue with at most `leaders_max` leaders at once.
-    pub(crate) fn new(limits: Limits, leaders_max: usize) -> Queue<J> {
+    /// A queue with at most `leaders_max` leaders at once, a leader beyond the first only while more than `backlog`
+    /// writes wait.
+    pub(crate) fn new(limits: Limits, leaders_max: usize, backlog: usize) -> Queue<J> {
         Queue {
             state: Mutex::new(Waiting {
                 jobs: VecDeque::new(),
@@ -118,6 +121,7 @@ impl<J> Queue<J> {
                 ..limits
             },
             leaders_max: leaders_max.max(1),
+            backlog,
             batches: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         }
@@ -140,8 +144,9 @@ impl<J> Queue<J> {
         self.writes.fetch_add(writes as u64, Ordering::Relaxed);
     }
 
-    /// Queues `job` (of `weight` estimated bytes). Returns whether the caller leads: fewer than `leaders_max` were
-    /// committing, so it must commit batches until the queue is empty. A full queue refuses the write with 503
+    /// Queues `job` (of `weight` estimated bytes). Returns whether the caller leads: no leader was committing, or
+    /// fewer than `leaders_max` with more than `backlog` writes waiting, so it must commit batches until the queue
+    /// is empty. A full queue refuses the write with 503
     /// `overloaded`.
     pub(crate) fn push(&self, weight: usize, job: J) -> Result<bool, ApiError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -149,7 +154,8 @@ impl<J> Queue<J> {
             return Err(overloaded());
         }
         state.jobs.push_back((weight, job));
-        let lead = state.leaders < self.leaders_max;
+        let lead = state.leaders == 0
+            || (state.leaders < self.leaders_max && state.jobs.len() > self.backlog);
         if lead {
             state.leaders += 1;
         }
@@ -188,6 +194,16 @@ impl<J> Queue<J> {
         more
     }
 
+    /// Whether writes are waiting for a batch (a leader committing begins the next one's transaction then).
+    pub(crate) fn waiting(&self) -> bool {
+        !self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .jobs
+            .is_empty()
+    }
+
     /// Writes waiting (tests wait for a queue to fill).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -224,7 +240,7 @@ impl Writer {
     pub fn new(conn: Arc<Mutex<Connection>>, limits: Limits) -> Arc<Writer> {
         Arc::new(Writer {
             conn,
-            queue: Queue::new(limits, 1),
+            queue: Queue::new(limits, 1, 0),
         })
     }
 
@@ -409,6 +425,24 @@ pub(super) mod tests {
 
     /// A write's outcome in these tests (and the PostgreSQL writer's): the row's id and its event.
     pub(crate) struct Written(pub(crate) i64, pub(crate) Vec<Event>);
+
+    #[test]
+    fn a_leader_beyond_the_first_starts_only_for_a_backlog() {
+        let queue: Queue<()> = Queue::new(Limits::default(), 2, 2);
+        // The first write always finds (or makes) a leader.
+        assert!(queue.push(1, ()).unwrap());
+        // Two waiting are no backlog; the third is.
+        assert!(!queue.push(1, ()).unwrap());
+        assert!(queue.push(1, ()).unwrap());
+        // Two leaders at most.
+        assert!(!queue.push(1, ()).unwrap());
+        assert!(!queue.push(1, ()).unwrap());
+        assert_eq!(queue.take().len(), 5);
+        // Both leaders find the queue empty and stop; the next write leads again.
+        assert!(!queue.more());
+        assert!(!queue.more());
+        assert!(queue.push(1, ()).unwrap());
+    }
 
     impl Announces for Written {
         fn events(&self) -> &[Event] {

@@ -15,14 +15,20 @@
 //!   - a write returns its events unnumbered (`rest::write::unnumbered_event`), and one outbox insert numbers all
 //!     of the batch's at the end, so the lock is held only from that statement to the commit;
 //!   - consecutive creates of the same statement ([`Insert`]: same table, columns and `RETURNING`) are one
-//!     multi-row `INSERT`: a batch of creates is `BEGIN`, one insert, the outbox insert and `COMMIT`, whatever its
-//!     size;
+//!     multi-row `INSERT`;
+//!   - the outbox insert and the `COMMIT` are one message (`commit_with_events`), and when writes are waiting,
+//!     the next batch's `BEGIN` rides with that `COMMIT`: under load a batch of creates is two round trips, one
+//!     insert and one commit, whatever its size;
 //!   - no savepoints unless a write fails (below).
-//! - **Two leaders.** While one batch waits for PostgreSQL (a statement, or its commit's WAL flush), the next
-//!   batch's writes run on another connection. The batches then take turns (`Writer::turn`) from the outbox insert
-//!   to the publication of their events, so that events are numbered, committed and published in one order. A
-//!   batch waiting for its turn holds the row locks its writes took; the batch ahead of it needs none of them, so
-//!   they cannot deadlock each other (two batches that update the same rows in opposite orders can, like any two
+//! - **A second leader for a backlog.** The outbox insert takes the outbox lock, and the outbox's trigger
+//!   notifies; both hold PostgreSQL to one commit at a time, through its WAL flush (docs/benchmarks.md, "what
+//!   bounds it"). Batches therefore gain most by being large: one leader commits what queued while it committed
+//!   the last batch. Only when more than half a batch is waiting does a second leader start, whose batch's writes
+//!   run on another connection while the first commits (at 64 writers that is worth about 10%; at 16 it cost 10%
+//!   by splitting the batches in two). The batches then take turns (`Writer::turn`) from the outbox insert to the
+//!   publication of their events, so that events are numbered, committed and published in one order. A batch
+//!   waiting for its turn holds the row locks its writes took; the batch ahead of it needs none of them, so they
+//!   cannot deadlock each other (two batches that update the same rows in opposite orders can, like any two
 //!   transactions: PostgreSQL then fails one write, which is answered with an error).
 //! - **No savepoints unless a write fails.** A batch first runs without them. A write that fails (a unique or
 //!   foreign key violation, a refused access, a missing row, a hook's error, a panic), or a multi-row insert that
@@ -34,7 +40,7 @@
 //!   and the rest go on without savepoints. A failing write thus costs its batch one more run, never more.
 //! - **Per-request semantics.** A response means committed; if the commit fails, every write of the batch gets an
 //!   error and none of their events is published.
-//! - **No delay for a lone write.** A batch of one is `BEGIN`, its statements, its events, `COMMIT`.
+//! - **No delay for a lone write.** A batch of one is `BEGIN`, its statements, and its events with the `COMMIT`.
 //! - **A leader is a task of its own**, not the request that started it: a client that hangs up drops its
 //!   request's future, which must not abandon the other requests of a batch half-run.
 //! - **At most 64 writes per transaction** whatever `WRITE_BATCH_MAX` says: when a batch runs again with savepoints,
@@ -65,7 +71,8 @@ use super::group_commit::{Announces, Limits, Queue, Stats};
 const SUBTRANSACTIONS_MAX: usize = 64;
 
 /// Leaders at once, each with a connection: while one batch commits (or waits for PostgreSQL to answer one of its
-/// statements), the next batch's writes run on another connection.
+/// statements), the next batch's writes run on another connection. The second starts only for a backlog of more
+/// than half a batch (`Queue::new`).
 const LEADERS: usize = 2;
 
 /// The pool the batches draw their connection from, and the queue of writes waiting for a batch.
@@ -153,6 +160,8 @@ enum Attempt<'a> {
 mod between {
     /// Before the first write.
     pub const BEGIN_SAVEPOINT: &str = "BEGIN; SAVEPOINT \"write\"";
+    /// Before the first write, in a transaction already begun (with the previous batch's `COMMIT`).
+    pub const SAVEPOINT: &str = "SAVEPOINT \"write\"";
     /// After a write that succeeded, before the next.
     pub const NEXT: &str = "RELEASE \"write\"; SAVEPOINT \"write\"";
     /// After a write that failed, before the next: the savepoint stays, at the same place.
@@ -168,6 +177,9 @@ mod between {
 /// write that swallowed its statement's error, with no event after it), where a bare `COMMIT` would roll back and
 /// report no error; the `COMMIT` after it is then skipped.
 const CHECKED_COMMIT: &str = "SELECT 1; COMMIT";
+
+/// [`CHECKED_COMMIT`], then the next batch's transaction begun in the same message.
+const CHECKED_COMMIT_BEGIN: &str = "SELECT 1; COMMIT; BEGIN";
 
 impl Writer {
     /// A writer drawing on `pool`.
@@ -185,6 +197,7 @@ impl Writer {
                     ..limits
                 },
                 leaders,
+                limits.batch_max.min(SUBTRANSACTIONS_MAX) / 2,
             ),
             turn: tokio::sync::Mutex::new(()),
         })
@@ -326,10 +339,12 @@ impl Writer {
     /// The leader: commits batches on one connection until the queue is empty.
     async fn lead(&self, bus: &EventBus) {
         let mut conn: Option<PoolConnection<Postgres>> = None;
+        // Whether `conn` is inside a transaction begun for the next batch (`COMMIT; BEGIN`, see `attempt`).
+        let mut begun = false;
         loop {
             let batch = self.queue.take();
             if !batch.is_empty() {
-                let (done, turn) = self.commit(&mut conn, batch).await;
+                let (done, turn) = self.commit(&mut conn, &mut begun, batch).await;
                 for ran in &done {
                     for event in &ran.events {
                         bus.publish(event.clone());
@@ -342,6 +357,19 @@ impl Writer {
                 }
             }
             if !self.queue.more() {
+                if let (Some(held), true) = (conn.as_mut(), begun) {
+                    // Another leader took the writes this transaction was begun for: back to the pool outside it
+                    // (a connection that cannot roll back is closed).
+                    if sqlx::raw_sql("ROLLBACK")
+                        .execute(&mut **held)
+                        .await
+                        .is_err()
+                    {
+                        if let Some(failed) = conn.take() {
+                            drop(failed.detach());
+                        }
+                    }
+                }
                 return;
             }
             // Let the requests just answered (and others) run before the next batch.
@@ -356,6 +384,7 @@ impl Writer {
     async fn commit(
         &self,
         conn: &mut Option<PoolConnection<Postgres>>,
+        begun: &mut bool,
         batch: Vec<Job>,
     ) -> (Vec<Ran>, Option<Turn<'_>>) {
         let acquired = match conn.take() {
@@ -363,13 +392,17 @@ impl Writer {
             None => self.pool.acquire().await,
         };
         let failure = match acquired {
-            Ok(acquired) => match run_batch(conn.insert(acquired), &batch, &self.turn).await {
-                Ok(done) => return done,
-                Err(e) => e,
-            },
+            Ok(acquired) => {
+                let held = conn.insert(acquired);
+                match run_batch(held, &batch, &self.turn, &self.queue, begun).await {
+                    Ok(done) => return done,
+                    Err(e) => e,
+                }
+            }
             Err(e) => e,
         };
         tracing::error!(error = %failure, writes = batch.len(), "a batch of writes failed as a whole");
+        *begun = false;
         if let Some(mut failed) = conn.take() {
             // Back to the pool only outside a transaction; a connection that cannot even roll back is closed.
             match sqlx::raw_sql("ROLLBACK").execute(&mut *failed).await {
@@ -523,12 +556,14 @@ async fn run_batch<'a>(
     conn: &mut PgConnection,
     jobs: &[Job],
     turn: &'a tokio::sync::Mutex<()>,
+    queue: &Queue<Job>,
+    begun: &mut bool,
 ) -> Result<(Vec<Ran>, Option<Turn<'a>>), sqlx::Error> {
     let mut done = Vec::with_capacity(jobs.len());
     let mut rest = jobs;
     while !rest.is_empty() {
-        let outcome = match attempt(conn, rest, false, turn).await? {
-            Attempt::Again => attempt(conn, rest, true, turn).await?,
+        let outcome = match attempt(conn, rest, false, turn, queue, begun).await? {
+            Attempt::Again => attempt(conn, rest, true, turn, queue, begun).await?,
             outcome => outcome,
         };
         match outcome {
@@ -553,19 +588,25 @@ async fn run_batch<'a>(
 }
 
 /// Runs `jobs` in one transaction on `conn`, each in a savepoint if `savepoints`, then, in its `turn`, writes their
-/// events to the outbox and commits.
+/// events to the outbox and commits. The transaction is the one `begun` says is open, or one begun here; when writes
+/// are waiting in `queue` as it commits, the next one is begun in the same message (`begun` then says so).
 async fn attempt<'a>(
     conn: &mut PgConnection,
     jobs: &[Job],
     savepoints: bool,
     turn: &'a tokio::sync::Mutex<()>,
+    queue: &Queue<Job>,
+    begun: &mut bool,
 ) -> Result<Attempt<'a>, sqlx::Error> {
-    let begin = if savepoints {
-        between::BEGIN_SAVEPOINT
-    } else {
-        "BEGIN"
+    let begin = match (std::mem::take(begun), savepoints) {
+        (true, false) => None,
+        (true, true) => Some(between::SAVEPOINT),
+        (false, false) => Some("BEGIN"),
+        (false, true) => Some(between::BEGIN_SAVEPOINT),
     };
-    sqlx::raw_sql(begin).execute(&mut *conn).await?;
+    if let Some(begin) = begin {
+        sqlx::raw_sql(begin).execute(&mut *conn).await?;
+    }
     let mut done: Vec<Ran> = Vec::with_capacity(jobs.len());
     let mut i = 0;
     while i < jobs.len() {
@@ -613,14 +654,12 @@ async fn attempt<'a>(
         .flat_map(|ran| ran.events.iter().cloned())
         .collect();
     let turn = turn.lock().await;
-    let committed = async {
-        let seqs = insert_events(&mut *conn, &events).await?;
-        let commit = if savepoints { "COMMIT" } else { CHECKED_COMMIT };
-        sqlx::raw_sql(commit).execute(&mut *conn).await?;
-        Ok::<_, sqlx::Error>(seqs)
-    };
-    match committed.await {
+    // The next batch's `BEGIN` rides with this `COMMIT` when writes are waiting for it: one round trip less per
+    // batch under load. (Should another leader take them, this one rolls that transaction back.)
+    let ahead = queue.waiting();
+    match commit_with_events(&mut *conn, &events, savepoints, ahead).await {
         Ok(seqs) => {
+            *begun = ahead;
             let mut seqs = seqs.into_iter();
             for event in done.iter_mut().flat_map(|ran| ran.events.iter_mut()) {
                 event.seq = seqs.next().expect("a sequence number per event");
@@ -637,13 +676,105 @@ async fn attempt<'a>(
     }
 }
 
+/// Writes `events` to the outbox and commits, then begins the next transaction if `begin_next`; returns the events'
+/// sequence numbers in their order.
+///
+/// The outbox insert takes the outbox lock, held to the commit, so batches pass this one at a time: it is the
+/// part of a batch that does not overlap with another's. It is therefore one message, one round trip: the insert
+/// with its values written into it ([`outbox_insert_sql`]), `COMMIT`, and the `BEGIN`, sent as a simple query
+/// (which takes no parameters). Should an event hold what cannot be written so, the insert runs on its own with
+/// bound parameters, and the commit follows it.
+///
+/// A transaction that an error aborted fails the insert (or, without events, the `SELECT 1` before the `COMMIT`),
+/// where a bare `COMMIT` would roll back and report no error; with `savepoints` each write's `RELEASE` checked it.
+async fn commit_with_events(
+    conn: &mut PgConnection,
+    events: &[Event],
+    savepoints: bool,
+    begin_next: bool,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let next = if begin_next { "; BEGIN" } else { "" };
+    if let Some(insert) = outbox_insert_sql(events) {
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("{insert}; COMMIT{next}")))
+            .fetch_all(&mut *conn)
+            .await?;
+        let seqs = rows
+            .iter()
+            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+            .collect::<Result<Vec<i64>, _>>()?;
+        return numbered(seqs, events.len());
+    }
+    let seqs = insert_events(&mut *conn, events).await?;
+    let commit = match (savepoints || !events.is_empty(), begin_next) {
+        (true, false) => "COMMIT",
+        (true, true) => "COMMIT; BEGIN",
+        (false, false) => CHECKED_COMMIT,
+        (false, true) => CHECKED_COMMIT_BEGIN,
+    };
+    sqlx::raw_sql(commit).execute(&mut *conn).await?;
+    Ok(seqs)
+}
+
+/// `events::INSERT_POSTGRES` with the events' values written into it as SQL literals: `None` without events, or if
+/// a text holds a NUL character (which the simple query protocol cannot carry; PostgreSQL refuses it in any text
+/// anyway, and with bound parameters says so).
+///
+/// The values are quoted by `postgres_protocol::escape::escape_literal` (libpq's `PQescapeLiteral`): quotes and
+/// backslashes doubled, and an `E''` string where there are backslashes, which reads the same whatever
+/// `standard_conforming_strings` says. The numbers are the lock's key and the positions, written by us.
+fn outbox_insert_sql(events: &[Event]) -> Option<String> {
+    use postgres_protocol::escape::escape_literal;
+    use std::fmt::Write;
+
+    if events.is_empty() {
+        return None;
+    }
+    let mut rows = String::new();
+    for (position, event) in events.iter().enumerate() {
+        let data = event.data.to_string();
+        let owner = event.owner.as_deref();
+        let timestamp = event
+            .timestamp
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let texts = [event.model, event.id.as_str(), event.kind.as_str(), &data];
+        if texts
+            .iter()
+            .chain(owner.iter())
+            .any(|text| text.contains('\0'))
+        {
+            return None;
+        }
+        let owner = owner.map_or_else(|| "NULL".to_owned(), escape_literal);
+        let separator = if position == 0 { "" } else { ", " };
+        // Writing to a `String` cannot fail.
+        let _ = write!(
+            rows,
+            "{separator}({}, {}, {}, {}::jsonb, {owner}, {}::timestamptz, {position})",
+            escape_literal(texts[0]),
+            escape_literal(texts[1]),
+            escape_literal(texts[2]),
+            escape_literal(texts[3]),
+            escape_literal(&timestamp),
+        );
+    }
+    Some(format!(
+        "WITH \"lock\" AS MATERIALIZED (SELECT pg_advisory_xact_lock({lock})) \
+         INSERT INTO \"_ssot_events\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\") \
+         SELECT \"e\".\"model\", \"e\".\"record_id\", \"e\".\"kind\", \"e\".\"data\", \"e\".\"owner\", \"e\".\"created_at\" \
+         FROM \"lock\", (VALUES {rows}) \
+         AS \"e\" (\"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\", \"position\") \
+         ORDER BY \"e\".\"position\" RETURNING \"seq\"",
+        lock = events::POSTGRES_OUTBOX_LOCK,
+    ))
+}
+
 /// Writes `events` to the outbox in one statement, which takes the outbox lock, and returns their sequence numbers
 /// in the events' order (none, and no statement, without events).
 async fn insert_events(conn: &mut PgConnection, events: &[Event]) -> Result<Vec<i64>, sqlx::Error> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let mut seqs: Vec<i64> = sqlx::query_scalar(events::INSERT_POSTGRES)
+    let seqs: Vec<i64> = sqlx::query_scalar(events::INSERT_POSTGRES)
         .bind(events.iter().map(|e| e.model).collect::<Vec<&str>>())
         .bind(events.iter().map(|e| e.id.as_str()).collect::<Vec<&str>>())
         .bind(
@@ -668,14 +799,17 @@ async fn insert_events(conn: &mut PgConnection, events: &[Event]) -> Result<Vec<
         .bind(events::POSTGRES_OUTBOX_LOCK)
         .fetch_all(&mut *conn)
         .await?;
-    // Drawn in the events' order under the lock: sorted, they are the events' numbers in order, whatever order
-    // `RETURNING` gives them in.
+    numbered(seqs, events.len())
+}
+
+/// The sequence numbers an outbox insert of `events` events returned, in the events' order: drawn in that order
+/// under the lock, so sorted, whatever order `RETURNING` gives them in.
+fn numbered(mut seqs: Vec<i64>, events: usize) -> Result<Vec<i64>, sqlx::Error> {
     seqs.sort_unstable();
-    if seqs.len() != events.len() {
+    if seqs.len() != events {
         return Err(sqlx::Error::Protocol(format!(
-            "the outbox insert returned {} sequence numbers for {} events",
+            "the outbox insert returned {} sequence numbers for {events} events",
             seqs.len(),
-            events.len()
         )));
     }
     Ok(seqs)
@@ -918,6 +1052,131 @@ mod tests {
             "200 queued writes took {} transactions",
             stats.batches
         );
+        // A leader that began a transaction for writes another leader took rolls it back before its connection
+        // goes back to the pool (where the next user would find itself inside it).
+        let mut open = String::new();
+        for _ in 0..100 {
+            open = psql(
+                &db.name,
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+            )
+            .unwrap();
+            if open == "0" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(open, "0", "connections left inside a transaction");
+    }
+
+    /// Events whose texts a careless quoting would break, or run: quotes, backslashes, dollar quotes, a statement.
+    fn hostile_events() -> Vec<Event> {
+        let texts = [
+            "it's",
+            "back\\slash \\' E'x' \\\\",
+            "\"quoted\"'); DROP TABLE rows; --",
+            "ünïcödé ✓ $$ $tag$ \\u0000",
+            "\n\t\r",
+            "",
+        ];
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Event {
+                seq: 0,
+                model: "Row",
+                id: (*text).to_owned(),
+                kind: EventKind::Updated,
+                data: serde_json::json!({ "text": text, "n": i, "nested": [text, null] }),
+                owner: (i % 2 == 0).then(|| (*text).to_owned()),
+                timestamp: chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 123_456_000)
+                    .unwrap(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_outbox_insert_sent_with_the_commit_keeps_every_value_as_written() {
+        let Some(db) = database(false).await else {
+            return;
+        };
+        let events = hostile_events();
+        // Backslashes read the same whether or not strings conform to the standard.
+        for (round, conforming) in ["on", "off"].iter().enumerate() {
+            let mut conn = db.pool.acquire().await.unwrap();
+            let set = format!("SET standard_conforming_strings = {conforming}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::raw_sql("BEGIN").execute(&mut *conn).await.unwrap();
+            assert!(outbox_insert_sql(&events).is_some(), "sent as one message");
+            let seqs = commit_with_events(&mut conn, &events, false, false)
+                .await
+                .unwrap();
+            let first = (round * events.len()) as i64 + 1;
+            assert_eq!(
+                seqs,
+                (first..first + events.len() as i64).collect::<Vec<_>>()
+            );
+            type Stored = (
+                i64,
+                String,
+                String,
+                String,
+                serde_json::Value,
+                Option<String>,
+                chrono::DateTime<chrono::Utc>,
+            );
+            let stored: Vec<Stored> = sqlx::query_as(
+                "SELECT \"seq\", \"model\", \"record_id\", \"kind\", \"data\", \"owner\", \"created_at\" \
+                 FROM \"_ssot_events\" WHERE \"seq\" >= $1 ORDER BY \"seq\"",
+            )
+            .bind(first)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+            let expected: Vec<Stored> = events
+                .iter()
+                .zip(&seqs)
+                .map(|(e, seq)| {
+                    (
+                        *seq,
+                        e.model.to_owned(),
+                        e.id.clone(),
+                        e.kind.as_str().to_owned(),
+                        e.data.clone(),
+                        e.owner.clone(),
+                        e.timestamp,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                stored, expected,
+                "standard_conforming_strings = {conforming}"
+            );
+        }
+        assert_eq!(db.count("rows"), 0, "the table is still there, and empty");
+    }
+
+    #[tokio::test]
+    async fn an_event_holding_a_nul_is_refused_with_bound_parameters_not_cut_short() {
+        let Some(db) = database(false).await else {
+            return;
+        };
+        let mut events = hostile_events();
+        events[1].owner = Some("owner\0'); DROP TABLE rows; --".to_owned());
+        // The simple query protocol cannot carry a NUL: the insert goes with bound parameters, which PostgreSQL
+        // refuses (no text of its can hold one), instead of a statement cut at the NUL.
+        assert!(outbox_insert_sql(&events).is_none());
+        let mut conn = db.pool.acquire().await.unwrap();
+        sqlx::raw_sql("BEGIN").execute(&mut *conn).await.unwrap();
+        let refused = commit_with_events(&mut conn, &events, false, true).await;
+        assert!(refused.is_err(), "{refused:?}");
+        sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+        assert_eq!(db.count("\"_ssot_events\""), 0);
+        assert_eq!(db.count("rows"), 0);
     }
 
     /// Runs `lead` alone (it waits for the outbox lock, which this holds meanwhile), queues `writes` behind it one
